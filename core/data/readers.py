@@ -1,0 +1,301 @@
+"""Parsers for every per-session DAIC-WOZ file.
+
+Each parser takes the raw bytes of one file and the name to blame, and returns numbers in
+a fixed layout or raises :class:`~core.data.errors.DataError` naming the file and the
+problem. Parsing goes through pyarrow's multi-threaded CSV reader: the idiom common in
+published code, ``pd.read_csv(path, sep=", ")``, falls back to pandas' Python engine and
+is an order of magnitude slower on the CLNF files (see ``benchmarks/data_pipeline.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from core.data import formats
+from core.data.errors import DataError
+
+_OTHER_SEPARATORS = {b"\t": "tabs", b";": "semicolons", b"|": "pipes"}
+
+
+@dataclass(frozen=True)
+class ClnfTable:
+    """One CLNF (OpenFace) file.
+
+    Attributes
+    ----------
+    kind : str
+        Key of :data:`core.data.formats.CLNF_FILES` (``"aus"``, ``"pose"``, ...).
+    timestamp : numpy.ndarray
+        Seconds from the start of the session, shape ``(n,)``, float64.
+    confidence : numpy.ndarray
+        Tracker confidence, shape ``(n,)``, float32.
+    success : numpy.ndarray
+        Whether a face was found, shape ``(n,)``, bool.
+    values : numpy.ndarray
+        The kind's own columns, shape ``(n, k)``, float32.
+    columns : tuple of str
+        Names of the ``k`` value columns.
+    """
+
+    kind: str
+    timestamp: np.ndarray
+    confidence: np.ndarray
+    success: np.ndarray
+    values: np.ndarray
+    columns: tuple[str, ...]
+
+
+def _first_line(data: bytes) -> bytes:
+    end = data.find(b"\n")
+    return (data if end < 0 else data[:end]).rstrip(b"\r")
+
+
+def _is_number(text: bytes) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _separator_problem(line: bytes, expected: str) -> str | None:
+    for sep, label in _OTHER_SEPARATORS.items():
+        if sep in line:
+            return f"fields are separated by {label}, expected {expected}"
+    return None
+
+
+def _locate_row(data: bytes, message: str) -> str:
+    """Turn a pyarrow CSV error into one that says which row is at fault."""
+    # "CSV parse error: Expected 74 columns, got 73: <row text>"
+    match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message, re.S)
+    if match:
+        expected, got, row = match.groups()
+        row = row.strip()[:60].encode()
+        line_no = next(
+            (i + 1 for i, line in enumerate(data.splitlines()) if line.startswith(row)), None
+        )
+        where = f"row {line_no}" if line_no else "a row"
+        return f"{where} has {got} columns, expected {expected}"
+    # "In CSV column #3: CSV conversion error to float: invalid value 'abc'"
+    match = re.search(r"column #(\d+): .*invalid value '(.*)'", message, re.S)
+    if match:
+        column, value = int(match.group(1)), match.group(2)
+        return f"non-numeric cell {value!r} in column {column + 1}"
+    return message.replace("CSV parse error: ", "")
+
+
+def _read_numeric(data: bytes, name: str, columns: int, delimiter: str, skip_rows: int) -> pa.Table:
+    """Read a fully numeric CSV body with pyarrow, translating errors."""
+    names = [f"c{i}" for i in range(columns)]
+    try:
+        return pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=names, skip_rows=skip_rows, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.float64()),
+                strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        raise DataError(name, _locate_row(data, str(error))) from None
+
+
+def _to_matrix(table: pa.Table, name: str, start: int = 0) -> np.ndarray:
+    """Stack table columns ``start:`` into a float32 ``(n, k)`` matrix."""
+    n_null = sum(table.column(i).null_count for i in range(start, table.num_columns))
+    if n_null:
+        raise DataError(name, f"has {n_null} empty cells; every cell must hold a number")
+    out = np.empty((table.num_rows, table.num_columns - start), dtype=np.float32)
+    for j in range(start, table.num_columns):
+        out[:, j - start] = table.column(j).to_numpy()
+    return out
+
+
+def parse_headerless(data: bytes, name: str, columns: tuple[str, ...], what: str) -> np.ndarray:
+    """Parse a header-less, comma-separated numeric file (COVAREP or FORMANT).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents.
+    name : str
+        File name used in error messages.
+    columns : tuple of str
+        Expected column names (only their number is checked).
+    what : str
+        What the file is, for messages (``"COVAREP"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(rows, len(columns))``, float32.
+
+    Raises
+    ------
+    DataError
+        Empty file, header line, wrong separator, wrong column count, non-numeric or
+        empty cells.
+    """
+    if not data.strip():
+        raise DataError(name, f"file is empty; a {what} file has one row per 10 ms")
+    first = _first_line(data)
+    fields = first.split(b",")
+    if len(fields) == 1 and (problem := _separator_problem(first, "commas")):
+        raise DataError(name, problem)
+    if not _is_number(fields[0]):
+        raise DataError(name, f"starts with a header line; {what} files have none")
+    if len(fields) != len(columns):
+        raise DataError(
+            name,
+            f"has {len(fields)} columns, expected {len(columns)}: is this a DAIC-WOZ {what} file?",
+        )
+    return _to_matrix(_read_numeric(data, name, len(columns), ",", 0), name)
+
+
+def parse_covarep(data: bytes, name: str) -> np.ndarray:
+    """Parse ``NNN_COVAREP.csv`` into a float32 ``(rows, 74)`` matrix."""
+    return parse_headerless(data, name, formats.COVAREP_COLUMNS, "COVAREP")
+
+
+def parse_formant(data: bytes, name: str) -> np.ndarray:
+    """Parse ``NNN_FORMANT.csv`` into a float32 ``(rows, 5)`` matrix."""
+    return parse_headerless(data, name, formats.FORMANT_COLUMNS, "FORMANT")
+
+
+def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
+    """Parse one CLNF file (header line, fields separated by ``", "``).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents.
+    name : str
+        File name used in error messages.
+    kind : str
+        Key of :data:`core.data.formats.CLNF_FILES`.
+
+    Returns
+    -------
+    ClnfTable
+        Timestamps, confidence, success flags and the kind's value columns.
+
+    Raises
+    ------
+    DataError
+        Empty file, missing or unexpected header, wrong separator, ragged rows,
+        non-numeric cells.
+    """
+    expected = formats.CLNF_LEAD + formats.CLNF_FILES[kind][1]
+    if not data.strip():
+        raise DataError(name, "file is empty; a CLNF file starts with a header line")
+    header = _first_line(data)
+    fields = [f.strip() for f in header.decode("utf-8", "replace").split(",")]
+    if len(fields) == 1 and (problem := _separator_problem(header, "', ' (comma and space)")):
+        raise DataError(name, problem)
+    if _is_number(fields[0].encode()):
+        raise DataError(name, f"has no header line; expected it to start with {expected[0]!r}")
+    if len(fields) != len(expected):
+        raise DataError(name, f"has {len(fields)} columns, expected {len(expected)}")
+    if tuple(fields) != expected:
+        pairs = zip(fields, expected, strict=True)
+        wrong = [f"{got!r} (expected {want!r})" for got, want in pairs if got != want]
+        raise DataError(name, "unexpected column names: " + ", ".join(wrong[:3]))
+    # ", " is a two-character separator, which neither pyarrow nor pandas' C engine
+    # accept; dropping the spaces turns it into plain CSV at memcpy speed.
+    body = data.replace(b", ", b",")
+    table = _read_numeric(body, name, len(expected), ",", 1)
+    lead = len(formats.CLNF_LEAD)
+    if table.num_rows == 0:
+        raise DataError(name, "has a header but no frames")
+    head = _to_matrix(table.select(range(lead)), name).astype(np.float64)
+    return ClnfTable(
+        kind=kind,
+        timestamp=table.column(1).to_numpy().astype(np.float64),
+        confidence=head[:, 2].astype(np.float32),
+        success=head[:, 3] > 0.5,
+        values=_to_matrix(table, name, start=lead),
+        columns=formats.CLNF_FILES[kind][1],
+    )
+
+
+_CODED_LINE = re.compile(r"^\S+ \((.*)\)\s*$")
+
+
+def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
+    """Parse ``NNN_TRANSCRIPT.csv`` (tab-separated despite its name).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's contents.
+    name : str
+        File name used in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``start_time``, ``stop_time`` (float seconds), ``speaker`` (``"Ellie"``
+        or ``"Participant"``, matched case-insensitively) and ``value`` (str). Ellie's
+        lines written as ``code (text)`` (sessions above 363) keep only ``text``.
+
+    Raises
+    ------
+    DataError
+        Empty file, wrong separator or header, non-numeric times, unknown speakers.
+    """
+    if not data.strip():
+        raise DataError(name, "file is empty; a transcript starts with a header line")
+    header = _first_line(data).decode("utf-8", "replace")
+    want = "\t".join(formats.TRANSCRIPT_COLUMNS)
+    if "\t" not in header:
+        if "," in header and header.lower().startswith("start_time"):
+            raise DataError(name, "fields are separated by commas, expected tabs")
+        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
+    if [f.strip().lower() for f in header.split("\t")] != list(formats.TRANSCRIPT_COLUMNS):
+        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data),
+            sep="\t",
+            quoting=csv.QUOTE_NONE,
+            dtype=str,
+            keep_default_na=False,
+            encoding_errors="replace",
+        )
+    except pd.errors.ParserError as error:
+        raise DataError(name, f"cannot be read as tab-separated text ({error})") from None
+    frame.columns = list(formats.TRANSCRIPT_COLUMNS)
+    times = frame[["start_time", "stop_time"]].apply(pd.to_numeric, errors="coerce")
+    bad = times.isna().any(axis=1).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 2  # 1-based, after the header
+        raise DataError(name, f"row {row} has a non-numeric start or stop time")
+    speaker = frame["speaker"].str.strip().str.lower()
+    known = {"ellie": formats.INTERVIEWER, "participant": formats.PARTICIPANT}
+    unknown = sorted(set(speaker) - set(known))
+    if unknown:
+        raise DataError(name, f"unknown speaker(s) {unknown[:3]}; expected Ellie or Participant")
+    speaker = speaker.map(known)
+    value = frame["value"].str.strip()
+    ellie = (speaker == formats.INTERVIEWER).to_numpy()
+    value[ellie] = value[ellie].str.replace(_CODED_LINE, r"\1", regex=True)
+    return pd.DataFrame(
+        {
+            "start_time": times["start_time"].to_numpy(np.float64),
+            "stop_time": times["stop_time"].to_numpy(np.float64),
+            "speaker": speaker.to_numpy(),
+            "value": value.to_numpy(),
+        }
+    )

@@ -1,0 +1,163 @@
+"""The run folder: the files that the trainer writes and that every reader polls.
+
+A run is one folder (SPEC section 6)::
+
+    config.json            what was asked for (modality, hyper-parameters, data)
+    status.json            running / completed / early-stopped / stopped / failed,
+                           reason, heartbeat, process ID
+    metrics.jsonl          one JSON object per finished epoch
+    latest_checkpoint.pth  every epoch
+    best_model.pth         on improvement
+    train.log              what the process printed
+    stop.request           present when someone asked the run to stop
+
+Every file a reader polls is replaced atomically (write a temporary file, fsync, rename),
+so a reader never sees half a file and a run killed at any instant leaves the previous
+version in place. ``metrics.jsonl`` is the one append-only file: each line is written with
+one ``write`` call, readers ignore a last line without its newline, and a resumed run
+rewrites the file from its checkpoint's history.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+CONFIG = "config.json"
+STATUS = "status.json"
+METRICS = "metrics.jsonl"
+LATEST = "latest_checkpoint.pth"
+BEST = "best_model.pth"
+LOG = "train.log"
+STOP_REQUEST = "stop.request"
+
+STATES = ("starting", "running", "completed", "early-stopped", "stopped", "failed")
+FINISHED = ("completed", "early-stopped", "stopped", "failed")
+
+
+def _json_default(value: Any) -> Any:
+    """Make numpy scalars and paths JSON-serialisable."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` so that readers see the old or the new file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=1, default=_json_default, allow_nan=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file; None when it does not exist."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def new_run_dir(root: Path, modality: str) -> Path:
+    """Create and return a fresh, uniquely named run folder under ``root``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for _ in range(100):
+        path = root / f"{modality}-{stamp}-{secrets.token_hex(2)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise RuntimeError(f"could not create a unique run folder under {root}")
+
+
+def write_status(run_dir: Path, state: str, reason: str | None = None, **extra: Any) -> dict:
+    """Replace ``status.json`` with a new state, a heartbeat and this process's ID."""
+    if state not in STATES:
+        raise ValueError(f"unknown run state {state!r}; expected one of {STATES}")
+    previous = read_json(Path(run_dir) / STATUS) or {}
+    status = {
+        **previous,
+        **extra,
+        "state": state,
+        "reason": reason,
+        "heartbeat": time.time(),
+        "pid": os.getpid(),
+    }
+    status.setdefault("started", status["heartbeat"])
+    write_json_atomic(Path(run_dir) / STATUS, status)
+    return status
+
+
+def append_metrics(run_dir: Path, record: dict) -> None:
+    """Append one epoch's record to ``metrics.jsonl`` as a single durable line."""
+    line = json.dumps(record, default=_json_default) + "\n"
+    with open(Path(run_dir) / METRICS, "a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def rewrite_metrics(run_dir: Path, records: list[dict]) -> None:
+    """Replace ``metrics.jsonl`` with exactly ``records`` (used when a run resumes)."""
+    path = Path(run_dir) / METRICS
+    tmp = path.with_name(f".{METRICS}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, default=_json_default) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class MetricsReader:
+    """Incremental reader of one run's ``metrics.jsonl``.
+
+    Each :meth:`poll` reads only the bytes added since the previous one. When the file
+    was replaced (a resumed run rewrites it from its checkpoint) the reader starts over.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / METRICS
+        self.records: list[dict] = []
+        self._inode: int | None = None
+        self._offset = 0
+
+    def poll(self) -> list[dict]:
+        """Read what is new; return the records added by this call."""
+        try:
+            with open(self.path, "rb") as handle:
+                inode = os.fstat(handle.fileno()).st_ino
+                if inode != self._inode:
+                    self._inode, self._offset, self.records = inode, 0, []
+                handle.seek(self._offset)
+                data = handle.read()
+        except FileNotFoundError:
+            self._inode, self._offset, self.records = None, 0, []
+            return []
+        end = data.rfind(b"\n") + 1  # a partial last line waits for the next poll
+        new = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+        self._offset += end
+        self.records.extend(new)
+        return new
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """All complete epoch records of a run (empty when there are none yet)."""
+    return MetricsReader(run_dir).poll()
