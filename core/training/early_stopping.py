@@ -1,0 +1,115 @@
+"""Early stopping as a small pure decision: "should we stop, and why?"."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EarlyStoppingState:
+    """What early stopping remembers between epochs.
+
+    Attributes
+    ----------
+    best_loss : float
+        Lowest validation loss seen so far (``inf`` before the first epoch).
+    best_epoch : int
+        Epoch (1-based) that reached ``best_loss``; 0 before the first epoch.
+    counter : int
+        Epochs since the last improvement.
+    """
+
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    counter: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the state as plain values (for checkpoints)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> EarlyStoppingState:
+        """Rebuild a state saved with :meth:`to_dict`."""
+        return cls(
+            best_loss=float(state["best_loss"]),
+            best_epoch=int(state["best_epoch"]),
+            counter=int(state["counter"]),
+        )
+
+
+def non_finite_reason(train_loss: float | None, val_loss: float) -> str | None:
+    """Return why the losses are unusable, or None when both are finite.
+
+    Parameters
+    ----------
+    train_loss : float or None
+        Mean training loss of the epoch (None to check only the validation loss).
+    val_loss : float
+        Validation loss of the epoch.
+
+    Returns
+    -------
+    str or None
+        ``"non-finite loss (train_loss=nan, val_loss=0.693)"`` style text, or None.
+    """
+    losses = {"train_loss": train_loss, "val_loss": val_loss}
+    if all(v is None or math.isfinite(v) for v in losses.values()):
+        return None
+    shown = ", ".join(f"{k}={v:.4g}" for k, v in losses.items() if v is not None)
+    return f"non-finite loss ({shown})"
+
+
+def early_stopping_decision(
+    state: EarlyStoppingState,
+    epoch: int,
+    val_loss: float,
+    patience: int,
+    min_delta: float = 0.0,
+    train_loss: float | None = None,
+) -> tuple[EarlyStoppingState, bool, str | None]:
+    """Update the early-stopping state with one epoch's losses and decide.
+
+    An epoch improves when ``val_loss < best_loss - min_delta``; the run stops once
+    ``patience`` epochs in a row have not improved. A NaN or infinite loss stops at
+    once, leaving the state unchanged.
+
+    Parameters
+    ----------
+    state : EarlyStoppingState
+        The state after the previous epoch.
+    epoch : int
+        The epoch just finished (1-based).
+    val_loss : float
+        Its validation loss.
+    patience : int
+        Epochs without improvement tolerated; 0 or less disables early stopping.
+    min_delta : float, default 0.0
+        Smallest decrease that counts as an improvement.
+    train_loss : float or None, default None
+        Its training loss, checked for finiteness only.
+
+    Returns
+    -------
+    new_state : EarlyStoppingState
+        ``new_state.best_epoch == epoch`` means this epoch improved.
+    should_stop : bool
+        Whether training should stop after this epoch.
+    reason : str or None
+        Why, when ``should_stop``.
+    """
+    bad = non_finite_reason(train_loss, val_loss)
+    if bad is not None:
+        return state, True, f"{bad} at epoch {epoch}"
+    if val_loss < state.best_loss - min_delta:
+        improved = EarlyStoppingState(best_loss=float(val_loss), best_epoch=epoch, counter=0)
+        return improved, False, None
+    new_state = replace(state, counter=state.counter + 1)
+    if patience > 0 and new_state.counter >= patience:
+        reason = (
+            f"early stopping: validation loss has not improved for {new_state.counter} "
+            f"epochs (best {state.best_loss:.4g} at epoch {state.best_epoch})"
+        )
+        return new_state, True, reason
+    return new_state, False, None

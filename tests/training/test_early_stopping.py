@@ -1,0 +1,73 @@
+import math
+
+import pytest
+
+from core.training.early_stopping import (
+    EarlyStoppingState,
+    early_stopping_decision,
+    non_finite_reason,
+)
+
+
+def run(losses, patience, min_delta=0.0):
+    """Feed a scripted loss sequence; return (stop epoch or None, reason, state)."""
+    state = EarlyStoppingState()
+    for epoch, loss in enumerate(losses, start=1):
+        state, stop, reason = early_stopping_decision(state, epoch, loss, patience, min_delta)
+        if stop:
+            return epoch, reason, state
+    return None, None, state
+
+
+def test_stops_exactly_after_patience_epochs_without_improvement():
+    epoch, reason, state = run([1.0, 0.8, 0.9, 0.85, 0.81, 0.7], patience=3)
+    assert epoch == 5
+    assert reason == (
+        "early stopping: validation loss has not improved for 3 epochs (best 0.8 at epoch 2)"
+    )
+    assert state == EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=3)
+
+
+def test_improvement_resets_the_counter():
+    epoch, _, state = run([1.0, 1.1, 1.2, 0.5, 0.6, 0.7], patience=3)
+    assert epoch is None
+    assert state == EarlyStoppingState(best_loss=0.5, best_epoch=4, counter=2)
+
+
+def test_min_delta_ignores_tiny_improvements():
+    epoch, _, state = run([1.0, 0.999, 0.998], patience=2, min_delta=0.01)
+    assert epoch == 3
+    assert state.best_epoch == 1
+
+
+def test_zero_patience_never_stops():
+    epoch, _, state = run([1.0] + [2.0] * 20, patience=0)
+    assert epoch is None and state.counter == 20
+
+
+@pytest.mark.parametrize(
+    ("train_loss", "val_loss", "shown"),
+    [
+        (math.nan, 0.5, "train_loss=nan"),
+        (0.5, math.inf, "val_loss=inf"),
+        (0.5, -math.inf, "val_loss=-inf"),
+    ],
+)
+def test_non_finite_loss_stops_at_once_and_keeps_the_state(train_loss, val_loss, shown):
+    state = EarlyStoppingState(best_loss=0.4, best_epoch=2, counter=1)
+    new_state, stop, reason = early_stopping_decision(
+        state, 3, val_loss, patience=10, train_loss=train_loss
+    )
+    assert stop and new_state == state
+    assert reason.startswith("non-finite loss (") and shown in reason
+    assert reason.endswith("at epoch 3")
+
+
+def test_finite_losses_have_no_non_finite_reason():
+    assert non_finite_reason(0.1, 0.2) is None
+    assert non_finite_reason(None, 0.2) is None
+
+
+def test_state_round_trips_through_a_dict():
+    state = EarlyStoppingState(best_loss=0.3, best_epoch=4, counter=2)
+    assert EarlyStoppingState.from_dict(state.to_dict()) == state
