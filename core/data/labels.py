@@ -8,6 +8,7 @@ only, with the ID column sometimes spelled ``participant_ID``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(path.name, f"cannot be read as a CSV label file ({error})") from None
+    table = table.fillna("")  # short rows leave NaN even with keep_default_na=False
     table.columns = [_CANONICAL.get(c.strip().lower(), c.strip()) for c in table.columns]
     if "Participant_ID" not in table.columns:
         raise DataError(path.name, f"has no participant ID column (columns: {list(table)})")
@@ -83,6 +85,7 @@ def read_labels(root: Path) -> tuple[dict[int, LabelRow], list[str]]:
     """
     problems: list[str] = []
     labels: dict[int, LabelRow] = {}
+    seen: dict[int, set[str]] = defaultdict(set)  # files that listed each ID
     sources = [
         ("train", formats.TRAIN_LABELS, True),
         ("dev", formats.DEV_LABELS, True),
@@ -115,7 +118,11 @@ def read_labels(root: Path) -> tuple[dict[int, LabelRow], list[str]]:
                         f"participant {pid} is listed in both the {labels[pid].split} and "
                         f"the {split} split ({name}); kept in {labels[pid].split}"
                     )
+                elif name in seen[pid]:
+                    problems.append(f"{name}: participant {pid} is listed twice; first row used")
+                seen[pid].add(name)
                 continue
+            seen[pid].add(name)
             entry = LabelRow(split=split, problems=row_problems)
             entry.gender = _number(row.get("Gender", ""), path, pid, "Gender", row_problems)
             if labelled:

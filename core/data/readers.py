@@ -76,12 +76,16 @@ def _separator_problem(line: bytes, expected: str) -> str | None:
 def _locate_row(data: bytes, message: str) -> str:
     """Turn a pyarrow CSV error into one that says which row is at fault."""
     # "CSV parse error: Expected 74 columns, got 73: <row text>"
-    match = re.search(r"Expected (\d+) columns, got (\d+): (.*)", message, re.S)
+    match = re.search(r"Expected (\d+) columns, got (\d+)", message)
     if match:
-        expected, got, row = match.groups()
-        row = row.strip()[:60].encode()
+        expected, got = int(match.group(1)), int(match.group(2))
         line_no = next(
-            (i + 1 for i, line in enumerate(data.splitlines()) if line.startswith(row)), None
+            (
+                i + 1
+                for i, line in enumerate(data.splitlines())
+                if line.strip() and line.count(b",") + 1 != expected
+            ),
+            None,
         )
         where = f"row {line_no}" if line_no else "a row"
         return f"{where} has {got} columns, expected {expected}"
@@ -100,11 +104,12 @@ def _read_numeric(data: bytes, name: str, columns: int, delimiter: str, skip_row
         return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=skip_rows, block_size=1 << 24
+                column_names=names, skip_rows=skip_rows, block_size=1 << 20
             ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.float64()),
+                null_values=[""],  # "nan" and "-nan" stay NaN; only empty cells are null
                 strings_can_be_null=False,
             ),
         )
@@ -276,6 +281,9 @@ def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
         )
     except pd.errors.ParserError as error:
         raise DataError(name, f"cannot be read as tab-separated text ({error})") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas turns the extra leading field of a too-long first row into an index
+        raise DataError(name, "row 2 has more than 4 tab-separated fields, expected 4")
     frame.columns = list(formats.TRANSCRIPT_COLUMNS)
     times = frame[["start_time", "stop_time"]].apply(pd.to_numeric, errors="coerce")
     bad = times.isna().any(axis=1).to_numpy()
