@@ -1,0 +1,264 @@
+"""A disk cache of extracted session frames, so a corpus is parsed once.
+
+Each entry is one session's :class:`~core.data.frames.SessionFrames` for one set of
+:class:`~core.data.frames.FeatureSettings`, keyed by the SHA-256 of
+
+- the identity (name, size, modification time; member CRC inside an archive) of every
+  file the extraction reads (:meth:`FeatureSettings.file_kinds`),
+- the settings that change the frames (:meth:`FeatureSettings.relevant`),
+- :data:`CACHE_VERSION`, bumped whenever the extraction code changes its output,
+- the session's known defects (transcript offset, interrupted span).
+
+A touched or replaced file, a changed setting or a new version therefore misses. Entries
+are ``.npz`` files of plain arrays, written atomically (temporary file, then
+``os.replace``) and read with ``allow_pickle=False``: the cache never unpickles anything.
+
+Reloading a whole corpus file by file costs one ``np.load`` per session; on top of that,
+:meth:`FrameCache.save_bundle` keeps one consolidated ``.npz`` per (set of sessions,
+settings), keyed by all their keys, so a warm reload is a single read. Extraction errors
+are never cached: sessions that failed are tried again on every load.
+
+Entries for old settings or old files are not deleted automatically; :meth:`clear`
+empties the directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from core.data import known_defects
+from core.data.corpus import Corpus
+from core.data.frames import FeatureSettings, SessionFrames, extract_session
+
+CACHE_VERSION = 1
+"""Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
+
+CACHE_ENV = "DAIC_CACHE_DIR"
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+
+Extractor = Callable[[Corpus, int, FeatureSettings], SessionFrames]
+
+
+def default_directory() -> Path:
+    """``$DAIC_CACHE_DIR`` if set, else ``<repo root>/.cache/frames`` (git-ignored)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else _REPO_ROOT / ".cache" / "frames"
+
+
+def _digest(payload: object) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` atomically (readers never see a partial file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
+    """Read every array of an ``.npz`` written here; None if missing or damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        path.unlink(missing_ok=True)  # damaged: extract again
+        return None
+
+
+def _strings(items: Sequence[str]) -> np.ndarray:
+    return np.array(list(items), dtype=np.str_).reshape(-1)
+
+
+class FrameCache:
+    """Session frames cached as ``.npz`` files under one directory.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path, optional
+        Where entries live; default :func:`default_directory`.
+
+    Attributes
+    ----------
+    hits, misses : int
+        Sessions served from the cache / extracted since this object was made.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
+        self.directory = Path(directory).expanduser() if directory else default_directory()
+        self.hits = 0
+        self.misses = 0
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def key(self, corpus: Corpus, pid: int, settings: FeatureSettings) -> str:
+        """The entry key of one session under ``settings`` (a SHA-256 hex digest)."""
+        source = corpus.source(pid)
+        files = {kind: source.identities.get(kind) for kind in settings.file_kinds()}
+        payload = {
+            "version": CACHE_VERSION,
+            "pid": int(pid),
+            "settings": settings.relevant(),
+            "files": files,
+            "offset": known_defects.transcript_offset(pid),
+            "interruption": known_defects.interruption(pid),
+        }
+        return _digest(payload)
+
+    def path(self, pid: int, settings: FeatureSettings, key: str) -> Path:
+        """Where the entry with ``key`` lives."""
+        return self.directory / f"{pid}-{settings.modality}-{key[:32]}.npz"
+
+    # --- one session ---------------------------------------------------------------------
+
+    def load(self, corpus: Corpus, pid: int, settings: FeatureSettings) -> SessionFrames | None:
+        """The cached frames of one session, or None on a miss."""
+        key = self.key(corpus, pid, settings)
+        data = _read_npz(self.path(pid, settings, key))
+        if data is None or str(data["key"]) != key:
+            return None
+        return SessionFrames(
+            times=data["times"],
+            values=data["values"],
+            feature_names=[str(n) for n in data["feature_names"]],
+            notes=[str(n) for n in data["notes"]],
+        )
+
+    def save(
+        self, corpus: Corpus, pid: int, settings: FeatureSettings, frames: SessionFrames
+    ) -> Path:
+        """Store one session's frames; return the entry's path."""
+        key = self.key(corpus, pid, settings)
+        path = self.path(pid, settings, key)
+        _write_npz(
+            path,
+            {
+                "key": np.array(key),
+                "times": np.asarray(frames.times, np.float32),
+                "values": np.asarray(frames.values, np.float32),
+                "feature_names": _strings(frames.feature_names),
+                "notes": _strings(frames.notes),
+            },
+        )
+        return path
+
+    def get(
+        self,
+        corpus: Corpus,
+        pid: int,
+        settings: FeatureSettings,
+        extract: Extractor = extract_session,
+    ) -> SessionFrames:
+        """Cached frames of one session, extracting and storing them on a miss.
+
+        Raises
+        ------
+        DataError
+            From ``extract``; failures are not cached.
+        """
+        frames = self.load(corpus, pid, settings)
+        if frames is not None:
+            self.hits += 1
+            return frames
+        self.misses += 1
+        frames = extract(corpus, pid, settings)
+        self.save(corpus, pid, settings, frames)
+        return frames
+
+    # --- many sessions at once -------------------------------------------------------------
+
+    def bundle_path(self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings) -> Path:
+        """Where the consolidated entry of ``pids`` under ``settings`` lives."""
+        keys = [self.key(corpus, pid, settings) for pid in pids]
+        return self.directory / f"bundle-{settings.modality}-{_digest(keys)[:32]}.npz"
+
+    def load_bundle(
+        self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings
+    ) -> tuple[dict[int, SessionFrames], list[int]] | None:
+        """Every session's frames from one consolidated entry, or None on a miss.
+
+        Returns
+        -------
+        frames : dict
+            Participant ID to frames, for the sessions that were read.
+        failed : list of int
+            Sessions whose extraction failed when the entry was written; errors are not
+            cached (a permission fixed without touching the file would go unseen), so the
+            caller tries these again.
+        """
+        data = _read_npz(self.bundle_path(corpus, pids, settings))
+        if data is None or [int(p) for p in data["pids"]] != [int(p) for p in pids]:
+            return None
+        names = [str(n) for n in data["feature_names"]]
+        notes = json.loads(str(data["notes"]))
+        failed = [int(pid) for pid in data["failed"]]
+        bounds = data["bounds"]  # (P + 1,)
+        frames = {}
+        for i, pid in enumerate(pids):
+            if int(pid) in failed:
+                continue
+            a, b = int(bounds[i]), int(bounds[i + 1])
+            frames[int(pid)] = SessionFrames(
+                data["times"][a:b], data["values"][a:b], list(names), list(notes[i])
+            )
+        return frames, failed
+
+    def save_bundle(
+        self,
+        corpus: Corpus,
+        pids: Sequence[int],
+        settings: FeatureSettings,
+        frames: dict[int, SessionFrames],
+    ) -> Path | None:
+        """Store several sessions' frames as one entry (IDs missing from ``frames`` failed).
+
+        Nothing is stored when no session was read or the sessions disagree on feature
+        names.
+        """
+        names = {tuple(f.feature_names) for f in frames.values()}
+        if len(names) != 1:
+            return None
+        empty = SessionFrames(np.empty(0, np.float32), np.empty((0, 0), np.float32), [])
+        kept = [frames.get(pid, empty) for pid in pids]
+        width = len(next(iter(names)))
+        path = self.bundle_path(corpus, pids, settings)
+        _write_npz(
+            path,
+            {
+                "pids": np.array(pids, np.int64),
+                "bounds": np.concatenate([[0], np.cumsum([len(f) for f in kept])]).astype(np.int64),
+                "times": np.concatenate([f.times for f in kept]).astype(np.float32),
+                "values": np.concatenate([f.values.reshape(-1, width) for f in kept]).astype(
+                    np.float32
+                ),
+                "feature_names": _strings(names.pop()),
+                "notes": np.array(json.dumps([f.notes for f in kept])),
+                "failed": np.array([p for p in pids if p not in frames], np.int64),
+            },
+        )
+        return path
+
+    def clear(self) -> int:
+        """Delete every entry under the directory; return how many were removed."""
+        removed = 0
+        if self.directory.is_dir():
+            for path in self.directory.glob("*.npz"):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -1,0 +1,355 @@
+"""Per-session feature frames: one session's signals resampled to a fixed rate and gated.
+
+This is the extraction every audio and face model trains on. Each choice below is
+deliberate, because each changes what a model can learn:
+
+Audio (``modality="audio"``)
+    COVAREP (74 columns, 100 Hz; row ``r`` is at ``r / 100`` s), optionally followed by
+    the 5 FORMANT columns (rows aligned by index; the shorter file sets the length).
+
+    - *Scrubbed audio*: COVAREP rows that are all zero are anonymised stretches, not
+      silence; they are dropped before anything else.
+    - *Unvoiced frames* (``VUV = 0``): F0 and the glottal columns
+      (:data:`~core.data.formats.COVAREP_GLOTTAL`) mean nothing there, so they are set
+      to NaN and each bin averages the *voiced* frames only; a bin without a voiced frame
+      keeps NaN, which the normaliser turns into 0 (the training mean). ``VUV`` itself is
+      kept, so its bin mean is the bin's voiced fraction.
+    - FORMANT rows that are all zero are treated as missing (NaN), not as 0 Hz.
+
+Face (``modality="face"``)
+    The chosen CLNF kinds (``aus``, ``pose``, ``gaze``, ``landmarks``, in that order),
+    joined on their frame timestamps (frames missing from any chosen file are dropped).
+
+    - Frames with ``success = 0`` (no face found) are dropped.
+    - 2-D landmarks are made translation- and scale-invariant per frame: the 68 points
+      are centred on their mean and divided by the *inter-ocular distance*, the distance
+      between the centres of the two eyes (points 36-41 and 42-47), so head position and
+      distance to the camera do not dominate.
+
+Resampling
+    A frame at ``t`` seconds falls in bin ``floor(t * rate_hz + 1e-9)`` (the epsilon
+    absorbs timestamps written to the millisecond); each bin holds the mean of its
+    frames per column, ignoring NaN, and is stamped with its centre
+    ``(bin + 0.5) / rate_hz``. Bins with no frame are dropped, so kept bins need not be
+    contiguous. This is vectorised with ``np.add.reduceat`` (no Python loop over frames).
+
+Gate
+    ``gate="participant"`` (default) keeps the bins whose centre lies inside a
+    Participant turn of the transcript (with the known sync offsets applied by
+    :meth:`~core.data.corpus.Corpus.transcript`), so models hear and see the
+    participant while they speak, never Ellie. ``gate="all"`` keeps every bin. A session
+    without a transcript file falls back to ``"all"`` and says so in its notes; a
+    transcript that exists but cannot be read raises :class:`~core.data.errors.DataError`
+    (the participant is skipped, not silently ungated). Known interruptions
+    (:func:`~core.data.known_defects.interruption`) are always removed. The rule lives in
+    :mod:`core.data.gate`, which also lets the audio reader parse only the COVAREP rows
+    of kept bins (the output is the same as parsing everything and then gating).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from core.data import formats
+from core.data.corpus import Corpus
+from core.data.gate import BIN_EPS, KeepBins, bin_filter, read_gated_rows
+
+MODALITIES: tuple[str, ...] = ("audio", "face")
+FACE_KINDS: tuple[str, ...] = ("aus", "pose", "gaze", "landmarks")
+GATES: tuple[str, ...] = ("participant", "all")
+DEFAULT_RATE_HZ: dict[str, float] = {"audio": 10.0, "face": 5.0}
+
+_GLOTTAL = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
+_VUV = formats.COVAREP_COLUMNS.index("VUV")
+_LEFT_EYE, _RIGHT_EYE = slice(36, 42), slice(42, 48)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """What to extract from each session.
+
+    Parameters
+    ----------
+    modality : {"audio", "face"}
+        Which signals.
+    rate_hz : float, optional
+        Bins per second after resampling; default 10 for audio, 5 for face.
+    face_features : tuple of str, default ("aus", "pose", "gaze")
+        CLNF kinds for the face modality, from ``("aus", "pose", "gaze", "landmarks")``;
+        stored in that canonical order. Ignored for audio.
+    include_formant : bool, default False
+        Append the five FORMANT columns to COVAREP. Ignored for face.
+    gate : {"participant", "all"}, default "participant"
+        Keep only bins inside the participant's turns, or the whole session.
+
+    Raises
+    ------
+    ValueError
+        An unknown modality, kind or gate, or a rate that is not positive.
+    """
+
+    modality: str = "audio"
+    rate_hz: float | None = None
+    face_features: tuple[str, ...] = ("aus", "pose", "gaze")
+    include_formant: bool = False
+    gate: str = "participant"
+
+    def __post_init__(self) -> None:
+        if self.modality not in MODALITIES:
+            raise ValueError(f"modality={self.modality!r}: choose one of {MODALITIES}")
+        if self.gate not in GATES:
+            raise ValueError(f"gate={self.gate!r}: choose one of {GATES}")
+        rate = DEFAULT_RATE_HZ[self.modality] if self.rate_hz is None else float(self.rate_hz)
+        if not np.isfinite(rate) or rate <= 0:
+            raise ValueError(f"rate_hz={self.rate_hz!r}: must be a positive number")
+        kinds = tuple(self.face_features)
+        unknown = sorted(set(kinds) - set(FACE_KINDS))
+        if unknown:
+            raise ValueError(f"face_features: unknown {unknown}; choose from {FACE_KINDS}")
+        if self.modality == "face" and not kinds:
+            raise ValueError(f"face_features is empty: choose at least one of {FACE_KINDS}")
+        object.__setattr__(self, "rate_hz", rate)
+        object.__setattr__(self, "face_features", tuple(k for k in FACE_KINDS if k in kinds))
+        object.__setattr__(self, "include_formant", bool(self.include_formant))
+
+    def as_dict(self) -> dict:
+        """The settings as plain JSON-ready values (for configs and checkpoints)."""
+        out = asdict(self)
+        out["face_features"] = list(self.face_features)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FeatureSettings:
+        """Rebuild settings saved by :meth:`as_dict`."""
+        data = dict(data)
+        data["face_features"] = tuple(data.get("face_features", ()))
+        return cls(**data)
+
+    def relevant(self) -> dict:
+        """Only the settings that change this modality's frames (the cache key)."""
+        out = {"modality": self.modality, "rate_hz": self.rate_hz, "gate": self.gate}
+        if self.modality == "audio":
+            out["include_formant"] = self.include_formant
+        else:
+            out["face_features"] = list(self.face_features)
+        return out
+
+    def file_kinds(self) -> tuple[str, ...]:
+        """Session file kinds the extraction reads (the transcript only when gated)."""
+        if self.modality == "audio":
+            kinds = ("covarep", "formant") if self.include_formant else ("covarep",)
+        else:
+            kinds = self.face_features
+        return (*kinds, "transcript") if self.gate == "participant" else kinds
+
+
+@dataclass
+class SessionFrames:
+    """One session's resampled, gated frames.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Bin centres in session seconds, shape ``(n,)``, float32, increasing.
+    values : numpy.ndarray
+        Bin means, shape ``(n, F)``, float32; NaN where a bin had no valid value
+        (for example F0 in a bin without voiced frames).
+    feature_names : list of str
+        The ``F`` column names.
+    notes : list of str
+        What was noticed or decided for this session (e.g. the gate fell back to
+        ``"all"``), for the user.
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    feature_names: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+# --- Resampling and gating ---------------------------------------------------------------
+
+
+def bin_means(
+    times: np.ndarray, values: np.ndarray, rate_hz: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Average frames into ``1 / rate_hz`` bins, ignoring NaN.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Frame times in seconds, shape ``(n,)``, non-decreasing.
+    values : numpy.ndarray
+        Frame values, shape ``(n, F)``, float32. **Modified in place** (NaN -> 0).
+    rate_hz : float
+        Bins per second.
+
+    Returns
+    -------
+    centres : numpy.ndarray
+        Centres of the non-empty bins, shape ``(m,)``, float64.
+    means : numpy.ndarray
+        Per-bin NaN-ignoring means, shape ``(m, F)``, float32 (NaN where a column had
+        no finite value in the bin).
+    """
+    n_features = values.shape[1]
+    if len(times) == 0:
+        return np.empty(0), np.empty((0, n_features), np.float32)
+    bins = np.floor(np.asarray(times, np.float64) * rate_hz + BIN_EPS).astype(np.int64)
+    starts = np.flatnonzero(np.diff(bins, prepend=bins[0] - 1))  # first frame of each bin
+    missing = np.isnan(values)  # (n, F)
+    gappy = np.flatnonzero(missing.any(axis=0))  # columns that hold NaN somewhere
+    counts = np.diff(np.append(starts, len(bins)))[:, None].astype(np.float64)  # (m, 1)
+    counts = np.repeat(counts, n_features, axis=1)  # (m, F) frames per bin
+    if len(gappy):
+        np.copyto(values, 0.0, where=missing)
+        counts[:, gappy] = np.add.reduceat(~missing[:, gappy], starts, axis=0, dtype=np.int32)
+    sums = np.add.reduceat(values, starts, axis=0, dtype=np.float64)  # (m, F)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (sums / counts).astype(np.float32)  # 0 / 0 -> NaN
+    centres = (bins[starts] + 0.5) / rate_hz  # (m,) float64
+    return centres, means
+
+
+def _audio_frames(
+    corpus: Corpus,
+    pid: int,
+    settings: FeatureSettings,
+    notes: list[str],
+    wanted: KeepBins | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Times ``(n,)`` and values ``(n, F)`` of the session's audio frames at 100 Hz."""
+    rows, covarep, total = read_gated_rows(corpus, pid, "covarep", wanted, settings.rate_hz)
+    names = list(formats.COVAREP_COLUMNS)
+    if settings.include_formant:
+        formant = corpus.formant(pid)  # (n2, 5), small: read whole
+        if len(formant) != total:
+            notes.append(
+                f"COVAREP has {total} rows but FORMANT {len(formant)}; the shorter length is used"
+            )
+        inside_both = rows < len(formant)
+        rows, covarep = rows[inside_both], covarep[inside_both]
+        formant = formant[rows]  # (n, 5)
+        formant[~formant.any(axis=1)] = np.nan  # zero rows are missing, not 0 Hz
+        covarep = np.concatenate([covarep, formant], axis=1)  # (n, 79)
+        names += list(formats.FORMANT_COLUMNS)
+    not_scrubbed = covarep[:, :74].any(axis=1)  # all-zero rows are scrubbed audio
+    if not not_scrubbed.all():
+        rows, covarep = rows[not_scrubbed], covarep[not_scrubbed]
+    unvoiced = covarep[:, _VUV] < 0.5  # (n,)
+    covarep[np.ix_(unvoiced, _GLOTTAL)] = np.nan
+    return rows / formats.COVAREP_RATE_HZ, covarep, names
+
+
+def _face_frames(
+    corpus: Corpus, pid: int, settings: FeatureSettings, notes: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Times ``(n,)`` and values ``(n, F)`` of the session's face frames (success only)."""
+    tables = [corpus.clnf(pid, kind) for kind in settings.face_features]
+    first = tables[0]
+    same = all(
+        len(t.timestamp) == len(first.timestamp) and np.array_equal(t.timestamp, first.timestamp)
+        for t in tables[1:]
+    )
+    if same:
+        rows = [slice(None)] * len(tables)
+        timestamp = first.timestamp
+    else:  # join on timestamps (to the millisecond), keeping frames present in every file
+        keys = [np.round(t.timestamp * 1000).astype(np.int64) for t in tables]
+        common = keys[0]
+        for key in keys[1:]:
+            common = np.intersect1d(common, key)
+        rows = [
+            np.searchsorted(key, common) if _sorted(key) else _positions(key, common)
+            for key in keys
+        ]
+        timestamp = common / 1000.0
+        longest = max(len(k) for k in keys)
+        notes.append(
+            f"CLNF files disagree on frames; {len(common)} of {longest} frames are in all "
+            f"of {', '.join(settings.face_features)}"
+        )
+    success = np.logical_and.reduce([t.success[r] for t, r in zip(tables, rows, strict=True)])
+    keep = np.flatnonzero(success)
+    blocks = []
+    for table, row in zip(tables, rows, strict=True):
+        block = table.values[row][keep]  # (n, k)
+        if table.kind == "landmarks":
+            block = _normalise_landmarks(block)
+        blocks.append(block)
+    values = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]  # (n, F)
+    times = np.asarray(timestamp, np.float64)[keep]
+    if not _sorted(times):
+        order = np.argsort(times, kind="stable")
+        times, values = times[order], values[order]
+    names = [c for t in tables for c in t.columns]
+    return times, np.ascontiguousarray(values, dtype=np.float32), names
+
+
+def _sorted(x: np.ndarray) -> bool:
+    return bool(np.all(x[1:] >= x[:-1]))
+
+
+def _positions(key: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index in ``key`` (unsorted) of each value of ``wanted`` (all present)."""
+    order = np.argsort(key, kind="stable")
+    return order[np.searchsorted(key[order], wanted)]
+
+
+def _normalise_landmarks(block: np.ndarray) -> np.ndarray:
+    """Centre 2-D landmarks on their mean and divide by the inter-ocular distance.
+
+    ``block`` is ``(n, 136)``: ``x0..x67`` then ``y0..y67``. Frames whose eyes coincide
+    (a degenerate fit) become NaN.
+    """
+    points = block.reshape(len(block), 2, 68).transpose(0, 2, 1)  # (n, 68, 2)
+    centred = points - points.mean(axis=1, keepdims=True)  # (n, 68, 2)
+    eyes = points[:, _LEFT_EYE].mean(axis=1) - points[:, _RIGHT_EYE].mean(axis=1)  # (n, 2)
+    distance = np.hypot(eyes[:, 0], eyes[:, 1])  # (n,)
+    distance[distance < 1e-6] = np.nan
+    scaled = centred / distance[:, None, None]  # (n, 68, 2)
+    return scaled.transpose(0, 2, 1).reshape(len(block), 136).astype(np.float32)
+
+
+def extract_session(corpus: Corpus, pid: int, settings: FeatureSettings) -> SessionFrames:
+    """Read, resample and gate one session's frames (see the module docstring).
+
+    Parameters
+    ----------
+    corpus : Corpus
+        The corpus.
+    pid : int
+        Participant ID.
+    settings : FeatureSettings
+        Modality, rate, feature sets and gate.
+
+    Returns
+    -------
+    SessionFrames
+        Possibly empty (no kept bin), with notes saying why.
+
+    Raises
+    ------
+    DataError
+        A file the extraction needs is missing or unreadable.
+    """
+    notes: list[str] = []
+    wanted = bin_filter(corpus, pid, settings.gate, notes)
+    if settings.modality == "audio":
+        times, values, names = _audio_frames(corpus, pid, settings, notes, wanted)
+    else:
+        times, values, names = _face_frames(corpus, pid, settings, notes)  # (n,), (n, F)
+    centres, means = bin_means(times, values, settings.rate_hz)  # (m,), (m, F)
+    del values
+    if wanted is not None:
+        keep = wanted(centres)
+        centres, means = centres[keep], means[keep]
+    if not len(centres):
+        where = "in the session" if wanted is None else "inside the participant's turns"
+        notes.append(f"no bin left: no usable frame {where}")
+    return SessionFrames(centres.astype(np.float32), means, names, notes)

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data import cache as cache_module
+from core.data import features, formats
+from core.data.cache import FrameCache, default_directory
+from core.data.corpus import Corpus
+from core.data.features import FeatureSettings, WindowSettings, load_windows
+
+SETTINGS = FeatureSettings("audio")
+
+
+def make_corpus(root: Path) -> Corpus:
+    """Two training and one dev participant, 3 s of COVAREP each, with transcripts."""
+    labels = {formats.TRAIN_LABELS: [(900, 0), (901, 1)], formats.DEV_LABELS: [(902, 1)]}
+    for name, rows in labels.items():
+        lines = [",".join(formats.TRAIN_DEV_LABEL_COLUMNS)]
+        lines += [",".join(map(str, [pid, b, 12 * b, 1] + [0] * 8)) for pid, b in rows]
+        (root / name).write_text("\n".join(lines) + "\n")
+    rng = np.random.default_rng(0)
+    for pid in (900, 901, 902):
+        folder = root / f"{pid}_P"
+        folder.mkdir()
+        x = np.round(rng.normal(1.0, 0.2, (300, 74)), 3)
+        x[:, 1] = 1.0
+        text = "\n".join(",".join(f"{v:g}" for v in row) for row in x) + "\n"
+        (folder / f"{pid}_COVAREP.csv").write_text(text)
+        (folder / f"{pid}_TRANSCRIPT.csv").write_text(
+            "start_time\tstop_time\tspeaker\tvalue\n0.0\t0.5\tEllie\thi\n0.5\t3.0\tParticipant\tok\n"
+        )
+    return Corpus(root)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    (tmp_path / "corpus").mkdir()
+    return make_corpus(tmp_path / "corpus")
+
+
+def failing(*args, **kwargs):
+    raise AssertionError("the extractor ran although the cache should have answered")
+
+
+def test_second_load_is_served_by_the_cache(corpus, tmp_path, monkeypatch):
+    cache = FrameCache(tmp_path / "cache")
+    first, norm1, _ = load_windows(corpus, SETTINGS, cache=cache)
+    assert cache.misses == 3 and cache.hits == 0
+    monkeypatch.setattr(features, "extract_session", failing)
+    second, norm2, _ = load_windows(corpus, SETTINGS, cache=cache)  # consolidated entry
+    assert cache.hits == 3
+    for split in first:
+        np.testing.assert_array_equal(first[split].x, second[split].x)
+        np.testing.assert_array_equal(first[split].participant_ids, second[split].participant_ids)
+    np.testing.assert_array_equal(norm1.mean_, norm2.mean_)
+    # without the consolidated entry, the per-session entries answer
+    for bundle in (tmp_path / "cache").glob("bundle-*.npz"):
+        bundle.unlink()
+    third, _, _ = load_windows(corpus, SETTINGS, cache=FrameCache(tmp_path / "cache"))
+    np.testing.assert_array_equal(first["train"].x, third["train"].x)
+
+
+def test_get_extracts_once(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    stored = cache.get(corpus, 900, SETTINGS)
+    again = cache.get(corpus, 900, SETTINGS, extract=failing)
+    np.testing.assert_array_equal(stored.values, again.values)
+    assert again.feature_names == stored.feature_names and (cache.hits, cache.misses) == (1, 1)
+
+
+def test_a_touched_file_invalidates(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    cache.get(corpus, 900, SETTINGS)
+    cache.get(corpus, 901, SETTINGS)
+    path = corpus.source(900).location / "900_COVAREP.csv"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cache.load(Corpus(corpus.root), 900, SETTINGS) is None
+    assert cache.load(Corpus(corpus.root), 901, SETTINGS) is not None  # others unaffected
+
+
+def test_an_edited_transcript_invalidates_a_gated_entry(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    cache.get(corpus, 900, SETTINGS)
+    ungated = FeatureSettings("audio", gate="all")
+    cache.get(corpus, 900, ungated)
+    path = corpus.source(900).location / "900_TRANSCRIPT.csv"
+    path.write_text(path.read_text() + "3.0\t3.5\tEllie\tbye\n")
+    reopened = Corpus(corpus.root)
+    assert cache.load(reopened, 900, SETTINGS) is None
+    assert cache.load(reopened, 900, ungated) is not None  # does not read the transcript
+
+
+def test_a_changed_setting_or_version_misses(corpus, tmp_path, monkeypatch):
+    cache = FrameCache(tmp_path / "cache")
+    cache.get(corpus, 900, SETTINGS)
+    assert cache.load(corpus, 900, FeatureSettings("audio", rate_hz=5.0)) is None
+    assert cache.load(corpus, 900, FeatureSettings("audio", include_formant=True)) is None
+    # a setting that does not concern audio does not split the cache
+    assert cache.load(corpus, 900, FeatureSettings("audio", face_features=("aus",))) is not None
+    monkeypatch.setattr(cache_module, "CACHE_VERSION", cache_module.CACHE_VERSION + 1)
+    assert cache.load(corpus, 900, SETTINGS) is None
+
+
+def test_the_cache_never_unpickles(corpus, tmp_path, monkeypatch):
+    cache = FrameCache(tmp_path / "cache")
+    key = cache.key(corpus, 900, SETTINGS)
+    path = cache.path(900, SETTINGS, key)
+    path.parent.mkdir(parents=True)
+    evil = np.array([{"x": 1}], dtype=object)  # needs pickle to load
+    np.savez(path, key=np.array(key), times=evil, values=evil, feature_names=evil, notes=evil)
+    assert cache.load(corpus, 900, SETTINGS) is None  # refused and removed, not unpickled
+    assert not path.exists()
+
+    calls = []
+    real_load = np.load
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("allow_pickle"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(cache_module.np, "load", spy)
+    cache.get(corpus, 900, SETTINGS)
+    cache.get(corpus, 900, SETTINGS)
+    assert calls and all(flag is False for flag in calls)
+
+
+def test_writes_are_atomic_and_leave_no_temporary_files(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    load_windows(corpus, SETTINGS, cache=cache)
+    names = [p.name for p in (tmp_path / "cache").iterdir()]
+    assert names and all(n.endswith(".npz") and not n.startswith(".") for n in names)
+    assert cache.clear() == len(names)
+
+
+def test_a_damaged_entry_is_a_miss(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    cache.get(corpus, 900, SETTINGS)
+    path = cache.path(900, SETTINGS, cache.key(corpus, 900, SETTINGS))
+    path.write_bytes(b"not a zip")
+    assert cache.load(corpus, 900, SETTINGS) is None
+
+
+def test_default_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("DAIC_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert default_directory() == tmp_path / "elsewhere"
+    assert FrameCache().directory == tmp_path / "elsewhere"
+    monkeypatch.delenv("DAIC_CACHE_DIR")
+    assert default_directory().parts[-2:] == (".cache", "frames")
+
+
+def test_failures_are_retried_not_cached(corpus, tmp_path):
+    cache = FrameCache(tmp_path / "cache")
+    bad = corpus.source(902).location / "902_COVAREP.csv"
+    good = bad.read_bytes()
+    bad.write_text("1,2,3\n")
+    reopened = Corpus(corpus.root)
+    for _ in range(2):  # the second load is served by the consolidated entry
+        windows, _, notes = load_windows(reopened, SETTINGS, cache=cache)
+        assert "skipped" in notes[902][0] and len(windows["dev"]) == 0
+    assert cache.hits >= 2
+    bad.write_bytes(good)
+    fixed = Corpus(corpus.root)
+    windows, _, notes = load_windows(fixed, SETTINGS, WindowSettings(2.0), cache=cache)
+    assert 902 not in notes and list(windows["dev"].participants()) == [902]
