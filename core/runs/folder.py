@@ -8,7 +8,10 @@ A run is one folder (SPEC section 6)::
     metrics.jsonl          one JSON object per finished epoch
     latest_checkpoint.pth  every epoch
     best_model.pth         on improvement
-    train.log              what the process printed
+    train.log              the training process's log
+    process.log            everything the process printed (runs started by the manager)
+    heartbeat              touched every second while the training process lives
+    launcher.json          process ID of a run just started by the manager
     stop.request           present when someone asked the run to stop
 
 Every file a reader polls is replaced atomically (write a temporary file, fsync, rename),
@@ -33,7 +36,10 @@ METRICS = "metrics.jsonl"
 LATEST = "latest_checkpoint.pth"
 BEST = "best_model.pth"
 LOG = "train.log"
+PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
+HEARTBEAT = "heartbeat"
+LAUNCHER = "launcher.json"
 
 STATES = ("starting", "running", "completed", "early-stopped", "stopped", "failed")
 FINISHED = ("completed", "early-stopped", "stopped", "failed")
@@ -82,19 +88,50 @@ def new_run_dir(root: Path, modality: str) -> Path:
     raise RuntimeError(f"could not create a unique run folder under {root}")
 
 
-def write_status(run_dir: Path, state: str, reason: str | None = None, **extra: Any) -> dict:
-    """Replace ``status.json`` with a new state, a heartbeat and this process's ID."""
+def process_start_time(pid: int) -> int | None:
+    """Start time of a live, non-zombie process (clock ticks since boot), else None.
+
+    Together with the process ID it identifies a process even after the ID is recycled.
+    Returns None where ``/proc`` is not available.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # zombie or dead
+        return None
+    return int(fields[19])
+
+
+def write_status(
+    run_dir: Path, state: str, reason: str | None = None, owner: bool = True, **extra: Any
+) -> dict:
+    """Replace ``status.json`` with a new state and a heartbeat.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    state : str
+        One of :data:`STATES`.
+    reason : str, optional
+        Why the run is in this state.
+    owner : bool, default True
+        The caller is the run's own process: its ID and start time are recorded so that
+        readers can tell whether the run still lives. Others (the manager marking a dead
+        run failed) pass False and keep the recorded process.
+    **extra
+        More fields (epoch, max_epochs, ...).
+    """
     if state not in STATES:
         raise ValueError(f"unknown run state {state!r}; expected one of {STATES}")
     previous = read_json(Path(run_dir) / STATUS) or {}
-    status = {
-        **previous,
-        **extra,
-        "state": state,
-        "reason": reason,
-        "heartbeat": time.time(),
-        "pid": os.getpid(),
-    }
+    status = {**previous, **extra, "state": state, "reason": reason, "heartbeat": time.time()}
+    status["owned"] = owner
+    if owner:
+        status["pid"] = os.getpid()
+        status["proc_start"] = process_start_time(os.getpid())
     status.setdefault("started", status["heartbeat"])
     write_json_atomic(Path(run_dir) / STATUS, status)
     return status

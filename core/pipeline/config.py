@@ -1,0 +1,80 @@
+"""Run configurations: what a run was asked to do, as plain JSON-ready values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core import hparams
+from core.runs import folder
+
+CONFIG_VERSION = 1
+DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
+
+
+def make_config(
+    modality: str,
+    data_root: str | Path | None = None,
+    values: dict[str, Any] | None = None,
+    seed: int = 0,
+    sources: dict[str, str | None] | None = None,
+) -> dict[str, Any]:
+    """Build a validated run configuration.
+
+    Parameters
+    ----------
+    modality : {"text", "audio", "face", "fusion"}
+        What to train.
+    data_root : str or pathlib.Path, optional
+        Corpus root; None means the bundled synthetic sample.
+    values : dict, optional
+        Hyper-parameters by name (see :mod:`core.hparams`); missing ones take defaults.
+    seed : int, default 0
+        The run's one seed.
+    sources : dict, optional
+        Fusion only: ``{"audio": run_dir, "face": run_dir, "text": run_dir}``.
+
+    Returns
+    -------
+    dict
+        ``{"version", "modality", "seed", "data": {"root"}, <sections>...}``.
+
+    Raises
+    ------
+    ValueError
+        An unknown modality or hyper-parameter, or a value out of range.
+    """
+    config: dict[str, Any] = {
+        "version": CONFIG_VERSION,
+        "modality": modality,
+        "seed": int(seed),
+        "data": {"root": str(Path(data_root).expanduser().resolve()) if data_root else None},
+        **hparams.resolve(modality, dict(values or {})),
+    }
+    if modality == "fusion":
+        config["sources"] = {k: (str(v) if v else None) for k, v in (sources or {}).items()}
+    return config
+
+
+def resolve_data_root(config: dict[str, Any]) -> Path:
+    """The corpus root of a configuration, generating the bundled sample if it is named."""
+    root = config["data"].get("root")
+    if root:
+        return Path(root)
+    from core.data.sample import ensure_sample
+
+    return ensure_sample()
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """Read a run's ``config.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder holds no configuration (not a run folder).
+    """
+    config = folder.read_json(Path(run_dir) / folder.CONFIG)
+    if config is None:
+        raise FileNotFoundError(f"{run_dir}: no {folder.CONFIG}; is this a run folder?")
+    return config

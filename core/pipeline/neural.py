@@ -1,0 +1,230 @@
+"""Audio and face runs: windows, model, trainer, and predictions from a saved run."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.data import Corpus
+from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSettings, load_windows
+from core.models import AudioRNN, FaceSTRNN, build_model
+from core.pipeline.callbacks import RunFolderWriter
+from core.pipeline.config import resolve_data_root
+from core.runs import folder
+from core.training.base import class_weights_from_participants
+from core.training.batches import WindowBatches
+from core.training.checkpoint import load_checkpoint
+from core.training.device import choose_device, seed_everything
+from core.training.trainers import AudioRNNTrainer, FaceSTRNNTrainer
+
+
+def feature_settings(config: dict[str, Any]) -> FeatureSettings:
+    """The feature settings of an audio or face configuration."""
+    features = dict(config["features"])
+    features.setdefault("face_features", ("aus", "pose", "gaze"))
+    return FeatureSettings(modality=config["modality"], **features)
+
+
+def window_settings(config: dict[str, Any]) -> WindowSettings:
+    """The window settings of an audio or face configuration."""
+    return WindowSettings(**config["windows"])
+
+
+def prepare_windows(
+    config: dict[str, Any],
+    splits: Sequence[str] = ("train", "dev"),
+    normaliser: Normaliser | None = None,
+    progress: Any = None,
+) -> tuple[dict[str, WindowSet], Normaliser, dict[int, list[str]]]:
+    """Windows of ``splits`` for a configuration (see :func:`core.data.features.load_windows`).
+
+    Parameters
+    ----------
+    config : dict
+        Run configuration.
+    splits : sequence of str
+        Splits to return.
+    normaliser : Normaliser, optional
+        A run's saved normaliser; by default one is fitted on the training participants.
+    progress : callable, optional
+        ``progress(done, total)`` while sessions are read.
+    """
+    corpus = Corpus(resolve_data_root(config))
+    return load_windows(
+        corpus,
+        feature_settings(config),
+        window_settings(config),
+        splits=splits,
+        normaliser=normaliser,
+        progress=progress,
+    )
+
+
+def build_neural_model(config: dict[str, Any], n_features: int) -> nn.Module:
+    """A fresh AudioRNN or FaceSTRNN for a configuration."""
+    model = config["model"]
+    if config["modality"] == "audio":
+        return AudioRNN(n_features, model["hidden_size"], model["num_layers"], model["dropout"])
+    if config["modality"] == "face":
+        return FaceSTRNN(n_features, model["hidden_size"], model["num_layers"], 2, model["dropout"])
+    raise ValueError(f"{config['modality']!r} is not an audio or face configuration")
+
+
+def _stop_file_check(run_dir: Path) -> Any:
+    stop_file = run_dir / folder.STOP_REQUEST
+    return stop_file.exists
+
+
+def train_neural(
+    config: dict[str, Any], run_dir: Path, resume: bool = False, progress: bool = True
+) -> str:
+    """Train (or resume) an audio or face run in ``run_dir``; return its final state.
+
+    The run folder receives ``status.json``, ``metrics.jsonl`` and both checkpoints as the
+    run goes. A stop request (``stop.request`` in the folder, or SIGTERM) ends the run at
+    the next batch boundary with its last complete epoch saved.
+    """
+    run_dir = Path(run_dir)
+    seed_everything(config["seed"])
+    training = config["training"]
+    latest = run_dir / folder.LATEST
+    saved = load_checkpoint(latest, map_location="cpu") if resume else None
+    normaliser = None
+    if saved is not None:
+        normaliser = Normaliser.from_dict(saved["config"]["data"]["normaliser"])
+    windows, normaliser, notes = prepare_windows(config, ("train", "dev"), normaliser)
+    train_set, dev_set = windows["train"], windows["dev"]
+    if len(dev_set) == 0:
+        raise ValueError("the dev split has no windows to validate on")
+    full_config = {
+        **config,
+        "data": {
+            **config["data"],
+            "feature_names": list(train_set.feature_names),
+            "normaliser": normaliser.to_dict(),
+            "n_train_windows": len(train_set),
+            "n_dev_windows": len(dev_set),
+            "notes": {str(k): v for k, v in notes.items()},
+        },
+    }
+    model = build_neural_model(config, len(train_set.feature_names))
+    device = choose_device(training["device"])
+    labels = dict(zip(train_set.participant_ids.tolist(), train_set.y.tolist(), strict=True))
+    weight = (
+        class_weights_from_participants(labels)
+        if training["class_weighting"] == "balanced"
+        else None
+    )
+    trainer_class = AudioRNNTrainer if config["modality"] == "audio" else FaceSTRNNTrainer
+    extra = {"max_grad_norm": training["grad_clip"] or None} if "grad_clip" in training else {}
+    trainer = trainer_class(
+        model,
+        nn.CrossEntropyLoss(weight=weight),
+        torch.optim.Adam(
+            model.parameters(), lr=training["lr"], weight_decay=training["weight_decay"]
+        ),
+        device,
+        lr_factor=training["lr_factor"],
+        lr_patience=training["lr_patience"],
+        patience=training["patience"],
+        run_dir=run_dir,
+        config=full_config,
+        callbacks=[RunFolderWriter(run_dir)],
+        stop_check=_stop_file_check(run_dir),
+        amp=training["amp"],
+        progress=progress,
+        **extra,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop("terminated (SIGTERM)"))
+    face = config["modality"] == "face"
+    train_batches = WindowBatches(
+        train_set.x,
+        train_set.y,
+        train_set.participant_ids,
+        training["batch_size"],
+        shuffle=True,
+        seed=config["seed"],
+        device=device,
+        drop_last=face and len(train_set) > training["batch_size"],
+    )
+    dev_batches = WindowBatches(
+        dev_set.x, dev_set.y, dev_set.participant_ids, 512, shuffle=False, device=device
+    )
+    trainer.train(
+        train_batches,
+        dev_batches,
+        n_epochs=training["max_epochs"],
+        resume_from=latest if resume else None,
+    )
+    return trainer.status
+
+
+def load_neural_run(
+    run_dir: Path, which: str = "best", device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any], Normaliser]:
+    """Rebuild a run's model from its checkpoint, with the run's own normaliser.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    which : {"best", "latest"}
+        Which checkpoint.
+    device : str or torch.device
+        Where to put the model.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        In eval mode.
+    config : dict
+        The configuration stored in the checkpoint.
+    normaliser : Normaliser
+        Fitted on the run's training participants.
+    """
+    name = folder.BEST if which == "best" else folder.LATEST
+    checkpoint = load_checkpoint(Path(run_dir) / name, map_location=device)
+    config = checkpoint["config"]
+    model = build_model(config["model"]["class"], config["model"]["init_kwargs"])
+    model.load_state_dict(checkpoint["model_state_dict"])
+    model.to(device).eval()
+    return model, config, Normaliser.from_dict(config["data"]["normaliser"])
+
+
+@torch.no_grad()
+def predict_windows(
+    model: nn.Module, x: np.ndarray, embeddings: bool = False, batch_size: int = 512
+) -> np.ndarray:
+    """Depressed-probability (or embedding) of each window, in batches, in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        AudioRNN or FaceSTRNN.
+    x : numpy.ndarray
+        Windows ``(N, T, F)``.
+    embeddings : bool, default False
+        Return the ``(N, D)`` embeddings instead of ``(N,)`` probabilities.
+    batch_size : int
+        Windows per forward pass.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[start : start + batch_size], device=device)  # (B, T, F)
+        if embeddings:
+            out.append(model(xb, return_embedding=True).float().cpu())  # (B, D)
+            continue
+        result = model(xb)
+        logits = result[0] if isinstance(result, tuple) else result  # (B, 2)
+        out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())  # (B,)
+    if not out:
+        return np.zeros((0,), dtype=np.float32)
+    return torch.cat(out).numpy()

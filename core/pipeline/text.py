@@ -1,0 +1,145 @@
+"""Text runs: one document per participant, TF-IDF + Random Forest, no epochs.
+
+A text run writes the same files as a neural run, so the dashboard treats it alike:
+``metrics.jsonl`` holds one record (``epoch`` 1) whose ``train_loss`` is the log-loss of
+the out-of-fold training probabilities and ``val_loss`` the dev log-loss. The fitted
+pipeline is saved with skops and its sha256 recorded in ``model.json``; loading checks
+the hash and the object types before anything is built.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+
+from core.data import Corpus, DataError
+from core.data.text import participant_document
+from core.models.text import (
+    fit_text_pipeline,
+    load_text_model,
+    make_text_pipeline,
+    out_of_fold_proba,
+    save_text_model,
+)
+from core.pipeline.callbacks import json_safe
+from core.pipeline.config import resolve_data_root
+from core.runs import folder
+
+MODEL_FILE = "text_model.skops"
+MODEL_INFO = "model.json"
+OOF_FILE = "train_oof.json"
+
+
+def participant_documents(
+    corpus: Corpus, split: str, speakers: str
+) -> tuple[list[int], list[str], np.ndarray, dict[int, str]]:
+    """Documents of a split's labelled participants who have a readable transcript.
+
+    Returns
+    -------
+    ids : list of int
+    documents : list of str
+    labels : numpy.ndarray
+        int64, one per participant.
+    skipped : dict
+        Participant ID to the problem that kept them out.
+    """
+    ids, docs, skipped = [], [], {}
+    for pid in corpus.ids(split, "text", labelled=True):
+        try:
+            docs.append(participant_document(corpus.transcript(pid), speakers))
+        except DataError as error:
+            skipped[pid] = str(error)
+            continue
+        ids.append(pid)
+    return ids, docs, corpus.labels(ids), skipped
+
+
+def _pipeline(config: dict[str, Any]) -> Pipeline:
+    text = config["text"]
+    return make_text_pipeline(
+        seed=config["seed"],
+        n_estimators=text["n_estimators"],
+        min_df=text["min_df"],
+        max_df=text["max_df"],
+        ngram_range=(1, text["ngram_max"]),
+        min_samples_split=text["min_samples_split"],
+    )
+
+
+def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
+    return float(log_loss(labels, np.clip(probs, 1e-6, 1 - 1e-6), labels=[0, 1]))
+
+
+def train_text(config: dict[str, Any], run_dir: Path) -> str:
+    """Fit a text run in ``run_dir``; return its final state (``completed``)."""
+    from core.evaluation.metrics import participant_metrics
+
+    run_dir = Path(run_dir)
+    started = time.monotonic()
+    folder.write_status(run_dir, "running", epoch=0, max_epochs=1)
+    corpus = Corpus(resolve_data_root(config))
+    speakers = config["text"]["speakers"]
+    train_ids, train_docs, y_train, skipped = participant_documents(corpus, "train", speakers)
+    dev_ids, dev_docs, y_dev, skipped_dev = participant_documents(corpus, "dev", speakers)
+    pipeline = _pipeline(config)
+    oof = out_of_fold_proba(pipeline, train_docs, y_train, seed=config["seed"])
+    fit_text_pipeline(pipeline, train_docs, y_train)
+    dev_probs = pipeline.predict_proba(dev_docs)[:, 1]
+    digest = save_text_model(pipeline, run_dir / MODEL_FILE)
+    folder.write_json_atomic(
+        run_dir / MODEL_INFO,
+        {
+            "file": MODEL_FILE,
+            "sha256": digest,
+            "n_train": len(train_ids),
+            "n_features": len(pipeline.named_steps["tfidf"].vocabulary_),
+            "skipped": {str(k): v for k, v in {**skipped, **skipped_dev}.items()},
+        },
+    )
+    folder.write_json_atomic(
+        run_dir / OOF_FILE, {str(pid): float(p) for pid, p in zip(train_ids, oof, strict=True)}
+    )
+    metrics = participant_metrics(y_dev, dev_probs)
+    record = {
+        "epoch": 1,
+        "train_loss": _log_loss(y_train, oof),
+        "val_loss": _log_loss(y_dev, dev_probs),
+        "lr": None,
+        "best_val_loss": _log_loss(y_dev, dev_probs),
+        "best_epoch": 1,
+        "elapsed_s": time.monotonic() - started,
+        **{f"val_{k}": v for k, v in metrics.items()},
+    }
+    folder.rewrite_metrics(run_dir, [json_safe(record)])
+    folder.write_status(run_dir, "completed", "fitted", epoch=1, max_epochs=1)
+    return "completed"
+
+
+def load_text_run(run_dir: Path) -> Pipeline:
+    """Load a text run's fitted pipeline after checking its recorded hash."""
+    info = folder.read_json(Path(run_dir) / MODEL_INFO)
+    if info is None:
+        raise FileNotFoundError(f"{run_dir}: no {MODEL_INFO}; the text run did not finish")
+    return load_text_model(Path(run_dir) / info["file"], info["sha256"])
+
+
+def predict_text(
+    pipeline: Pipeline, corpus: Corpus, split: str, speakers: str
+) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Depressed-probabilities of a split's participants: ``(ids, probs, labels)``."""
+    ids, docs, labels, _ = participant_documents(corpus, split, speakers)
+    probs = pipeline.predict_proba(docs)[:, 1] if docs else np.zeros(0)
+    return ids, probs, labels
+
+
+def train_oof(run_dir: Path, ids: Sequence[int]) -> np.ndarray:
+    """A text run's out-of-fold training probabilities for ``ids`` (NaN where absent)."""
+    oof = folder.read_json(Path(run_dir) / OOF_FILE) or {}
+    return np.array([oof.get(str(pid), np.nan) for pid in ids], dtype=np.float64)

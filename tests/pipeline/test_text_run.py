@@ -1,0 +1,102 @@
+import json
+import re
+
+import numpy as np
+
+from core.data import Corpus
+from core.evaluate import evaluate_run
+from core.pipeline.text import load_text_run, participant_documents, train_oof
+from core.runs import folder
+from core.train import main
+
+
+def _train_text(corpus_root, run_dir, *extra):
+    args = ["text", "--data", str(corpus_root), "--run-dir", str(run_dir), "--quiet"]
+    return main([*args, "--min-df", "2", *extra])
+
+
+def test_text_run_writes_the_run_folder_contract(small_corpus, tmp_path):
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    config = json.loads((run_dir / folder.CONFIG).read_text())
+    assert config["modality"] == "text" and config["text"]["min_df"] == 2
+    status = folder.read_json(run_dir / folder.STATUS)
+    assert status["state"] == "completed"
+    (record,) = folder.read_metrics(run_dir)
+    for key in ("epoch", "train_loss", "val_loss", "lr", "val_macro_f1", "val_auroc"):
+        assert key in record
+    assert record["val_n"] == len(Corpus(small_corpus).ids("dev", labelled=True))
+    assert (run_dir / folder.LOG).read_text().strip()
+
+
+def test_text_model_sees_no_interviewer_words_by_default(small_corpus, tmp_path):
+    corpus = Corpus(small_corpus)
+    participant_words, interviewer_words = set(), set()
+    for pid in corpus.ids("train"):
+        transcript = corpus.transcript(pid)
+        for speaker, value in zip(transcript["speaker"], transcript["value"], strict=True):
+            words = set(re.findall(r"[a-z]+", value.lower()))
+            (participant_words if speaker == "Participant" else interviewer_words).update(words)
+    interviewer_only = interviewer_words - participant_words
+    assert interviewer_only, "the fixture should have words only the interviewer says"
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    vocabulary = load_text_run(run_dir).named_steps["tfidf"].vocabulary_
+    leaked = {term for term in vocabulary if set(term.split()) & interviewer_only}
+    assert not leaked
+
+    both = tmp_path / "both"
+    assert _train_text(small_corpus, both, "--speakers", "both") == 0
+    vocabulary = load_text_run(both).named_steps["tfidf"].vocabulary_
+    assert {term for term in vocabulary if set(term.split()) & interviewer_only}
+
+
+def test_saved_out_of_fold_probabilities_are_not_in_sample(small_corpus, tmp_path):
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    corpus = Corpus(small_corpus)
+    ids, docs, labels, _ = participant_documents(corpus, "train", "participant")
+    oof = train_oof(run_dir, ids)
+    in_sample = load_text_run(run_dir).predict_proba(docs)[:, 1]
+    assert np.isfinite(oof).all()
+    # In-sample forest probabilities separate the training participants almost perfectly;
+    # the saved out-of-fold ones must not be those.
+    assert not np.allclose(oof, in_sample)
+    gap_in = in_sample[labels == 1].mean() - in_sample[labels == 0].mean()
+    gap_oof = oof[labels == 1].mean() - oof[labels == 0].mean()
+    assert gap_in > gap_oof
+
+
+def test_evaluate_text_run_reports_participant_metrics_and_baselines(small_corpus, tmp_path):
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    report = evaluate_run(run_dir, "dev", n_boot=50)
+    assert report["level"] == "participant"
+    assert set(report["baselines"]) == {"always_depressed", "always_not_depressed"}
+    assert report["metrics"]["n"] == len(report["participants"])
+    lo, hi = report["intervals"]["macro_f1"]
+    assert lo <= report["metrics"]["macro_f1"] <= hi
+
+
+def test_tampered_text_model_is_refused(small_corpus, tmp_path):
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    model = run_dir / "text_model.skops"
+    model.write_bytes(model.read_bytes() + b"\0")
+    try:
+        load_text_run(run_dir)
+    except Exception as error:  # noqa: BLE001
+        assert "text_model.skops" in str(error)
+    else:
+        raise AssertionError("a tampered model must not load")
+
+
+def test_bad_arguments_exit_2_with_a_message(small_corpus, tmp_path, capsys):
+    assert main(["text", "--data", str(small_corpus), "--hidden-size", "8"]) == 2
+    assert "--hidden-size" in capsys.readouterr().err
+    assert main(["audio", "--dropout", "1.5", "--data", str(small_corpus)]) == 2
+    assert "dropout" in capsys.readouterr().err
+    run_dir = tmp_path / "text"
+    assert _train_text(small_corpus, run_dir) == 0
+    assert main(["--resume", str(run_dir)]) == 2
+    assert "text runs have no epochs" in capsys.readouterr().err
