@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import torch
+
+from core.evaluate import evaluate_run
+from core.pipeline.fusion import fusion_inputs
+from core.pipeline.text import participant_documents, train_oof
+from core.runs import folder
+from core.train import main
+
+TINY = ["--hidden-size", "8", "--window-s", "4", "--batch-size", "16", "--patience", "50"]
+
+
+def _train(modality, corpus, run_dir, *extra):
+    args = [modality, "--data", str(corpus), "--run-dir", str(run_dir), "--quiet"]
+    return main([*args, *extra])
+
+
+def _losses(run_dir):
+    return [(r["train_loss"], r["val_loss"]) for r in folder.read_metrics(run_dir)]
+
+
+@pytest.fixture(scope="module")
+def audio_run(small_corpus, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "audio"
+    assert _train("audio", small_corpus, run_dir, *TINY, "--max-epochs", "3") == 0
+    return run_dir
+
+
+def test_audio_run_folder_holds_config_status_metrics_and_checkpoints(audio_run):
+    records = folder.read_metrics(audio_run)
+    assert [r["epoch"] for r in records] == [1, 2, 3]
+    for key in ("train_loss", "val_loss", "lr", "val_macro_f1", "val_f1_depressed"):
+        assert key in records[0]
+    assert folder.read_json(audio_run / folder.STATUS)["state"] == "completed"
+    checkpoint = torch.load(audio_run / folder.LATEST, weights_only=True)
+    assert checkpoint["epoch"] == 3
+    data = checkpoint["config"]["data"]
+    assert len(data["feature_names"]) == len(data["normaliser"]["mean"])
+    assert (audio_run / folder.BEST).exists()
+
+
+def test_resumed_cli_run_reproduces_an_uninterrupted_run(small_corpus, tmp_path, audio_run):
+    short = tmp_path / "short"
+    assert _train("audio", small_corpus, short, *TINY, "--max-epochs", "1") == 0
+    assert main(["--resume", str(short), "--max-epochs", "3", "--quiet"]) == 0
+    assert _losses(short) == _losses(audio_run)
+    assert folder.read_json(short / folder.CONFIG)["training"]["max_epochs"] == 3
+
+
+def test_evaluate_neural_run_uses_its_saved_normaliser(audio_run, small_corpus):
+    report = evaluate_run(audio_run, "dev", n_boot=20)
+    assert report["modality"] == "audio" and report["level"] == "participant"
+    # One row per participant, not per window.
+    ids = [p["id"] for p in report["participants"]]
+    assert len(ids) == len(set(ids)) == report["metrics"]["n"]
+
+
+def test_face_run_with_landmarks(small_corpus, tmp_path):
+    run_dir = tmp_path / "face"
+    extra = ["--face-features", "aus,landmarks", "--max-epochs", "2"]
+    assert _train("face", small_corpus, run_dir, *TINY, *extra) == 0
+    names = torch.load(run_dir / folder.BEST, weights_only=True)["config"]["data"]["feature_names"]
+    assert "AU12_r" in names and "x36" in names
+
+
+def test_fusion_trains_on_out_of_fold_text_probabilities(small_corpus, tmp_path, audio_run):
+    face = tmp_path / "face"
+    text = tmp_path / "text"
+    assert _train("face", small_corpus, face, *TINY, "--max-epochs", "2") == 0
+    assert _train("text", small_corpus, text, "--min-df", "2") == 0
+    fusion = tmp_path / "fusion"
+    sources = ["--audio-run", str(audio_run), "--face-run", str(face), "--text-run", str(text)]
+    assert _train("fusion", small_corpus, fusion, *sources, "--max-epochs", "3") == 0
+
+    config = folder.read_json(fusion / folder.CONFIG)
+    inputs, _ = fusion_inputs(config, ("train",))
+    train = inputs["train"]
+    has_text = train["x"]["mask"][:, 2] == 1
+    oof = train_oof(text, train["ids"][has_text].tolist())
+    np.testing.assert_allclose(train["x"]["text_prob"][has_text, 0], oof, rtol=1e-6)
+
+    from core.data import Corpus
+    from core.pipeline.text import load_text_run
+
+    ids, docs, _, _ = participant_documents(Corpus(small_corpus), "train", "participant")
+    in_sample = load_text_run(text).predict_proba(docs)[:, 1]
+    by_id = dict(zip(ids, in_sample, strict=True))
+    fused = dict(zip(train["ids"][has_text].tolist(), oof, strict=True))
+    assert any(abs(by_id[i] - fused[i]) > 1e-6 for i in fused)
+
+    report = evaluate_run(fusion, "dev", n_boot=20)
+    assert "late_fusion" in report and report["late_fusion"]["metrics"]["n"] > 0
+
+
+def test_resume_of_a_folder_that_is_no_run_exits_2(tmp_path, capsys):
+    assert main(["--resume", str(tmp_path)]) == 2
+    assert "config.json" in capsys.readouterr().err
