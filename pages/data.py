@@ -1,39 +1,323 @@
-"""Data page: what the corpus holds, per split and per participant, and its problems."""
+"""Data page: what the corpus holds per split, its problems, and one participant's session.
+
+Top to bottom: split metrics, PHQ-8 score histograms and gender counts; the problems
+table (a quick view from the label files and the session index, or the full check that
+reads every file); one participant's transcript, speech features and facial action
+units over time with the participant's turns shaded.
+"""
+
+from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-corpus = st.session_state.get("corpus")
+from core.data import DataError, formats
+from core.data.check import check_corpus
+from core.data.overview import (
+    DISPLAY_RATE_HZ,
+    audio_tracks,
+    face_tracks,
+    gender_counts,
+    participant_label,
+    problem_rows,
+    score_histogram,
+    speaking_summary,
+    split_summary,
+    transcript_view,
+    turn_spans,
+)
+from pages.common import corpus_stamp, open_corpus
+from pages.data_figures import TURN_FILL, gender_figure, score_histogram_figure, signals_figure
+
+AUDIO_DEFAULT = ["F0", "VUV", "NAQ", "H1H2"]
+FACE_DEFAULT = ["AU12_r", "AU04_r", "AU06_r"]
+FACE_OPTIONS = ["face_found", *formats.AU_COLUMNS[:14]]  # the intensities (_r), not _c
+
+# --- Cached reading (plain arguments only; never a widget) ----------------------------
+
+
+@st.cache_data(show_spinner=False)
+def participant_table(root: str, stamp: float) -> pd.DataFrame:
+    """One row per participant, from the corpus index."""
+    return open_corpus(root, stamp).table()
+
+
+def _read(root: str, stamp: float, pid: int, kind: str, convert):
+    """``(value, None)`` or ``(None, message naming the file)`` for one session file."""
+    corpus = open_corpus(root, stamp)
+    try:
+        return convert(corpus), None
+    except DataError as error:
+        return None, str(error)
+    except Exception as error:  # a reader bug must not take the page down
+        name = corpus.source(pid).display(kind)
+        return None, f"{name}: could not be read ({type(error).__name__}: {error})"
+
+
+@st.cache_data(show_spinner="Reading the transcript", max_entries=64)
+def session_transcript(root: str, stamp: float, pid: int):
+    """The participant's transcript (or the error naming the file)."""
+    return _read(root, stamp, pid, "transcript", lambda c: c.transcript(pid))
+
+
+@st.cache_data(show_spinner="Reading COVAREP features", max_entries=64)
+def session_audio(root: str, stamp: float, pid: int):
+    """COVAREP resampled for display (or the error naming the file)."""
+    return _read(root, stamp, pid, "covarep", lambda c: audio_tracks(c.covarep(pid)))
+
+
+@st.cache_data(show_spinner="Reading facial action units", max_entries=64)
+def session_face(root: str, stamp: float, pid: int):
+    """CLNF action units resampled for display (or the error naming the file)."""
+    return _read(root, stamp, pid, "aus", lambda c: face_tracks(c.clnf(pid, "aus")))
+
+
+@st.cache_resource(show_spinner=False)
+def check_reports() -> dict[tuple[str, float], dict]:
+    """Full-check reports by ``(root, stamp)``, kept for every session of this server.
+
+    A store rather than an ``st.cache_data`` function, because the check reports its
+    progress to a bar on the page, which a cached function must not touch.
+    """
+    return {}
+
+
+# --- Widgets (each returns plain values) ------------------------------------------------
+
+
+def full_check_ui(root: str, stamp: float) -> dict | None:
+    """The "Run full check" button; return the latest full report of this corpus, if any."""
+    reports = check_reports()
+    clicked = st.button(
+        "Run full check",
+        key="data_run_check",
+        help="Reads every session file (minutes on the real corpus) and lists each problem.",
+    )
+    if clicked:
+        bar = st.progress(0.0, text="Reading every session file")
+
+        def progress(count: int, total: int) -> None:
+            bar.progress(count / max(total, 1), text=f"Checked {count} of {total} sessions")
+
+        try:
+            reports[(root, stamp)] = check_corpus(root, progress=progress)
+        except DataError as error:
+            st.error(f"The check could not run: {error}")
+        bar.empty()
+    return reports.get((root, stamp))
+
+
+def participant_ui(table: pd.DataFrame) -> int:
+    """Choose one participant; return their ID."""
+    labels = {int(r["id"]): participant_label(r) for r in table.to_dict("records")}
+    if st.session_state.get("data_participant") not in labels:
+        with_files = table.loc[table["modalities"] != "", "id"]
+        st.session_state["data_participant"] = int(
+            with_files.iloc[0] if len(with_files) else table["id"].iloc[0]
+        )
+    return st.selectbox(
+        "Participant",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="data_participant",
+        help="Type an ID, a split or a label to filter.",
+    )
+
+
+def features_ui(label: str, options: list[str], default: list[str], key: str) -> list[str]:
+    """A multiselect of signal columns that remembers its choice; return the columns."""
+    if key not in st.session_state:
+        st.session_state[key] = default
+    return st.multiselect(label, options, key=key)
+
+
+# --- Page sections --------------------------------------------------------------------
+
+
+def corpus_section(table: pd.DataFrame) -> None:
+    """Split metrics, PHQ-8 histograms, gender counts and the participant table."""
+    summary = split_summary(table)
+    splits = summary["split"].tolist()
+    for column, row in zip(st.columns(len(summary)), summary.itertuples(), strict=True):
+        share = "no labels" if pd.isna(row.depressed_share) else f"{row.depressed_share:.0%}"
+        column.metric(
+            f"{row.split} participants",
+            row.participants,
+            f"{share} depressed",
+            delta_color="off",
+            delta_arrow="off",
+            help=f"{row.depressed} of {row.labelled} labelled participants have PHQ8_Binary "
+            f"= 1; {row.female} female, {row.male} male; {row.sessions} with session files.",
+        )
+    left, right = st.columns([3, 1])
+    still = {"displayModeBar": False}
+    histogram = score_histogram_figure(score_histogram(table), splits)
+    left.plotly_chart(histogram, key="data_histogram", config=still)
+    right.plotly_chart(gender_figure(gender_counts(table), splits), key="data_gender", config=still)
+    st.caption(
+        "Bars are coloured by the label file's PHQ8_Binary; the dotted line is the cut-off "
+        f"(PHQ-8 >= {formats.PHQ8_CUTOFF}). A bar on the wrong side of it is a label defect."
+    )
+    with st.expander("Per split and per participant tables"):
+        st.dataframe(
+            summary,
+            hide_index=True,
+            column_config={
+                "depressed_share": st.column_config.NumberColumn("depressed", format="percent"),
+                "mean_score": st.column_config.NumberColumn("mean PHQ-8", format="%.1f"),
+            },
+        )
+        st.dataframe(
+            table.drop(columns=["problems"]),
+            hide_index=True,
+            column_config={
+                "id": st.column_config.NumberColumn("ID", format="%d"),
+                "phq8_binary": st.column_config.NumberColumn("PHQ-8 binary", format="%d"),
+                "phq8_score": st.column_config.NumberColumn("PHQ-8 score", format="%d"),
+                "n_problems": st.column_config.NumberColumn("problems"),
+            },
+        )
+
+
+def problems_section(corpus, table: pd.DataFrame, root: str, stamp: float) -> None:
+    """The problems table: quick view, or the full check once it has run."""
+    report = full_check_ui(root, stamp)
+    if report is None:
+        st.caption(
+            "Quick view: label files and the session index only; no session file is "
+            "parsed. The full check reads every file."
+        )
+        problems = problem_rows(corpus.problems, table.to_dict("records"))
+    else:
+        state = "usable" if report["usable"] else "**not usable** for training"
+        st.caption(f"Full check: every session file was read; the corpus is {state}.")
+        problems = problem_rows(report["problems"], report["participants"])
+    if problems.empty:
+        st.success("No problems found.")
+    else:
+        st.dataframe(problems, hide_index=True, key="data_problems")
+
+
+def transcript_tab(transcript: pd.DataFrame) -> None:
+    """Who said what and when; the participant's lines highlighted."""
+    said = speaking_summary(transcript)
+    a, b, c = st.columns(3)
+    a.metric("Participant lines", said["participant_lines"])
+    b.metric("Participant words", said["participant_words"])
+    c.metric(
+        "Participant speaking",
+        f"{said['participant_seconds'] / 60:.1f} min",
+        f"of {said['session_seconds'] / 60:.1f} min session",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    st.caption(
+        "Models read only the **participant's** lines (highlighted). Ellie's prompts are "
+        "shown for context; models that include them are opt-in and shortcut-prone, "
+        "because her follow-up questions depend on the answers and so leak the label."
+    )
+    view = transcript_view(transcript)
+    style = f"background-color: {TURN_FILL}"
+    styled = view.style.apply(
+        lambda row: [style if row["used"] else "color: #808080"] * len(row), axis=1
+    )
+    st.dataframe(
+        styled,
+        hide_index=True,
+        height=420,
+        column_config={
+            "start": st.column_config.NumberColumn("start (s)", format="%.1f"),
+            "stop": st.column_config.NumberColumn("stop (s)", format="%.1f"),
+            "text": st.column_config.TextColumn("text", width="large"),
+            "used": st.column_config.CheckboxColumn("used by models"),
+        },
+    )
+
+
+def signals_tab(tracks: pd.DataFrame, columns: list[str], spans, what: str) -> None:
+    """One signal panel per chosen column over time, participant turns shaded."""
+    if not columns:
+        st.info(f"Choose at least one {what} feature to plot.")
+        return
+    st.plotly_chart(signals_figure(tracks, columns, spans), key=f"data_{what}_signals")
+
+
+# --- The page -----------------------------------------------------------------------------
+
 st.title("Data")
+st.caption(
+    "Research software, not a diagnostic device: PHQ-8 labels are questionnaire scores, "
+    "and nothing on this page leaves the machine."
+)
+corpus = st.session_state.get("corpus")
 if corpus is None:
     st.info("Choose a corpus in the sidebar to see what it holds.")
     st.stop()
+root = str(corpus.root)
+stamp = corpus_stamp(corpus.root)
+table = participant_table(root, stamp)
+st.caption(f"Corpus: `{root}`")
+if table.empty:
+    st.info("This corpus has no label files and no sessions: is it a DAIC-WOZ root?")
+    st.stop()
 
-st.caption(f"Corpus: `{corpus.root}`")
-splits = corpus.splits()
-columns = st.columns(len(splits))
-for column, (name, counts) in zip(columns, splits.items(), strict=True):
-    share = counts["depressed"] / counts["n"] if counts["n"] else 0.0
-    column.metric(f"{name} participants", counts["n"], f"{share:.0%} depressed", delta_color="off")
+st.header("Corpus")
+corpus_section(table)
 
-table = corpus.table()
-st.subheader("Participants")
-st.dataframe(
-    table.drop(columns=["problems"]),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "id": st.column_config.NumberColumn("ID", format="%d"),
-        "phq8_binary": st.column_config.NumberColumn("PHQ-8 binary", format="%d"),
-        "phq8_score": st.column_config.NumberColumn("PHQ-8 score", format="%d"),
-        "n_problems": st.column_config.NumberColumn("problems"),
-    },
-)
+st.header("Problems")
+problems_section(corpus, table, root, stamp)
 
-st.subheader("Problems")
-rows = [{"participant": "corpus", "problem": p} for p in corpus.problems]
-rows += [{"participant": str(r.id), "problem": p} for r in table.itertuples() for p in r.problems]
-if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-else:
-    st.success("No problems found in the label files or the session index.")
+st.header("One participant")
+pid = participant_ui(table)
+if corpus.participants[pid].source is None:
+    st.info(f"Participant {pid} has no session files to show.")
+    st.stop()
+
+source = corpus.participants[pid].source
+transcript, transcript_error = None, None
+if source.has("transcript"):
+    transcript, transcript_error = session_transcript(root, stamp, pid)
+spans = None if transcript is None else turn_spans(transcript)
+
+text_tab, speech_tab, face_tab = st.tabs(["Transcript", "Speech (COVAREP)", "Face (CLNF AUs)"])
+with text_tab:
+    if transcript_error:
+        st.error(f"Cannot show the transcript: {transcript_error}")
+    elif transcript is None:
+        st.info(f"There is no {source.display('transcript')} in this session.")
+    else:
+        transcript_tab(transcript)
+with speech_tab:
+    audio, audio_error = None, None
+    if source.has("covarep"):
+        audio, audio_error = session_audio(root, stamp, pid)
+    if audio_error:
+        st.error(f"Cannot show the speech features: {audio_error}")
+    elif audio is None:
+        st.info(f"There is no {source.display('covarep')} in this session.")
+    else:
+        chosen = features_ui(
+            "COVAREP features", list(formats.COVAREP_COLUMNS), AUDIO_DEFAULT, "data_audio"
+        )
+        signals_tab(audio, chosen, spans, "speech")
+        st.caption(
+            f"{DISPLAY_RATE_HZ:g} points per second. F0 and the other glottal features "
+            "average voiced frames only; gaps are unvoiced or scrubbed stretches. Shaded: "
+            "the participant's turns, the only stretches the audio models hear."
+        )
+with face_tab:
+    face, face_error = None, None
+    if source.has("aus"):
+        face, face_error = session_face(root, stamp, pid)
+    if face_error:
+        st.error(f"Cannot show the facial action units: {face_error}")
+    elif face is None:
+        st.info(f"There is no {source.display('aus')} in this session.")
+    else:
+        chosen = features_ui("Action units", FACE_OPTIONS, FACE_DEFAULT, "data_face")
+        signals_tab(face, chosen, spans, "face")
+        st.caption(
+            f"{DISPLAY_RATE_HZ:g} points per second; intensities 0-5. Frames where the "
+            "tracker found no face are left out (gaps). Shaded: the participant's turns, "
+            "the only stretches the face models see."
+        )
