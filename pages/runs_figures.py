@@ -1,0 +1,149 @@
+"""Plotly figures of the Runs page: curve overlay, confusion matrix and ROC curve.
+
+Plain functions of plain values (no Streamlit), so they are easy to test and reuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from sklearn.metrics import roc_curve
+
+CLASS_NAMES = ("not depressed", "depressed")
+
+
+def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
+    """Exponential moving average with bias correction (as TensorBoard smooths curves).
+
+    Parameters
+    ----------
+    values : sequence of float or None
+        One value per epoch; None (a missing value) stays None and is skipped.
+    weight : float
+        0 gives the values unchanged; towards 1 smooths more.
+
+    Returns
+    -------
+    list of float or None
+        Same length as ``values``.
+    """
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    smoothed: list[float | None] = []
+    running, steps = 0.0, 0
+    for value in values:
+        if value is None or not np.isfinite(value):
+            smoothed.append(None)
+            continue
+        steps += 1
+        running = weight * running + (1.0 - weight) * value
+        smoothed.append(running / (1.0 - weight**steps))
+    return smoothed
+
+
+def loss_overlay(curves: dict[str, list[dict]], smoothing: float = 0.0) -> go.Figure:
+    """Train (dashed) and validation (solid) loss of several runs, one colour per run.
+
+    Parameters
+    ----------
+    curves : dict
+        Run name to its epoch records (``epoch``, ``train_loss``, ``val_loss``).
+    smoothing : float
+        Exponential moving average weight, see :func:`ema`.
+    """
+    figure = go.Figure()
+    palette = qualitative.Plotly
+    for i, (name, records) in enumerate(curves.items()):
+        color = palette[i % len(palette)]
+        epochs = [r.get("epoch") for r in records]
+        mode = "lines+markers" if len(records) < 30 else "lines"
+        for key, dash, label in (("val_loss", "solid", "val"), ("train_loss", "dash", "train")):
+            hover = f"{name}<br>{label} loss %{{y:.4f}}<br>epoch %{{x}}<extra></extra>"
+            figure.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=ema([r.get(key) for r in records], smoothing),
+                    mode=mode,
+                    name=f"{name} · {label}",
+                    legendgroup=name,
+                    line={"color": color, "dash": dash},
+                    hovertemplate=hover,
+                )
+            )
+    longest = max((len(records) for records in curves.values()), default=0)
+    title = "Loss per epoch (solid: validation, dashed: train)"
+    if smoothing > 0:
+        title += f", smoothed (EMA {smoothing:.2f})"
+    figure.update_layout(
+        title=title,
+        xaxis={"title": "epoch", "dtick": 1 if longest <= 15 else None, "tickformat": "d"},
+        yaxis_title="loss",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 50, "b": 10},
+    )
+    return figure
+
+
+def confusion_heatmap(matrix: Sequence[Sequence[int]], title: str) -> go.Figure:
+    """Confusion matrix ``[[tn, fp], [fn, tp]]`` as an annotated heatmap.
+
+    Rows are the true class, columns the predicted class.
+    """
+    counts = np.asarray(matrix, dtype=int)
+    total = max(int(counts.sum()), 1)
+    text = [[f"{c}<br>({c / total:.0%})" for c in row] for row in counts]
+    figure = go.Figure(
+        go.Heatmap(
+            z=counts,
+            x=[f"predicted {c}" for c in CLASS_NAMES],
+            y=[f"true {c}" for c in CLASS_NAMES],
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="%{y}, %{x}: %{z} participants<extra></extra>",
+        )
+    )
+    figure.update_layout(title=title, yaxis={"autorange": "reversed"}, margin={"t": 50})
+    return figure
+
+
+def roc_figure(
+    labels: Sequence[int], probs: Sequence[float], auroc: float | None, title: str
+) -> go.Figure:
+    """ROC curve of participant-level probabilities, with the chance diagonal.
+
+    Raises
+    ------
+    ValueError
+        Only one class among ``labels`` (no ROC curve exists).
+    """
+    labels = np.asarray(labels, dtype=int)
+    if np.unique(labels).size < 2:
+        raise ValueError("a ROC curve needs participants of both classes")
+    fpr, tpr, _ = roc_curve(labels, np.asarray(probs, dtype=float))
+    name = "model" if auroc is None else f"model (AUROC {auroc:.3f})"
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="chance (and the trivial baselines)",
+            line={"dash": "dot", "color": "grey"},
+        )
+    )
+    figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines+markers", name=name, line_shape="hv"))
+    figure.update_layout(
+        title=title,
+        xaxis_title="false positive rate (not depressed called depressed)",
+        yaxis_title="true positive rate (depressed found)",
+        xaxis={"range": [0, 1]},
+        yaxis={"range": [0, 1.02]},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50},
+    )
+    return figure

@@ -1,0 +1,238 @@
+"""The Runs page through AppTest: hand-made run folders, and one real tiny text run."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from core.pipeline.config import make_config
+from core.runs import folder
+from core.runs.table import EVALUATION_FILE, runs_table, table_csv
+from pages.common import FOLDER_LABEL
+from pages.runs_figures import confusion_heatmap, ema, loss_overlay, roc_figure
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def make_run(root, name, modality="audio", state="completed", epochs=0, owner=False):
+    """A hand-made run folder (no training): configuration, status, ``epochs`` records."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    folder.write_json_atomic(run_dir / folder.CONFIG, make_config(modality, "/corpus"))
+    folder.write_status(run_dir, state, f"{state} on purpose", owner=owner)
+    for epoch in range(1, epochs + 1):
+        folder.append_metrics(
+            run_dir,
+            {
+                "epoch": epoch,
+                "train_loss": 1.0 / epoch,
+                "val_loss": 0.5 + 0.5 / epoch,
+                "lr": 1e-3,
+                "val_macro_f1": 0.5,
+                "val_f1_depressed": 0.4,
+                "val_f1_not_depressed": 0.6,
+                "val_auroc": 0.7,
+                "val_n": 10,
+                "val_n_depressed": 3,
+            },
+        )
+    return run_dir
+
+
+def open_runs_page(corpus_root: Path) -> AppTest:
+    """app.py with a corpus folder chosen in the sidebar, switched to the Runs page."""
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.session_state["data_source"] = FOLDER_LABEL
+    at.session_state["data_folder"] = str(corpus_root)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Runs"
+    return at
+
+
+def shown(at: AppTest) -> pd.DataFrame:
+    (table,) = [d.value for d in at.dataframe if "run" in d.value.columns]
+    return table
+
+
+def select(at: AppTest, rows: list[int]) -> AppTest:
+    at.session_state["runs_table"] = {"selection": {"rows": rows, "columns": []}}
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "runs"
+    root.mkdir()
+    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
+    return root
+
+
+@pytest.fixture
+def three_runs(runs_root: Path) -> Path:
+    make_run(runs_root, "audio-done", epochs=4)
+    make_run(runs_root, "face-running", modality="face", state="running", epochs=2, owner=True)
+    make_run(runs_root, "audio-failed", state="failed")
+    return runs_root
+
+
+@pytest.fixture(scope="module")
+def text_run(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real text run (a few seconds), the only run in its runs root."""
+    from core.train import main
+
+    run_dir = tmp_path_factory.mktemp("text-runs") / "text-real"
+    args = ["text", "--data", str(small_corpus), "--run-dir", str(run_dir), "--min-df", "2"]
+    assert main([*args, "--quiet"]) == 0
+    return run_dir
+
+
+def test_no_runs(small_corpus, runs_root):
+    at = open_runs_page(small_corpus)
+    assert "No runs yet" in at.info[0].value
+    assert not at.dataframe and not at.get("download_button")
+
+
+def test_finished_running_and_failed_runs_are_listed(small_corpus, three_runs):
+    at = open_runs_page(small_corpus)
+    table = shown(at).set_index("run")
+    assert set(table.index) == {"audio-done", "face-running", "audio-failed"}
+    assert table.loc["audio-done", "status"] == "completed"
+    assert table.loc["face-running", "status"] == "running"
+    assert table.loc["audio-failed", "status"] == "failed"
+    assert table.loc["audio-done", "epochs"] == "4/30"
+    assert table.loc["audio-done", "best_val_loss"] == pytest.approx(0.625)
+    assert table.loc["audio-done", "macro_f1"] == 0.5
+    assert table.loc["audio-done", "macro_f1_ci"] == ""  # no saved model to bootstrap
+    assert table.loc["face-running", "evaluation"] == "after the run ends"
+    assert "path" not in table.columns
+    captions = " ".join(c.value for c in at.caption)
+    assert "same 10 dev participants (3 depressed)" in captions
+    assert "always depressed macro-F1 0.231" in captions
+    assert "per participant" in captions
+
+    # nothing selected: no curves; every run can be inspected
+    assert not at.get("plotly_chart") and not at.slider
+    at.selectbox(key="runs_inspect").set_value("face-running").run()
+    assert any("still running" in i.value for i in at.info)
+
+    rows = [shown(at)["run"].tolist().index(n) for n in ("audio-done", "face-running")]
+    at = select(at, rows)
+    assert at.selectbox(key="runs_inspect").options == ["audio-done", "face-running"]
+    (curves,) = at.get("plotly_chart")
+    at.slider(key="runs_smoothing").set_value(0.5).run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+
+
+def test_csv_export_is_the_runs_table(small_corpus, three_runs, monkeypatch):
+    stored = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        stored[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    at = open_runs_page(small_corpus)
+    assert at.get("download_button")[0].label == "Export table as CSV"
+    data = stored["runs.csv"]
+    assert data == table_csv(runs_table(three_runs, evaluate=False))
+    exported = pd.read_csv(io.BytesIO(data)).set_index("run")
+    assert set(exported.index) == {"audio-done", "face-running", "audio-failed"}
+    assert {"macro_f1_lo", "macro_f1_hi", "always_depressed_macro_f1", "hidden_size"} <= set(
+        exported.columns
+    )
+
+
+def test_deleting_a_run_needs_confirmation(small_corpus, three_runs):
+    at = open_runs_page(small_corpus)
+    at.selectbox(key="runs_inspect").set_value("audio-failed").run()
+    at.button(key="runs_delete").click().run()
+    assert (three_runs / "audio-failed").is_dir()  # asked, not deleted
+    at.button(key="runs_delete_cancel").click().run()
+    assert (three_runs / "audio-failed").is_dir()
+    assert not [b for b in at.button if b.key == "runs_delete_confirm"]
+
+    at.button(key="runs_delete").click().run()
+    at.button(key="runs_delete_confirm").click().run()
+    assert not at.exception, at.exception
+    assert not (three_runs / "audio-failed").exists()
+    assert "Deleted run audio-failed" in at.success[0].value
+    assert "audio-failed" not in shown(at)["run"].tolist()
+    assert not [b for b in at.button if b.key == "runs_delete_confirm"]
+
+
+def test_confusion_matrix_and_roc_of_a_real_run(small_corpus, text_run, monkeypatch):
+    monkeypatch.setenv("DAIC_RUNS_ROOT", str(text_run.parent))
+    at = open_runs_page(small_corpus)
+    cached = folder.read_json(text_run / EVALUATION_FILE)  # scored once, on first render
+    report = cached["report"]
+    (row,) = shown(at).to_dict("records")
+    lo, hi = report["intervals"]["macro_f1"]
+    assert row["macro_f1_ci"] == f"[{lo:.2f}, {hi:.2f}]"
+    assert row["macro_f1"] == pytest.approx(report["metrics"]["macro_f1"])
+    assert row["evaluation"] == "done"
+
+    at = select(at, [0])
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3  # loss curves, confusion matrix, ROC
+    metrics = {m.label: m.value for m in at.metric}
+    baselines = report["baselines"]
+    assert metrics["model macro-F1"] == f"{report['metrics']['macro_f1']:.3f}"
+    assert metrics["baseline: always depressed"] == (
+        f"{baselines['always_depressed']['macro_f1']:.3f}"
+    )
+    assert any("Participant level" in c.value for c in at.caption)
+    mtime = (text_run / EVALUATION_FILE).stat().st_mtime_ns
+    at.run()
+    assert (text_run / EVALUATION_FILE).stat().st_mtime_ns == mtime  # not scored again
+
+
+def test_renders_quickly_with_twenty_runs(small_corpus, runs_root):
+    for i in range(20):
+        make_run(runs_root, f"audio-{i:02d}", epochs=30)
+    at = open_runs_page(small_corpus)
+    at = select(at, [0, 1, 2])
+    started = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - started
+    assert not at.exception
+    assert len(shown(at)) == 20 and len(at.get("plotly_chart")) == 1
+    assert elapsed < 1.5, f"a rerun with 20 runs took {elapsed:.2f} s"
+
+
+def test_ema_smooths_with_bias_correction_and_skips_gaps():
+    assert ema([1.0, 2.0, None, 3.0], 0.0) == [1.0, 2.0, None, 3.0]
+    smoothed = ema([1.0, 3.0, float("nan"), 3.0], 0.5)
+    assert smoothed[0] == 1.0  # bias-corrected: the first value is kept
+    assert smoothed[1] == pytest.approx((0.25 + 1.5) / 0.75)
+    assert smoothed[2] is None
+    with pytest.raises(ValueError):
+        ema([1.0], 1.0)
+
+
+def test_figures_of_the_runs_page():
+    records = [{"epoch": e, "train_loss": 1 / e, "val_loss": 0.5 + 0.5 / e} for e in (1, 2, 3)]
+    overlay = loss_overlay({"a": records, "b": records[:1]}, smoothing=0.3)
+    assert [t.name for t in overlay.data] == ["a · val", "a · train", "b · val", "b · train"]
+    assert overlay.data[0].line.color != overlay.data[2].line.color
+    assert overlay.data[1].line.dash == "dash" and "EMA 0.30" in overlay.layout.title.text
+
+    heatmap = confusion_heatmap([[5, 2], [1, 3]], "Confusion")
+    assert heatmap.data[0].z.tolist() == [[5, 2], [1, 3]]
+    assert list(heatmap.data[0].y) == ["true not depressed", "true depressed"]
+
+    roc = roc_figure([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], 0.75, "ROC")
+    curve = roc.data[1]
+    assert (curve.x[0], curve.y[0], curve.x[-1], curve.y[-1]) == (0, 0, 1, 1)
+    assert "AUROC 0.750" in curve.name
+    with pytest.raises(ValueError, match="both classes"):
+        roc_figure([1, 1], [0.2, 0.8], None, "ROC")

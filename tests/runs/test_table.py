@@ -1,0 +1,218 @@
+import io
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import core.evaluate
+from core.evaluation.metrics import trivial_baselines
+from core.pipeline.config import make_config
+from core.runs import folder
+from core.runs.table import (
+    EVALUATION_FILE,
+    TEXT_MODEL_INFO,
+    baselines_from_counts,
+    best_checkpoint,
+    forget_evaluation,
+    runs_stamp,
+    runs_table,
+    table_csv,
+)
+
+
+def make_run(root, name, modality="audio", state="completed", losses=(), owner=False, **values):
+    """A hand-made run folder: configuration, status and one record per (train, val) loss."""
+    run_dir = root / name
+    run_dir.mkdir(parents=True)
+    folder.write_json_atomic(run_dir / folder.CONFIG, make_config(modality, "/corpus", values))
+    folder.write_status(run_dir, state, f"{state} on purpose", owner=owner)
+    for epoch, (train, val) in enumerate(losses, start=1):
+        folder.append_metrics(
+            run_dir,
+            {
+                "epoch": epoch,
+                "train_loss": train,
+                "val_loss": val,
+                "lr": 1e-3,
+                "val_macro_f1": 0.1 * epoch,
+                "val_f1_depressed": 0.2 * epoch,
+                "val_f1_not_depressed": 0.05 * epoch,
+                "val_auroc": 0.5 + 0.01 * epoch,
+                "val_n": 10,
+                "val_n_depressed": 3,
+            },
+        )
+    return run_dir
+
+
+def fake_report(macro_f1=0.3):
+    metrics = {"macro_f1": macro_f1, "confusion_matrix": [[5, 2], [1, 2]], "n": 10}
+    return {
+        "level": "participant",
+        "metrics": metrics,
+        "intervals": {
+            "macro_f1": [0.1, 0.6],
+            "f1_depressed": [0.2, 0.7],
+            "f1_not_depressed": [0.3, 0.8],
+            "auroc": [0.4, 0.9],
+        },
+        "baselines": {
+            "always_depressed": {"macro_f1": 3 / 13},
+            "always_not_depressed": {"macro_f1": 7 / 17},
+        },
+        "participants": [],
+    }
+
+
+@pytest.fixture
+def scorer(monkeypatch):
+    """Replace the (slow) evaluation by a counter that returns a fixed report."""
+    calls = []
+
+    def evaluate_run(run_dir, split, n_boot):
+        calls.append((run_dir.name, split))
+        if run_dir.name.startswith("broken"):
+            raise ValueError("the dev split has no labelled participants")
+        return fake_report()
+
+    monkeypatch.setattr(core.evaluate, "evaluate_run", evaluate_run)
+    return calls
+
+
+def test_no_runs_gives_an_empty_table_with_its_columns(tmp_path):
+    for root in (tmp_path, tmp_path / "missing"):
+        table = runs_table(root)
+        assert table.empty
+        assert {"run", "status", "macro_f1", "macro_f1_lo", "auroc_hi"} <= set(table.columns)
+
+
+def test_rows_take_metrics_from_the_best_epoch_and_flatten_hyper_parameters(tmp_path):
+    losses = [(1.0, 0.9), (0.8, 0.5), (0.6, 0.7)]  # best validation loss at epoch 2
+    make_run(tmp_path, "audio-a", losses=losses, hidden_size=32, lr=0.01)
+    make_run(tmp_path, "text-b", modality="text", losses=[(0.6, 0.65)], n_estimators=50)
+    make_run(tmp_path, "face-c", modality="face", state="failed")
+    table = runs_table(tmp_path).set_index("run")
+
+    audio = table.loc["audio-a"]
+    assert audio["status"] == "completed" and audio["reason"] == "completed on purpose"
+    assert (audio["epochs"], audio["max_epochs"], audio["best_epoch"]) == (3, 30, 2)
+    assert audio["best_val_loss"] == 0.5
+    assert audio["macro_f1"] == pytest.approx(0.2)
+    assert audio["f1_depressed"] == pytest.approx(0.4)
+    assert audio["f1_not_depressed"] == pytest.approx(0.1)
+    assert audio["auroc"] == pytest.approx(0.52)
+    assert (audio["hidden_size"], audio["lr"], audio["window_s"]) == (32, 0.01, 8.0)
+    assert audio["seed"] == 0 and audio["data_root"] == "/corpus"
+    assert pd.isna(audio["n_estimators"])  # a text parameter
+    assert table.loc["text-b", "n_estimators"] == 50 and table.loc["text-b", "max_epochs"] == 1
+    assert table.loc["face-c", "face_features"] == "aus,pose,gaze"
+
+    failed = table.loc["face-c"]
+    assert failed["status"] == "failed" and failed["epochs"] == 0
+    assert pd.isna(failed["macro_f1"]) and pd.isna(failed["best_val_loss"])
+    assert failed["evaluation"] == "no saved model"
+    assert "include_formant" in table.columns and "speakers" in table.columns
+    assert "landmarks" not in table.columns  # hyper-parameters no run has are left out
+
+
+def test_trivial_baselines_come_from_the_same_participants(tmp_path):
+    make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert (row["n_dev"], row["n_dev_depressed"]) == (10, 3)
+    # always depressed: F1 = 2*3 / (2*3 + 7) for the depressed class, 0 for the other
+    assert row["always_depressed_macro_f1"] == pytest.approx(3 / 13)
+    # always not depressed: F1 = 2*7 / (2*7 + 3) for the not-depressed class
+    assert row["always_not_depressed_macro_f1"] == pytest.approx(7 / 17)
+
+
+@pytest.mark.parametrize(("n", "k"), [(10, 3), (35, 12), (5, 0), (4, 4), (1, 1)])
+def test_baselines_from_counts_match_the_metrics_module(n, k):
+    labels = np.r_[np.ones(k, int), np.zeros(n - k, int)]
+    expected = {name: m["macro_f1"] for name, m in trivial_baselines(labels).items()}
+    assert baselines_from_counts(n, k) == pytest.approx(expected)
+
+
+def test_evaluation_is_computed_once_per_best_checkpoint(tmp_path, scorer):
+    run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    checkpoint = run_dir / folder.BEST
+    checkpoint.write_bytes(b"weights")
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert scorer == [("audio-a", "dev")]
+    assert (row["macro_f1_lo"], row["macro_f1_hi"], row["auroc_hi"]) == (0.1, 0.6, 0.9)
+    assert row["evaluation"] == "done"
+    cached = folder.read_json(run_dir / EVALUATION_FILE)
+    assert cached["key"]["checkpoint"] == folder.BEST and cached["report"]["intervals"]
+
+    runs_table(tmp_path)
+    assert len(scorer) == 1  # read from the run folder, not recomputed
+
+    later = checkpoint.stat().st_mtime_ns + 5_000_000_000
+    os.utime(checkpoint, ns=(later, later))  # a resumed run saved a better model
+    runs_table(tmp_path)
+    assert len(scorer) == 2
+    assert runs_table(tmp_path, evaluate=False)["evaluation"].tolist() == ["done"]
+
+
+def test_running_runs_are_not_evaluated_until_they_end(tmp_path, scorer):
+    run_dir = make_run(tmp_path, "audio-a", state="running", losses=[(1.0, 0.9)], owner=True)
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["status"] == "running" and row["evaluation"] == "after the run ends"
+    assert row["macro_f1"] == pytest.approx(0.1) and pd.isna(row["macro_f1_lo"])
+    assert scorer == []
+
+
+def test_a_failed_evaluation_is_reported_and_not_retried(tmp_path, scorer):
+    run_dir = make_run(tmp_path, "broken-a", losses=[(1.0, 0.9)])
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"].startswith("error: ValueError: the dev split has no labelled")
+    assert pd.isna(row["macro_f1_lo"])
+    runs_table(tmp_path)
+    assert len(scorer) == 1
+    forget_evaluation(run_dir)
+    runs_table(tmp_path)
+    assert len(scorer) == 2
+
+
+def test_text_runs_are_keyed_by_their_saved_pipeline(tmp_path):
+    run_dir = make_run(tmp_path, "text-a", modality="text", losses=[(0.6, 0.6)])
+    assert best_checkpoint(run_dir) is None
+    folder.write_json_atomic(run_dir / TEXT_MODEL_INFO, {"file": "text_model.skops"})
+    assert best_checkpoint(run_dir) is None  # named but missing
+    (run_dir / "text_model.skops").write_bytes(b"pipeline")
+    assert best_checkpoint(run_dir) == run_dir / "text_model.skops"
+
+
+def test_text_model_info_name_matches_the_text_pipeline():
+    from core.pipeline.text import MODEL_INFO
+
+    assert TEXT_MODEL_INFO == MODEL_INFO
+
+
+def test_stamp_changes_with_metrics_and_marks_dead_runs_failed(tmp_path):
+    run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    before = runs_stamp(tmp_path)
+    assert runs_stamp(tmp_path) == before
+    folder.append_metrics(run_dir, {"epoch": 2, "train_loss": 0.5, "val_loss": 0.4})
+    assert runs_stamp(tmp_path) != before
+
+    dead = make_run(tmp_path, "audio-dead", state="running", owner=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    status = folder.read_json(dead / folder.STATUS)
+    folder.write_json_atomic(dead / folder.STATUS, {**status, "pid": gone.pid})
+    runs_stamp(tmp_path)
+    assert folder.read_json(dead / folder.STATUS)["state"] == "failed"
+
+
+def test_csv_export_holds_every_row_and_column(tmp_path):
+    make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    make_run(tmp_path, "text-b", modality="text", losses=[(0.6, 0.65)])
+    table = runs_table(tmp_path)
+    exported = pd.read_csv(io.BytesIO(table_csv(table)))
+    assert list(exported.columns) == list(table.columns)
+    assert sorted(exported["run"]) == ["audio-a", "text-b"]
+    assert exported.set_index("run").loc["audio-a", "best_val_loss"] == 0.9
