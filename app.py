@@ -13,6 +13,8 @@ st.set_page_config(page_title="Depression detection research dashboard", layout=
 navigation = st.navigation(
     [
         st.Page("pages/data.py", title="Data", icon=":material/table_chart:", default=True),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:"),
     ]
 )
 st.session_state["corpus"] = data_source_ui()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import threading
 import time
@@ -86,12 +87,21 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         config = read_config(run_dir)
         if config["modality"] == "text":
             raise ValueError("text runs have no epochs to resume; start a new text run")
+        if not os.environ.get(folder.MANAGED_ENV):  # the run manager checks this itself
+            from core.runs.manager import read_status
+
+            if read_status(run_dir).get("state") in ("starting", "running"):
+                raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
         if args.max_epochs is not None:
             config["training"]["max_epochs"] = hparams.resolve(
                 config["modality"], {"max_epochs": args.max_epochs}
             )["training"]["max_epochs"]
             folder.write_json_atomic(run_dir / folder.CONFIG, config)
-        return config, run_dir, (run_dir / folder.LATEST).exists()
+        if not os.environ.get(folder.MANAGED_ENV):  # the run manager clears it itself
+            (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
+        # With finished epochs on record a missing checkpoint is an error, not a restart.
+        saved = (run_dir / folder.LATEST).exists() or bool(folder.read_metrics(run_dir))
+        return config, run_dir, saved
     if args.config:
         config = folder.read_json(Path(args.config))
         if not config or "modality" not in config:
@@ -149,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         config, run_dir, resume = _prepare_run(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
+        _record_failure(args.resume or args.run_dir, f"{type(error).__name__}: {error}")
         return 2
-    folder.write_status(run_dir, "starting", None)  # this process now owns the run
+    # This process now owns the run.
+    folder.write_status(run_dir, "starting", None, threads=args.threads)
     threading.Thread(target=_heartbeat, args=(run_dir,), daemon=True).start()
     if args.threads:
         import torch
@@ -173,8 +185,19 @@ def main(argv: list[str] | None = None) -> int:
             handler.close()
 
 
+def _record_failure(run_dir: str | None, reason: str) -> None:
+    """Mark failed a run that the run manager set up for this process but that cannot start."""
+    if not run_dir or not os.environ.get(folder.MANAGED_ENV):
+        return
+    status = folder.read_json(Path(run_dir) / folder.STATUS) or {}
+    if status.get("state") == "starting":
+        folder.write_status(Path(run_dir), "failed", reason)
+
+
 def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> int:
     log.info("%s %s run in %s", "resuming" if resume else "starting", config["modality"], run_dir)
+    if "torch" in sys.modules:
+        log.info("torch uses %d CPU threads", sys.modules["torch"].get_num_threads())
     try:
         state = run(config, run_dir, resume, progress=progress)
     except Exception as error:  # noqa: BLE001 - any failure must end in a failed status

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +143,6 @@ def train_neural(
         progress=progress,
         **extra,
     )
-    signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop("terminated (SIGTERM)"))
     face = config["modality"] == "face"
     train_batches = WindowBatches(
         train_set.x,
@@ -156,13 +157,33 @@ def train_neural(
     dev_batches = WindowBatches(
         dev_set.x, dev_set.y, dev_set.participant_ids, 512, shuffle=False, device=device
     )
-    trainer.train(
-        train_batches,
-        dev_batches,
-        n_epochs=training["max_epochs"],
-        resume_from=latest if resume else None,
-    )
+    with _sigterm_requests_stop(trainer):
+        trainer.train(
+            train_batches,
+            dev_batches,
+            n_epochs=training["max_epochs"],
+            resume_from=latest if resume else None,
+        )
     return trainer.status
+
+
+@contextlib.contextmanager
+def _sigterm_requests_stop(trainer: Any) -> Iterator[None]:
+    """While training, SIGTERM asks the trainer to stop; the previous handler comes back after.
+
+    Restoring matters when one process trains several runs (a fusion run trains its
+    missing source runs first). Outside the main thread signals cannot be handled here.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(
+        signal.SIGTERM, lambda *_: trainer.request_stop("terminated (SIGTERM)")
+    )
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def load_neural_run(

@@ -1,1 +1,1 @@
-"""Runs: the run folder contract, and (later) starting and supervising training processes."""
+"""Runs: the run-folder contract, and starting and supervising training processes."""

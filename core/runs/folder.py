@@ -11,8 +11,10 @@ A run is one folder (SPEC section 6)::
     train.log              the training process's log
     process.log            everything the process printed (runs started by the manager)
     heartbeat              touched every second while the training process lives
-    launcher.json          process ID of a run just started by the manager
+    launcher.json          process ID, start time and CPU threads of the process the
+                           manager started last for this run
     stop.request           present when someone asked the run to stop
+    .lock                  advisory lock the run manager holds while it changes the status
 
 Every file a reader polls is replaced atomically (write a temporary file, fsync, rename),
 so a reader never sees half a file and a run killed at any instant leaves the previous
@@ -40,6 +42,8 @@ PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
 HEARTBEAT = "heartbeat"
 LAUNCHER = "launcher.json"
+MANAGED_ENV = "DAIC_RUN_MANAGED"
+"""Set in the environment of a training process that the run manager started."""
 
 STATES = ("starting", "running", "completed", "early-stopped", "stopped", "failed")
 FINISHED = ("completed", "early-stopped", "stopped", "failed")
@@ -162,7 +166,9 @@ class MetricsReader:
     """Incremental reader of one run's ``metrics.jsonl``.
 
     Each :meth:`poll` reads only the bytes added since the previous one. When the file
-    was replaced (a resumed run rewrites it from its checkpoint) the reader starts over.
+    was replaced or shrank (a resumed run rewrites it from its checkpoint) the reader
+    starts over: that poll returns every record again and :attr:`records` is rebuilt, so
+    a caller that draws curves should use :attr:`records`, not add up what polls return.
 
     Parameters
     ----------
@@ -177,22 +183,34 @@ class MetricsReader:
         self._offset = 0
 
     def poll(self) -> list[dict]:
-        """Read what is new; return the records added by this call."""
+        """Read what is new; return the records added by this call.
+
+        A line that is not a JSON object (a hand-edited file) is skipped, not raised.
+        """
         try:
             with open(self.path, "rb") as handle:
-                inode = os.fstat(handle.fileno()).st_ino
-                if inode != self._inode:
-                    self._inode, self._offset, self.records = inode, 0, []
+                stat = os.fstat(handle.fileno())
+                if stat.st_ino != self._inode or stat.st_size < self._offset:
+                    self._inode, self._offset, self.records = stat.st_ino, 0, []
                 handle.seek(self._offset)
                 data = handle.read()
         except FileNotFoundError:
             self._inode, self._offset, self.records = None, 0, []
             return []
         end = data.rfind(b"\n") + 1  # a partial last line waits for the next poll
-        new = [json.loads(line) for line in data[:end].splitlines() if line.strip()]
+        new = [record for line in data[:end].splitlines() if (record := _parse(line))]
         self._offset += end
         self.records.extend(new)
         return new
+
+
+def _parse(line: bytes) -> dict | None:
+    """One metrics line as a dict; None for a blank or malformed line."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

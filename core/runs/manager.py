@@ -1,172 +1,152 @@
-"""Start, watch, stop, resume and delete training runs as separate OS processes.
+"""Start, stop, resume and delete training runs as separate OS processes.
 
 Streamlit reruns a page script on every interaction and does not support work in
 background threads, so each run is its own process (``python -m core.train``), in its own
-process group, writing everything to its run folder. Disk is the source of truth: any
-number of dashboard sessions, and the command line, see the same runs.
+process group and session, writing everything to its run folder: page reloads, closed
+tabs and a restarted dashboard lose nothing, and a run outlives the dashboard that
+started it. What a run's status is, and whether its process lives, is
+:mod:`core.runs.status`; its names are re-exported here.
 
-Status never lies: a run whose ``status.json`` says *running* but whose process is gone
-(killed, crashed, machine rebooted) is reported, and recorded, as *failed* with the reason
-"process ended unexpectedly". Liveness is checked on the process itself (its ID and start
-time, so a recycled ID is not mistaken for the run) and, where the process cannot be seen,
-on the heartbeat file the training process touches every second.
+The manager reaps the processes it starts (a waiting thread each), so they never linger as
+zombies. Starting or resuming a run takes a lock on the runs root, so that two sessions
+cannot both start "the one GPU run" or both count the same free cores.
+
+CPU threads: one core is left to the dashboard and the browser, and each new run gets
+``(cores - 1) // (active runs + 1)`` threads, at least one (``OMP_NUM_THREADS`` and
+``torch.set_num_threads``). The count is fixed for the life of the run's process, so that
+its results do not depend on what else runs; runs already going keep theirs. Spinning
+OpenMP threads on cores that something else wants are what hurts (2 threads on 2 busy
+cores: epochs up to 30 times slower), and our small recurrent models gain little from
+more threads (1 or 2 threads: the same epoch time for the default audio run).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.pipeline.config import DEFAULT_RUNS_ROOT
+from core import hparams
+from core.pipeline.config import DEFAULT_RUNS_ROOT, make_config, read_config
 from core.runs import folder
+from core.runs.status import (
+    ACTIVE,
+    DEAD_REASON,
+    RUN_LOCK,
+    RunInfo,
+    list_runs,
+    locked,
+    process_of,
+    read_status,
+    record_state,
+    run_info,
+    status_file,
+)
+
+__all__ = [
+    "ACTIVE",
+    "DEAD_REASON",
+    "RunInfo",
+    "delete_run",
+    "list_runs",
+    "read_status",
+    "request_stop",
+    "resume_run",
+    "run_info",
+    "start_run",
+    "stop_run",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-HEARTBEAT_STALE_S = 10.0
-LAUNCH_GRACE_S = 30.0
-_CHILDREN: dict[int, subprocess.Popen] = {}
+ROOT_LOCK = ".runs.lock"
 
 
-def _alive(status: dict[str, Any]) -> bool:
-    """Whether the process a status names is still the run's process, and running."""
-    pid = status.get("pid")
-    if not pid:
-        return False
-    child = _CHILDREN.get(pid)
-    if child is not None and child.poll() is not None:  # reap our own finished children
-        _CHILDREN.pop(pid, None)
-        return False
-    if Path("/proc").is_dir():
-        started = folder.process_start_time(pid)
-        return started is not None and started == status.get("proc_start", started)
-    try:  # no /proc: the process exists, and its heartbeat is recent
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return time.time() - float(status.get("heartbeat") or 0.0) < HEARTBEAT_STALE_S
+# ----------------------------------------------------------------------------- processes
 
 
-@dataclass
-class RunInfo:
-    """What the runs table shows about one run."""
-
-    path: Path
-    modality: str
-    status: str
-    reason: str | None
-    epochs_done: int
-    max_epochs: int | None
-    best_val_loss: float | None
-    config: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values for JSON (``python -m core.runs list --json``)."""
-        return {
-            "path": str(self.path),
-            "name": self.path.name,
-            "modality": self.modality,
-            "status": self.status,
-            "reason": self.reason,
-            "epochs_done": self.epochs_done,
-            "max_epochs": self.max_epochs,
-            "best_val_loss": self.best_val_loss,
-        }
+def _cpu_count() -> int:
+    """CPU cores this process may use (its affinity mask where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
-def read_status(run_dir: Path) -> dict[str, Any]:
-    """A run's status, with a dead "running" run turned into (and recorded as) failed."""
-    run_dir = Path(run_dir)
-    status = folder.read_json(run_dir / folder.STATUS) or {"state": "starting"}
-    heartbeat = run_dir / folder.HEARTBEAT
-    if heartbeat.exists():
-        status["heartbeat"] = max(status.get("heartbeat") or 0.0, heartbeat.stat().st_mtime)
-    if status.get("state") not in ("starting", "running"):
-        return status
-    if status.get("state") == "starting" and not status.get("owned"):
-        # Written by the manager just before launching: the launched process is the run.
-        launcher = folder.read_json(run_dir / folder.LAUNCHER) or {}
-        if launcher.get("time", 0) < status.get("heartbeat", 0):  # not launched yet
-            if time.time() - status.get("heartbeat", 0) < LAUNCH_GRACE_S:
-                return status
-        status = {**status, "pid": launcher.get("pid"), "proc_start": launcher.get("proc_start")}
-    if _alive(status):
-        return status
-    return folder.write_status(
-        run_dir, "failed", "process ended unexpectedly", owner=False, pid=status.get("pid")
-    )
+def _signal_process(pid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to a run's process group (the manager's runs lead their own group)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:  # started from a shell: signal the process, not the shell's whole job
+            os.kill(pid, sig)
 
 
-def run_info(run_dir: Path) -> RunInfo:
-    """Summarise one run folder (configuration, status, epochs, best validation loss)."""
-    run_dir = Path(run_dir)
-    config = folder.read_json(run_dir / folder.CONFIG) or {}
-    status = read_status(run_dir)
-    records = folder.read_metrics(run_dir)
-    losses = [r["val_loss"] for r in records if r.get("val_loss") is not None]
-    max_epochs = config.get("training", {}).get("max_epochs")
-    return RunInfo(
-        path=run_dir,
-        modality=config.get("modality", "?"),
-        status=status.get("state", "starting"),
-        reason=status.get("reason"),
-        epochs_done=len(records),
-        max_epochs=1 if config.get("modality") == "text" else max_epochs,
-        best_val_loss=min(losses) if losses else None,
-        config=config,
-    )
-
-
-def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every run folder under ``root`` (default ``checkpoints/``), newest first."""
-    root = Path(root or DEFAULT_RUNS_ROOT)
-    if not root.is_dir():
-        return []
-    runs = [p for p in root.iterdir() if p.is_dir() and (p / folder.CONFIG).exists()]
-    runs.sort(key=lambda p: (p / folder.CONFIG).stat().st_mtime, reverse=True)
-    return [run_info(p) for p in runs]
+# ----------------------------------------------------------------------------- launching
 
 
 def _threads_for_new_run(root: Path) -> int:
-    """CPU threads for a new run so that running runs share the cores, not oversubscribe."""
-    running = sum(r.status in ("starting", "running") for r in list_runs(root))
-    return max(1, (os.cpu_count() or 1) // (running + 1))
+    """CPU threads for a new run: the active runs share the cores but one."""
+    active = sum(info.status in ACTIVE for info in list_runs(root))
+    return max(1, (_cpu_count() - 1) // (active + 1))
+
+
+def _uses_gpu(config: dict[str, Any]) -> bool:
+    return config.get("training", {}).get("device") in ("cuda", "auto")
+
+
+def _gpu_busy(root: Path) -> bool:
+    """Whether an active run under ``root`` is using the GPU (one GPU run at a time)."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return False
+    except ImportError:
+        return False
+    return any(info.status in ACTIVE and _uses_gpu(info.config) for info in list_runs(root))
 
 
 def _spawn(args: list[str], run_dir: Path, threads: int) -> subprocess.Popen:
+    """Launch ``python -m core.train ARGS`` for a run, record it, and reap it when it ends."""
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "PYTHONUNBUFFERED": "1",
+        folder.MANAGED_ENV: "1",
     }
-    log = open(run_dir / folder.PROCESS_LOG, "ab")  # noqa: SIM115 - handed to the child
+    command = [sys.executable, "-m", "core.train", *args, "--quiet", "--threads", str(threads)]
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core.train", *args, "--quiet", "--threads", str(threads)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop signals reach only it
-        )
-    finally:
-        log.close()
-    _CHILDREN[process.pid] = process
+        with open(run_dir / folder.PROCESS_LOG, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: signals reach it and nothing else
+            )
+    except OSError as error:
+        folder.write_status(run_dir, "failed", f"could not start Python: {error}", owner=False)
+        raise
+    # Reap it the moment it ends, so it never lingers as a zombie of this process.
+    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     folder.write_json_atomic(
         run_dir / folder.LAUNCHER,
         {
             "pid": process.pid,
             "proc_start": folder.process_start_time(process.pid),
             "time": time.time(),
+            "threads": threads,
+            "command": command,
         },
     )
     return process
@@ -179,6 +159,7 @@ def start_run(
     seed: int = 0,
     root: Path | None = None,
     sources: dict[str, str | None] | None = None,
+    threads: int | None = None,
 ) -> Path:
     """Start a run in a new process and return its folder at once.
 
@@ -196,106 +177,200 @@ def start_run(
         Runs root (default ``checkpoints/``).
     sources : dict, optional
         Fusion only: ``{"audio": run_dir, "face": run_dir, "text": run_dir}``.
+    threads : int, optional
+        CPU threads for the run; by default the cores are shared with the active runs.
+
+    Returns
+    -------
+    pathlib.Path
+        The new run folder; its status is *starting*.
 
     Raises
     ------
     ValueError
-        Invalid hyper-parameters, or a second GPU run while one is running.
+        Invalid hyper-parameters, or a CUDA run while another GPU run is active (an
+        ``auto`` run then goes to the CPU instead).
     """
-    from core.pipeline.config import make_config
-
     root = Path(root or DEFAULT_RUNS_ROOT)
     config = make_config(modality, data_root, values, seed, sources)  # validates first
-    device = config.get("training", {}).get("device", "cpu")
-    if device in ("cuda", "auto") and _gpu_busy(root):
-        if device == "cuda":
-            raise ValueError("a GPU run is already running; wait for it or choose the CPU")
-        config["training"]["device"] = "cpu"
-    run_dir = folder.new_run_dir(root, modality)
-    folder.write_json_atomic(run_dir / folder.CONFIG, config)
-    folder.write_status(run_dir, "starting", None, owner=False, modality=modality)
-    args = ["--run-dir", str(run_dir), "--config", str(run_dir / folder.CONFIG)]
-    _spawn(args, run_dir, _threads_for_new_run(root))
+    root.mkdir(parents=True, exist_ok=True)
+    with locked(root / ROOT_LOCK):
+        if _uses_gpu(config) and _gpu_busy(root):
+            if config["training"]["device"] == "cuda":
+                raise ValueError("a GPU run is already running; wait for it or choose the CPU")
+            config["training"]["device"] = "cpu"
+        threads = threads or _threads_for_new_run(root)
+        run_dir = folder.new_run_dir(root, modality)
+        folder.write_json_atomic(run_dir / folder.CONFIG, config)
+        folder.write_status(run_dir, "starting", None, owner=False, modality=modality)
+        args = ["--run-dir", str(run_dir), "--config", str(run_dir / folder.CONFIG)]
+        _spawn(args, run_dir, threads)
     return run_dir
 
 
-def _gpu_busy(root: Path) -> bool:
-    """Whether a running run is using a GPU (one GPU run at a time)."""
+def _check_resumable(run_dir: Path) -> None:
+    """Make sure the latest checkpoint loads; otherwise mark the run failed and raise.
+
+    A run with no finished epoch (no metrics) and no latest checkpoint simply starts
+    again from epoch 1.
+    """
+    latest = run_dir / folder.LATEST
+    if not latest.exists() and not folder.read_metrics(run_dir):
+        return
+    from core.training.checkpoint import CheckpointError, load_checkpoint
+
     try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return False
-    except ImportError:
-        return False
-    for info in list_runs(root):
-        if info.status in ("starting", "running"):
-            if info.config.get("training", {}).get("device") in ("cuda", "auto"):
-                return True
-    return False
+        load_checkpoint(latest, map_location="cpu")
+    except CheckpointError as error:
+        folder.write_status(run_dir, "failed", f"{type(error).__name__}: {error}", owner=False)
+        raise
 
 
-def resume_run(run_dir: Path, max_epochs: int | None = None) -> Path:
-    """Continue a stopped or finished run in a new process (up to ``max_epochs`` in total).
+def resume_run(run_dir: Path, max_epochs: int | None = None, threads: int | None = None) -> Path:
+    """Continue a stopped, failed or finished run in a new process.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    max_epochs : int, optional
+        New total number of epochs (default: the run's own).
+    threads : int, optional
+        CPU threads; by default the cores are shared with the active runs.
+
+    Returns
+    -------
+    pathlib.Path
+        ``run_dir``; its status is *starting*.
 
     Raises
     ------
     ValueError
-        The run is still running, or is a text run (no epochs).
+        The run is still active, is a text run (no epochs), ``max_epochs`` is out of
+        range, or it wants the GPU while another GPU run is active.
+    FileNotFoundError
+        ``run_dir`` is not a run folder.
+    core.training.checkpoint.CheckpointError
+        Its latest checkpoint is missing or unreadable; the run is marked failed with
+        this reason (``best_model.pth`` is left as it is).
     """
     run_dir = Path(run_dir)
-    info = run_info(run_dir)
-    if info.status in ("starting", "running"):
-        raise ValueError(f"{run_dir.name} is still running; stop it before resuming")
-    if info.modality == "text":
+    config = read_config(run_dir)
+    if config.get("modality") == "text":
         raise ValueError("text runs have no epochs to resume; start a new text run")
-    (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)
     args = ["--resume", str(run_dir)]
     if max_epochs is not None:
+        hparams.resolve(config["modality"], {"max_epochs": max_epochs})  # validates
         args += ["--max-epochs", str(int(max_epochs))]
-    folder.write_status(run_dir, "starting", None, owner=False)
-    _spawn(args, run_dir, _threads_for_new_run(run_dir.parent))
+    root = run_dir.parent
+    with locked(root / ROOT_LOCK), locked(run_dir / RUN_LOCK):
+        if read_status(run_dir).get("state") in ACTIVE:
+            raise ValueError(f"{run_dir.name} is still running; stop it before resuming")
+        if _uses_gpu(config) and _gpu_busy(root):
+            raise ValueError("a GPU run is already running; wait for it before resuming")
+        _check_resumable(run_dir)
+        threads = threads or _threads_for_new_run(root)
+        (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)
+        folder.write_status(run_dir, "starting", None, owner=False)
+        _spawn(args, run_dir, threads)
     return run_dir
+
+
+# ----------------------------------------------------------------------------- stopping
 
 
 def request_stop(run_dir: Path) -> None:
-    """Ask a run to stop: it finishes the current batch, keeps its last epoch, and exits."""
-    (Path(run_dir) / folder.STOP_REQUEST).write_text(f"{time.time()}\n")
+    """Ask a run to stop: it finishes the current batch, keeps its last epoch, and exits.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder; ``stop.request`` is written there and the call returns at once.
+    """
+    folder.write_json_atomic(Path(run_dir) / folder.STOP_REQUEST, {"time": time.time()})
+
+
+def _wait_for_exit(run_dir: Path, wait_s: float, poll_s: float) -> bool | None:
+    """Poll until the run's process has ended or ``wait_s`` passed; return its liveness."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        alive = process_of(run_dir, status_file(run_dir))[0]
+        if alive is False or time.monotonic() >= deadline:
+            return alive
+        time.sleep(poll_s)
 
 
 def stop_run(run_dir: Path, timeout_s: float = 30.0, poll_s: float = 0.1) -> dict[str, Any]:
-    """Stop a run and wait for it: cooperative request, then SIGTERM, then SIGKILL.
+    """Stop a run and wait for its process to end: request, then SIGTERM, then SIGKILL.
+
+    The run first gets ``timeout_s`` to stop by itself at a batch boundary (its last
+    complete epoch is already saved), then SIGTERM (which the trainer treats as the same
+    request) and at most 10 s more, then SIGKILL. A run that had to be killed is
+    recorded as *stopped*, with the signal in the reason: its checkpoints are intact.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    timeout_s : float, default 30.0
+        Seconds to wait for the cooperative stop.
+    poll_s : float, default 0.1
+        Seconds between checks.
 
     Returns
     -------
     dict
-        The final status.
+        The final status (see :func:`read_status`).
     """
     run_dir = Path(run_dir)
+    status = read_status(run_dir)  # a run that is already dead is recorded as such
+    if status.get("state") not in ACTIVE and not process_of(run_dir, status_file(run_dir))[0]:
+        return status
     request_stop(run_dir)
-    status = read_status(run_dir)
-    pid = status.get("pid")
-    deadline = time.monotonic() + timeout_s
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        if sig is not None and pid and _alive(status):
-            try:
-                os.killpg(os.getpgid(pid), sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-            deadline = time.monotonic() + min(timeout_s, 10.0)
-        while time.monotonic() < deadline:
-            status = read_status(run_dir)
-            if status.get("state") not in ("starting", "running"):
-                return status
-            time.sleep(poll_s)
+    plan = ((None, timeout_s), (signal.SIGTERM, min(timeout_s, 10.0)), (signal.SIGKILL, 10.0))
+    sent = None
+    for sig, wait_s in plan:
+        alive, pid, _ = process_of(run_dir, status_file(run_dir))
+        if alive is False:
+            break
+        if sig is not None:
+            if not pid:  # never launched: nothing to signal
+                break
+            _signal_process(pid, sig)
+            sent = sig
+        if _wait_for_exit(run_dir, wait_s, poll_s) is False:
+            break
+    if sent is not None:
+        with locked(run_dir / RUN_LOCK):
+            status = status_file(run_dir)
+            # Active, or marked dead by another reader after our signal: it was our kill.
+            ours = status.get("state") in ACTIVE or status.get("reason") == DEAD_REASON
+            if ours and process_of(run_dir, status)[0] is False:
+                reason = f"killed with {sent.name}: it did not stop within {timeout_s:g} s"
+                return record_state(run_dir, "stopped", reason, status)
     return read_status(run_dir)
 
 
 def delete_run(run_dir: Path) -> None:
-    """Delete a run folder (stopping the run first if it is still running)."""
+    """Delete a run folder, stopping the run first if it is still active.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder (one holding ``config.json``).
+
+    Raises
+    ------
+    ValueError
+        ``run_dir`` is not a run folder.
+    RuntimeError
+        Its process could not be stopped (the folder is kept).
+    """
     run_dir = Path(run_dir)
-    if not (run_dir / folder.CONFIG).exists():
-        raise ValueError(f"{run_dir} is not a run folder")
-    if read_status(run_dir).get("state") in ("starting", "running"):
+    if not (run_dir / folder.CONFIG).is_file() or run_dir.is_symlink():
+        raise ValueError(f"{run_dir} is not a run folder (no {folder.CONFIG})")
+    if read_status(run_dir).get("state") in ACTIVE:
         stop_run(run_dir)
+    if process_of(run_dir, status_file(run_dir))[0]:
+        raise RuntimeError(f"the process of {run_dir.name} could not be stopped; kept it")
     shutil.rmtree(run_dir)

@@ -1,0 +1,91 @@
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.runs import folder
+
+
+def test_write_json_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "status.json"
+    folder.write_json_atomic(path, {"a": 1})
+    folder.write_json_atomic(path, {"a": 2, "nan": float("nan")})
+    assert folder.read_json(path)["a"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
+    assert folder.read_json(tmp_path / "missing.json") is None
+
+
+def test_write_status_records_the_owner_and_keeps_it_for_others(tmp_path):
+    folder.write_status(tmp_path, "running", epoch=2)
+    own = folder.read_json(tmp_path / folder.STATUS)
+    assert own["pid"] == os.getpid() and own["owned"] is True
+    assert own["proc_start"] == folder.process_start_time(os.getpid())
+    time.sleep(0.01)
+    other = folder.write_status(tmp_path, "failed", "process ended unexpectedly", owner=False)
+    assert other["owned"] is False and other["pid"] == own["pid"] and other["epoch"] == 2
+    assert other["started"] == own["started"] and other["heartbeat"] > own["heartbeat"]
+    with pytest.raises(ValueError, match="unknown run state"):
+        folder.write_status(tmp_path, "paused")
+
+
+def test_new_run_dirs_are_unique(tmp_path):
+    paths = {folder.new_run_dir(tmp_path, "audio") for _ in range(20)}
+    assert len(paths) == 20 and all(p.is_dir() and p.name.startswith("audio-") for p in paths)
+
+
+def test_process_start_time_of_live_dead_and_zombie_processes():
+    assert folder.process_start_time(os.getpid()) is not None
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # not reaped yet: it turns into a zombie
+        stat = open(f"/proc/{child.pid}/stat").read()
+        if stat[stat.rindex(")") + 2] == "Z":
+            break
+        time.sleep(0.01)
+    assert folder.process_start_time(child.pid) is None
+    child.wait()
+    assert folder.process_start_time(child.pid) is None
+
+
+def record(epoch):
+    return {"epoch": epoch, "train_loss": 1.0 / epoch, "val_loss": 2.0 / epoch, "lr": 1e-3}
+
+
+def test_metrics_reader_reads_only_what_is_new(tmp_path):
+    reader = folder.MetricsReader(tmp_path)
+    assert reader.poll() == []  # no file yet
+    folder.append_metrics(tmp_path, record(1))
+    folder.append_metrics(tmp_path, record(2))
+    assert [r["epoch"] for r in reader.poll()] == [1, 2]
+    assert reader.poll() == []
+    with open(tmp_path / folder.METRICS, "a") as handle:  # a line being written
+        handle.write(json.dumps(record(3))[:10])
+    assert reader.poll() == []
+    with open(tmp_path / folder.METRICS, "a") as handle:
+        handle.write(json.dumps(record(3))[10:] + "\n")
+    assert [r["epoch"] for r in reader.poll()] == [3]
+    assert [r["epoch"] for r in reader.records] == [1, 2, 3]
+
+
+def test_metrics_reader_starts_over_when_a_resumed_run_rewrites_the_file(tmp_path):
+    for epoch in (1, 2, 3):
+        folder.append_metrics(tmp_path, record(epoch))
+    reader = folder.MetricsReader(tmp_path)
+    reader.poll()
+    folder.rewrite_metrics(tmp_path, [record(1), record(2)])  # resumed from epoch 2
+    folder.append_metrics(tmp_path, record(3))
+    reader.poll()
+    assert [r["epoch"] for r in reader.records] == [1, 2, 3]
+    # Shrunk in place (same inode): start over too.
+    (tmp_path / folder.METRICS).write_text(json.dumps(record(1)) + "\n")
+    reader.poll()
+    assert [r["epoch"] for r in reader.records] == [1]
+
+
+def test_metrics_reader_skips_malformed_lines(tmp_path):
+    path = tmp_path / folder.METRICS
+    path.write_text(json.dumps(record(1)) + "\nnot json\n[1, 2]\n\n" + json.dumps(record(2)) + "\n")
+    assert [r["epoch"] for r in folder.read_metrics(tmp_path)] == [1, 2]

@@ -1,0 +1,79 @@
+"""Reading a run's status: dead processes, zombies, recycled IDs and races."""
+
+import subprocess
+import sys
+import time
+
+from core.runs import folder
+from core.runs import status as run_status
+from core.runs.manager import REPO_ROOT
+
+
+def wait_for(predicate, timeout_s, what, poll_s=0.01):
+    deadline = time.monotonic() + timeout_s
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout_s} s for {what}")
+        time.sleep(poll_s)
+    return value
+
+
+def fake_run(tmp_path, name="run", device="cpu"):
+    run_dir = tmp_path / name
+    run_dir.mkdir()
+    config = {"modality": "audio", "training": {"max_epochs": 5, "device": device}}
+    folder.write_json_atomic(run_dir / folder.CONFIG, config)
+    return run_dir
+
+
+def test_a_running_status_whose_process_is_a_zombie_is_failed(tmp_path):
+    run_dir = fake_run(tmp_path)
+    code = "import sys; from core.runs import folder; folder.write_status(sys.argv[1], 'running')"
+    child = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], cwd=REPO_ROOT)
+    try:
+        wait_for(lambda: open(f"/proc/{child.pid}/stat").read().split(") ")[1][0] == "Z", 30, "Z")
+        assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"
+        status = run_status.read_status(run_dir)
+        assert (status["state"], status["reason"]) == ("failed", run_status.DEAD_REASON)
+        assert folder.read_json(run_dir / folder.STATUS)["state"] == "failed"
+    finally:
+        child.wait()
+
+
+def test_a_recycled_process_id_is_not_the_run(tmp_path):
+    run_dir = fake_run(tmp_path)
+    folder.write_status(run_dir, "running")  # owned by this (live) process...
+    status = folder.read_json(run_dir / folder.STATUS)
+    assert run_status.read_status(run_dir)["state"] == "running"
+    status["proc_start"] -= 1  # ...but one that started at another time
+    folder.write_json_atomic(run_dir / folder.STATUS, status)
+    assert run_status.read_status(run_dir)["state"] == "failed"
+
+
+def test_a_run_that_finishes_while_being_judged_keeps_its_own_status(tmp_path, monkeypatch):
+    run_dir = fake_run(tmp_path)
+    folder.write_status(run_dir, "running")
+    judge = run_status.process_of
+
+    def finishes_meanwhile(run_dir, status):
+        result = judge(run_dir, status)
+        folder.write_status(run_dir, "completed", "reached 5 epochs")
+        return (False, *result[1:])
+
+    monkeypatch.setattr(run_status, "process_of", finishes_meanwhile)
+    assert run_status.read_status(run_dir)["state"] == "completed"
+
+
+def test_a_run_not_launched_yet_waits_then_fails(tmp_path, monkeypatch):
+    run_dir = fake_run(tmp_path)
+    folder.write_status(run_dir, "starting", owner=False)  # the manager's, before launching
+    assert run_status.read_status(run_dir)["state"] == "starting"
+    monkeypatch.setattr(run_status, "LAUNCH_GRACE_S", 0.0)
+    assert run_status.read_status(run_dir)["state"] == "failed"
+
+
+def test_an_unreadable_status_is_reported_not_raised(tmp_path):
+    run_dir = fake_run(tmp_path)
+    (run_dir / folder.STATUS).write_text("{not json")
+    (info,) = run_status.list_runs(tmp_path)
+    assert info.status == "failed" and "cannot be read" in info.reason
