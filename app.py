@@ -6,7 +6,7 @@ data source. Everything that is not UI lives in ``core``.
 
 import streamlit as st
 
-from pages.common import data_source_ui
+from ui.common import data_source_ui
 
 st.set_page_config(page_title="Depression detection research dashboard", layout="wide")
 
@@ -18,5 +18,6 @@ navigation = st.navigation(
     ]
 )
 st.session_state["corpus"] = data_source_ui()
+st.session_state["shell_active"] = True
 st.sidebar.caption("Research software, not a diagnostic device. Data stays on this machine.")
 navigation.run()

@@ -26,8 +26,8 @@ from core.data.overview import (
     transcript_view,
     turn_spans,
 )
-from pages.common import corpus_stamp, open_corpus
-from pages.data_figures import TURN_FILL, gender_figure, score_histogram_figure, signals_figure
+from ui.common import corpus_stamp, open_corpus, page_corpus
+from ui.data_figures import TURN_FILL, gender_figure, score_histogram_figure, signals_figure
 
 AUDIO_DEFAULT = ["F0", "VUV", "NAQ", "H1H2"]
 FACE_DEFAULT = ["AU12_r", "AU04_r", "AU06_r"]
@@ -249,7 +249,7 @@ st.caption(
     "Research software, not a diagnostic device: PHQ-8 labels are questionnaire scores, "
     "and nothing on this page leaves the machine."
 )
-corpus = st.session_state.get("corpus")
+corpus = page_corpus()
 if corpus is None:
     st.info("Choose a corpus in the sidebar to see what it holds.")
     st.stop()

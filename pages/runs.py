@@ -10,13 +10,11 @@ run can be deleted after an explicit confirmation.
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core.pipeline.config import DEFAULT_RUNS_ROOT
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
 from core.runs.table import (
@@ -29,7 +27,8 @@ from core.runs.table import (
     stale_evaluations,
     table_csv,
 )
-from pages.runs_figures import confusion_heatmap, loss_overlay, roc_figure
+from ui.common import page_corpus, runs_root
+from ui.runs_figures import confusion_heatmap, loss_overlay, roc_figure
 
 DELETE_TARGET = "runs_delete_target"
 LABELS = {
@@ -38,11 +37,6 @@ LABELS = {
     "f1_not_depressed": "F1 not depressed",
     "auroc": "AUROC",
 }
-
-
-def runs_root() -> Path:
-    """Where run folders live: ``$DAIC_RUNS_ROOT``, else ``checkpoints/``."""
-    return Path(os.environ.get("DAIC_RUNS_ROOT") or DEFAULT_RUNS_ROOT)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -238,6 +232,7 @@ def evaluation_ui(run: pd.Series) -> None:
         right.plotly_chart(roc, key="runs_roc")
 
 
+page_corpus()  # the sidebar's data source, also when this page is opened directly
 st.title("Runs")
 root = runs_root()
 if message := st.session_state.pop("runs_message", None):

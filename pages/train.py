@@ -8,7 +8,6 @@ is built from the one hyper-parameter table, :mod:`core.hparams`.
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,10 @@ import streamlit as st
 
 from core import hparams
 from core.data import Corpus
-from core.pipeline.config import DEFAULT_RUNS_ROOT
 from core.runs import folder, manager
 from core.training.checkpoint import CheckpointError
-from pages import charts
+from ui import charts
+from ui.common import page_corpus, runs_root
 
 POLL_S = 1.0
 FORCE_STOP_AFTER_S = 15.0  # a stop request still pending after this offers "Force stop"
@@ -76,11 +75,6 @@ STATE_BADGES = {
 
 
 # ---------------------------------------------------------------------------- plain helpers
-def runs_root() -> Path:
-    """Where run folders live: ``$DAIC_RUNS_ROOT`` if set, else ``checkpoints/``."""
-    return Path(os.environ.get("DAIC_RUNS_ROOT") or DEFAULT_RUNS_ROOT)
-
-
 def log_grid(low: float, high: float, default: float) -> list[float]:
     """Log-spaced slider stops (1, 2, 3 and 5 per decade) from ``low`` to ``high``."""
     stops = {default, low, high}
@@ -483,6 +477,7 @@ def live_run(run_dir: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the page
+corpus = page_corpus()
 st.title("Train")
 st.caption(NOTICE)
 root = runs_root()
@@ -513,7 +508,6 @@ with settings:
                 st.rerun()
 
     with new_tab:
-        corpus = st.session_state.get("corpus")
         if corpus is None:
             st.info("Choose a corpus in the sidebar to start a new run.")
             st.stop()

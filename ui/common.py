@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
 from core.data import Corpus, DataError
+from core.pipeline.config import DEFAULT_RUNS_ROOT  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"
@@ -73,3 +75,24 @@ def data_source_ui() -> Corpus | None:
             st.warning(f"{len(corpus.problems)} corpus problem(s): see the Data page.")
         st.session_state["data_root"] = str(root)
         return corpus
+
+
+def runs_root() -> Path:
+    """Where run folders live: ``$DAIC_RUNS_ROOT`` if set, else ``checkpoints/``."""
+    return Path(os.environ.get("DAIC_RUNS_ROOT") or DEFAULT_RUNS_ROOT)
+
+
+def page_corpus() -> Corpus | None:
+    """The corpus chosen in the sidebar, for a page script.
+
+    ``app.py`` draws the sidebar before it runs a page. Until a browser has loaded the
+    app's root URL, Streamlit may run a page script on its own when its URL is opened
+    directly (its older ``pages/`` folder mode); the page then draws the sidebar itself,
+    so a reload of ``/train`` still has a data source and reattaches to running runs.
+    """
+    if st.session_state.get("shell_active"):
+        return st.session_state.get("corpus")
+    st.set_page_config(page_title="Depression detection research dashboard", layout="wide")
+    corpus = data_source_ui()
+    st.session_state["corpus"] = corpus
+    return corpus

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import Corpus, formats
-from pages.common import FOLDER_LABEL
+from ui.common import FOLDER_LABEL
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 

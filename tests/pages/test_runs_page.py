@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from core.pipeline.config import make_config
 from core.runs import folder
 from core.runs.table import EVALUATION_FILE, runs_table, table_csv
-from pages.common import FOLDER_LABEL
-from pages.runs_figures import confusion_heatmap, ema, loss_overlay, roc_figure
+from ui.common import FOLDER_LABEL
+from ui.runs_figures import confusion_heatmap, ema, loss_overlay, roc_figure
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core import hparams
 from core.pipeline.config import make_config
 from core.runs import folder, manager
-from pages.common import FOLDER_LABEL
+from ui.common import FOLDER_LABEL
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 LONG_AUDIO = {  # a tiny model with many epochs: it is still running when Stop is pressed
@@ -248,7 +248,7 @@ def test_the_bundled_sample_is_started_as_no_data_root(
     runs_root: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("core.data.sample.SAMPLE_ROOT", small_corpus)
-    monkeypatch.setattr("pages.common.ensure_sample_ui", lambda: small_corpus)
+    monkeypatch.setattr("ui.common.ensure_sample_ui", lambda: small_corpus)
     calls = []
 
     def start_run(modality, values, data_root, seed, root, sources):

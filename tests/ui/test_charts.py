@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pages import charts
+from ui import charts
 
 
 def records(n: int = 6, lr_drop_every: int = 3) -> list[dict]:

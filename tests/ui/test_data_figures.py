@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pages.data_figures import gender_figure, score_histogram_figure, shading_path, signals_figure
+from ui.data_figures import gender_figure, score_histogram_figure, shading_path, signals_figure
 
 
 def test_shading_path_is_one_polygon_per_span():

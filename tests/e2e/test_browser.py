@@ -1,0 +1,112 @@
+"""End to end: a real ``streamlit run app.py`` server driven by headless Chromium.
+
+Screenshots land in ``test-artifacts/e2e/`` (git-ignored). The browser is Debian's
+chromium; without it the test is skipped on a developer machine and fails in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.runs import manager
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - only without the dev requirements
+    sync_playwright = None
+
+if sync_playwright is None or not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium and playwright for the browser test")
+    pytest.skip("needs Debian's chromium and playwright", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runs_root = tmp_path_factory.mktemp("e2e-runs")
+    port = _free_port()
+    env = {**os.environ, "DAIC_RUNS_ROOT": str(runs_root), "OMP_NUM_THREADS": "1"}
+    log = open(tmp_path_factory.mktemp("e2e-log") / "server.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("the Streamlit server did not come up within 60 s")
+    yield url, runs_root
+    for run in manager.list_runs(runs_root):
+        if run.status in ("starting", "running"):
+            manager.stop_run(run.path, timeout_s=10)
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
+    url, runs_root = server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+        # A page URL opened before anything else still gets the data-source sidebar.
+        page.goto(f"{url}/train")
+        expect(page.get_by_text("Data source")).to_be_visible(timeout=90_000)
+        expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
+
+        page.goto(url)
+        expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
+        page.screenshot(path=ARTIFACTS / "home.png", full_page=True)
+
+        page.get_by_role("link", name="Train").click()
+        expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
+        page.get_by_role("radio", name="audio").click()
+        page.get_by_role("button", name="Start").click()
+
+        at_least_two_epochs = re.compile(r"Epoch ([2-9]|\d{2,}) of \d+")
+        expect(page.get_by_text(at_least_two_epochs)).to_be_visible(timeout=120_000)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+        page.screenshot(path=ARTIFACTS / "train-live.png", full_page=True)
+
+        page.screenshot(path=ARTIFACTS / "train-after.png", full_page=True)
+        browser.close()
+
+    (run,) = manager.list_runs(runs_root)
+    assert run.modality == "audio" and run.status != "failed"
+    assert run.epochs_done >= 2

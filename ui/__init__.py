@@ -1,0 +1,1 @@
+"""Shared UI code for the page scripts: sidebar, cached corpus, Plotly figure builders."""
