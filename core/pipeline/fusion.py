@@ -19,17 +19,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from core.data import Corpus
 from core.data.features import load_windows
 from core.evaluation.metrics import aggregate_windows
 from core.models import FusionNet, build_model, late_fusion
 from core.pipeline import neural, text
-from core.pipeline.callbacks import RunFolderWriter
 from core.pipeline.config import read_config, resolve_data_root
 from core.runs import folder
-from core.training.base import class_weights_from_participants
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
 from core.training.device import choose_device, seed_everything
@@ -163,27 +160,9 @@ def train_fusion(
     )
     device = choose_device(training["device"])
     labels = dict(zip(train["ids"].tolist(), train["labels"].tolist(), strict=True))
-    weight = (
-        class_weights_from_participants(labels)
-        if training["class_weighting"] == "balanced"
-        else None
-    )
-    trainer = MultimodalFusionTrainer(
-        model,
-        nn.CrossEntropyLoss(weight=weight),
-        torch.optim.Adam(
-            model.parameters(), lr=training["lr"], weight_decay=training["weight_decay"]
-        ),
-        device,
-        lr_factor=training["lr_factor"],
-        lr_patience=training["lr_patience"],
-        patience=training["patience"],
-        run_dir=run_dir,
-        config={**config, "data": {**config["data"], **dims}},
-        callbacks=[RunFolderWriter(run_dir)],
-        stop_check=(run_dir / folder.STOP_REQUEST).exists,
-        amp=training["amp"],
-        progress=progress,
+    fusion_config = {**config, "data": {**config["data"], **dims}}
+    trainer = neural.build_trainer(
+        MultimodalFusionTrainer, model, fusion_config, labels, device, run_dir, progress
     )
     batches = {
         split: WindowBatches(
@@ -197,12 +176,13 @@ def train_fusion(
         )
         for split, part in (("train", train), ("dev", dev))
     }
-    trainer.train(
-        batches["train"],
-        batches["dev"],
-        n_epochs=training["max_epochs"],
-        resume_from=run_dir / folder.LATEST if resume else None,
-    )
+    with neural.sigterm_requests_stop(trainer):
+        trainer.train(
+            batches["train"],
+            batches["dev"],
+            n_epochs=training["max_epochs"],
+            resume_from=run_dir / folder.LATEST if resume else None,
+        )
     return trainer.status
 
 

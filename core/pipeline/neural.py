@@ -83,6 +83,64 @@ def _stop_file_check(run_dir: Path) -> Any:
     return stop_file.exists
 
 
+def build_trainer(
+    trainer_class: type,
+    model: nn.Module,
+    config: dict[str, Any],
+    train_labels: dict[int, int],
+    device: torch.device,
+    run_dir: Path,
+    progress: bool,
+    **extra: Any,
+) -> Any:
+    """A trainer for a run: loss, Adam, LR schedule, early stopping and run-folder hooks.
+
+    Parameters
+    ----------
+    trainer_class : type
+        ``AudioRNNTrainer``, ``FaceSTRNNTrainer`` or ``MultimodalFusionTrainer``.
+    model : torch.nn.Module
+        The fresh model.
+    config : dict
+        The run configuration (its ``training`` section sets the optimiser and schedule);
+        stored in every checkpoint.
+    train_labels : dict
+        One label per training participant, for the class-weighted loss.
+    device : torch.device
+        Where to train.
+    run_dir : pathlib.Path
+        The run folder (checkpoints, status, metrics, stop requests).
+    progress : bool
+        Show a progress bar.
+    **extra
+        More trainer arguments (``max_grad_norm``).
+    """
+    training = config["training"]
+    weight = (
+        class_weights_from_participants(train_labels)
+        if training["class_weighting"] == "balanced"
+        else None
+    )
+    return trainer_class(
+        model,
+        nn.CrossEntropyLoss(weight=weight),
+        torch.optim.Adam(
+            model.parameters(), lr=training["lr"], weight_decay=training["weight_decay"]
+        ),
+        device,
+        lr_factor=training["lr_factor"],
+        lr_patience=training["lr_patience"],
+        patience=training["patience"],
+        run_dir=run_dir,
+        config=config,
+        callbacks=[RunFolderWriter(run_dir)],
+        stop_check=_stop_file_check(run_dir),
+        amp=training["amp"],
+        progress=progress,
+        **extra,
+    )
+
+
 def train_neural(
     config: dict[str, Any], run_dir: Path, resume: bool = False, progress: bool = True
 ) -> str:
@@ -118,30 +176,10 @@ def train_neural(
     model = build_neural_model(config, len(train_set.feature_names))
     device = choose_device(training["device"])
     labels = dict(zip(train_set.participant_ids.tolist(), train_set.y.tolist(), strict=True))
-    weight = (
-        class_weights_from_participants(labels)
-        if training["class_weighting"] == "balanced"
-        else None
-    )
     trainer_class = AudioRNNTrainer if config["modality"] == "audio" else FaceSTRNNTrainer
     extra = {"max_grad_norm": training["grad_clip"] or None} if "grad_clip" in training else {}
-    trainer = trainer_class(
-        model,
-        nn.CrossEntropyLoss(weight=weight),
-        torch.optim.Adam(
-            model.parameters(), lr=training["lr"], weight_decay=training["weight_decay"]
-        ),
-        device,
-        lr_factor=training["lr_factor"],
-        lr_patience=training["lr_patience"],
-        patience=training["patience"],
-        run_dir=run_dir,
-        config=full_config,
-        callbacks=[RunFolderWriter(run_dir)],
-        stop_check=_stop_file_check(run_dir),
-        amp=training["amp"],
-        progress=progress,
-        **extra,
+    trainer = build_trainer(
+        trainer_class, model, full_config, labels, device, run_dir, progress, **extra
     )
     face = config["modality"] == "face"
     train_batches = WindowBatches(
@@ -157,7 +195,7 @@ def train_neural(
     dev_batches = WindowBatches(
         dev_set.x, dev_set.y, dev_set.participant_ids, 512, shuffle=False, device=device
     )
-    with _sigterm_requests_stop(trainer):
+    with sigterm_requests_stop(trainer):
         trainer.train(
             train_batches,
             dev_batches,
@@ -168,7 +206,7 @@ def train_neural(
 
 
 @contextlib.contextmanager
-def _sigterm_requests_stop(trainer: Any) -> Iterator[None]:
+def sigterm_requests_stop(trainer: Any) -> Iterator[None]:
     """While training, SIGTERM asks the trainer to stop; the previous handler comes back after.
 
     Restoring matters when one process trains several runs (a fusion run trains its
