@@ -1,0 +1,369 @@
+"""Time the dashboard: page renders in AppTest, and the live Train page's update delay.
+
+Usage::
+
+    python benchmarks/dashboard.py [--runs 20] [--reruns 5] [--repeats 5] [--json]
+
+Writes a small synthetic corpus (24 participants of about 0.5 min) and a runs root of
+``--runs`` hand-made run folders (mixed modalities and states, about 30 epochs of
+realistic metrics each, one of them *running* and owned by this process) into a
+temporary folder, then measures:
+
+page renders
+    Each page (Data, Train, Runs) through ``streamlit.testing.v1.AppTest`` with the
+    corpus folder chosen in the sidebar and those runs present. *cold* is the first
+    render of that page in this process (module imports and process-wide caches
+    included, paid once per server); *first* is the first render in a fresh session of
+    a warm process (what a new browser tab costs); *warm* is the median of ``--reruns``
+    reruns of the same session. AppTest runs the scripts without a browser: these are
+    server-side script times, not paint times.
+live delay
+    A real ``streamlit run app.py`` server and headless Chromium (Playwright): the Train
+    page shows the running run; an epoch record is appended to its ``metrics.jsonl`` at
+    ``t0`` and the page text is polled (every 20 ms) until ``Epoch k of N`` for the new
+    ``k`` appears. delay = seen - t0, ``--repeats`` times at random phases of the page's
+    1 s poll; median and max reported. Skipped (no number) when Playwright or Chromium
+    is missing.
+
+Targets: every page first and warm render <= 1.5 s; live delay median and max <= 2 s.
+With ``--json`` the last line printed is one JSON object of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+APP = REPO / "app.py"
+PAGES = {"Data": "pages/data.py", "Train": "pages/train.py", "Runs": "pages/runs.py"}
+PAGE_TARGET_S = 1.5
+DELAY_TARGET_S = 2.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+MODALITIES = ("audio", "face", "text", "fusion")
+FINISHED_STATES = ("completed", "early-stopped", "stopped", "failed")
+RUNNING_EPOCHS, RUNNING_MAX = 10, 60
+
+
+# ---------------------------------------------------------------------------- the fixtures
+def epoch_record(epoch: int, rng: random.Random, best: list) -> dict:
+    """One realistic epoch record, as ``RunFolderWriter`` writes it."""
+    train_loss = 0.70 * 0.96**epoch + rng.uniform(-0.02, 0.02)
+    drift = 0.004 * max(epoch - 8, 0)  # the validation loss turns up after epoch 8
+    val_loss = 0.68 - 0.005 * min(epoch, 8) + drift + rng.uniform(-0.02, 0.02)
+    improved = val_loss < best[0]
+    if improved:
+        best[0], best[1] = val_loss, epoch
+    n, n_dep = 10, 3
+    tp = rng.randint(0, n_dep)
+    tn = rng.randint(3, n - n_dep)
+    return {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "val_loss": val_loss,
+        "lr": 3e-3 * 0.5 ** (epoch // 8),
+        "best_val_loss": best[0],
+        "best_epoch": best[1],
+        "improved": improved,
+        "epochs_without_improvement": epoch - best[1],
+        "elapsed_s": rng.uniform(1.5, 2.5),
+        "val_macro_f1": rng.uniform(0.35, 0.65),
+        "val_auroc": rng.uniform(0.45, 0.75),
+        "val_f1_depressed": rng.uniform(0.2, 0.6),
+        "val_f1_not_depressed": rng.uniform(0.5, 0.8),
+        "val_n": n,
+        "val_n_depressed": n_dep,
+        "val_confusion_matrix": [[tn, n - n_dep - tn], [n_dep - tp, tp]],
+    }
+
+
+def make_runs(root: Path, corpus: Path, count: int, seed: int = 0) -> Path:
+    """``count`` hand-made run folders; the first is running, owned by this process."""
+    from core.pipeline.config import make_config
+    from core.runs import folder
+
+    rng = random.Random(seed)
+    now = time.time()
+    running = None
+    for i in range(count):
+        modality = "audio" if i == 0 else MODALITIES[i % len(MODALITIES)]
+        state = "running" if i == 0 else FINISHED_STATES[i % len(FINISHED_STATES)]
+        run_dir = folder.new_run_dir(root, modality)
+        config = make_config(modality, corpus, {"max_epochs": RUNNING_MAX} if i == 0 else None)
+        folder.write_json_atomic(run_dir / folder.CONFIG, config)
+        if modality == "text":
+            epochs = 1
+        elif i == 0:
+            epochs = RUNNING_EPOCHS
+        elif state == "failed":
+            epochs = rng.randint(0, 3)
+        else:
+            epochs = rng.randint(26, 34)
+        best = [float("inf"), 0]
+        records = [epoch_record(e, rng, best) for e in range(1, epochs + 1)]
+        folder.rewrite_metrics(run_dir, records)
+        reason = {
+            "completed": "reached max_epochs",
+            "early-stopped": "no improvement in 12 epochs",
+            "stopped": "stop requested",
+            "failed": "RuntimeError: synthetic failure",
+            "running": None,
+        }[state]
+        max_epochs = config.get("training", {}).get("max_epochs", 1)
+        started = now - 60 if i == 0 else now - 600 * (i + 1)
+        folder.write_status(
+            run_dir,
+            state,
+            reason,
+            owner=i == 0,
+            epoch=epochs,
+            max_epochs=max_epochs,
+            started=started,
+        )
+        if i == 0:
+            running = run_dir
+    assert running is not None
+    return running
+
+
+# ---------------------------------------------------------------------------- page renders
+def check(at, name: str) -> None:
+    """The run drew page ``name`` (not another page) and raised nothing."""
+    if at.exception:
+        raise RuntimeError(f"the {name} page raised: {at.exception}")
+    titles = [title.value for title in at.title]
+    if titles != [name]:
+        raise RuntimeError(f"expected the {name} page, got titles {titles}")
+
+
+def open_session(corpus: Path, name: str):
+    """A fresh AppTest session on ``page`` with the corpus folder chosen; (at, seconds)."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.common import FOLDER_LABEL
+
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["data_source"] = FOLDER_LABEL
+    at.session_state["data_folder"] = str(corpus)
+    at.switch_page(PAGES[name])
+    start = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - start
+    check(at, name)
+    return at, seconds
+
+
+def time_pages(corpus: Path, reruns: int) -> dict[str, dict[str, float]]:
+    """Cold, first and warm (median of ``reruns``) seconds per page."""
+    result: dict[str, dict[str, float]] = {}
+    for name in PAGES:  # cold: the first time each script runs in this process
+        _, cold = open_session(corpus, name)
+        result[name] = {"cold_s": cold}
+    for name in PAGES:
+        at, first = open_session(corpus, name)
+        times = []
+        for _ in range(reruns):
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+            check(at, name)
+        result[name].update(
+            first_s=first,
+            warm_s=statistics.median(times),
+            warm_max_s=max(times),
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------- live delay
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("streamlit did not become healthy")
+
+
+def measure_delay(running: Path, env: dict[str, str], repeats: int, log: Path) -> dict:
+    """Median and max seconds from an appended epoch line to its text in the browser."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"skipped": "playwright is not installed"}
+    if not Path(CHROMIUM).exists():
+        return {"skipped": f"{CHROMIUM} is missing"}
+    from core.runs import folder
+
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    rng = random.Random(1)
+    best = [float("inf"), 0]
+    for record in folder.read_metrics(running):
+        if record["val_loss"] < best[0]:
+            best = [record["val_loss"], record["epoch"]]
+    delays: list[float] = []
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_healthy(port, server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/train")
+
+                def seen(text: str, timeout_s: float) -> None:
+                    page.wait_for_function(
+                        "t => document.body && document.body.innerText.includes(t)",
+                        arg=text,
+                        polling=20,
+                        timeout=timeout_s * 1000,
+                    )
+
+                epoch = len(folder.read_metrics(running))
+                seen(f"Epoch {epoch} of {RUNNING_MAX}", 300)  # page loaded, run attached
+                for _ in range(repeats):
+                    time.sleep(rng.uniform(0.5, 1.5))  # a random phase of the 1 s poll
+                    epoch += 1
+                    folder.append_metrics(running, epoch_record(epoch, rng, best))
+                    t0 = time.perf_counter()  # the line has landed (written and fsynced)
+                    seen(f"Epoch {epoch} of {RUNNING_MAX}", 30)
+                    delays.append(time.perf_counter() - t0)
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return {
+        "median_s": statistics.median(delays),
+        "max_s": max(delays),
+        "samples_s": delays,
+    }
+
+
+# ---------------------------------------------------------------------------- report
+def verdict(value: float, target: float) -> str:
+    return "pass" if value <= target else "FAIL"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=20, help="hand-made run folders")
+    parser.add_argument("--reruns", type=int, default=5, help="warm reruns per page")
+    parser.add_argument("--repeats", type=int, default=5, help="live-delay measurements")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1 (one running run is needed)")
+
+    with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
+        tmp_path = Path(tmp)
+        corpus, runs, cache = tmp_path / "daic", tmp_path / "runs", tmp_path / "cache"
+        os.environ["DAIC_RUNS_ROOT"] = str(runs)
+        os.environ["DAIC_CACHE_DIR"] = str(cache)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from core.data.synth import write_corpus
+
+        write_corpus(corpus, participants=24, minutes=0.5, seed=3)
+        running = make_runs(runs, corpus, args.runs)
+        pages = time_pages(corpus, args.reruns)
+        delay = measure_delay(running, dict(os.environ), args.repeats, tmp_path / "server.log")
+
+    rows = []
+    page_ok = True
+    print(f"Dashboard, {args.runs} runs (1 running), {os.cpu_count()} CPUs")
+    print(f"{'measure':<34} {'seconds':>8}  {'target':>7}  result")
+    for name, t in pages.items():
+        print(f"{name + ' page, cold (info)':<34} {t['cold_s']:8.3f}  {'':>7}  -")
+        for key, label in (("first_s", "first"), ("warm_s", f"warm median of {args.reruns}")):
+            ok = t[key] <= PAGE_TARGET_S
+            page_ok &= ok
+            rows.append(ok)
+            print(
+                f"{name + ' page, ' + label:<34} {t[key]:8.3f}  "
+                f"{PAGE_TARGET_S:7.1f}  {verdict(t[key], PAGE_TARGET_S)}"
+            )
+    if "skipped" in delay:
+        delay_ok = None
+        print(f"{'live delay':<34} {'skipped':>8}  {DELAY_TARGET_S:7.1f}  ({delay['skipped']})")
+    else:
+        delay_ok = delay["max_s"] <= DELAY_TARGET_S
+        for key, label in (("median_s", "median"), ("max_s", "max")):
+            print(
+                f"{'live delay, ' + label + f' of {args.repeats}':<34} {delay[key]:8.3f}  "
+                f"{DELAY_TARGET_S:7.1f}  {verdict(delay[key], DELAY_TARGET_S)}"
+            )
+        print("  samples: " + ", ".join(f"{s:.3f}" for s in delay["samples_s"]))
+    met = page_ok and delay_ok is not False
+    print(f"all targets met: {met}" + (" (live delay skipped)" if delay_ok is None else ""))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "pages": pages,
+                    "delay": delay,
+                    "targets": {
+                        "page_s": PAGE_TARGET_S,
+                        "delay_s": DELAY_TARGET_S,
+                        "pages_met": page_ok,
+                        "delay_met": delay_ok,
+                        "all_met": met,
+                    },
+                    "runs": args.runs,
+                    "reruns": args.reruns,
+                    "repeats": args.repeats,
+                    "cpus": os.cpu_count(),
+                }
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
