@@ -92,6 +92,7 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
 
         page.goto(url)
         expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
         page.screenshot(path=ARTIFACTS / "home.png", full_page=True)
 
         page.get_by_role("link", name="Train").click()
