@@ -242,14 +242,28 @@ def signals_tab(tracks: pd.DataFrame, columns: list[str], spans, what: str) -> N
     st.plotly_chart(signals_figure(tracks, columns, spans), key=f"data_{what}_signals")
 
 
+def signal_section(
+    source, kind: str, load, title: str, picker: tuple, spans, what: str, caption: str
+) -> None:
+    """One tab of signals: an error naming the file, a missing-file note, or the plot."""
+    tracks, error = load() if source.has(kind) else (None, None)
+    if error:
+        st.error(f"Cannot show the {title}: {error}")
+    elif tracks is None:
+        st.info(f"There is no {source.display(kind)} in this session.")
+    else:
+        signals_tab(tracks, features_ui(*picker), spans, what)
+        st.caption(caption)
+
+
 # --- The page -----------------------------------------------------------------------------
 
+corpus = page_corpus()
 st.title("Data")
 st.caption(
     "Research software, not a diagnostic device: PHQ-8 labels are questionnaire scores, "
     "and nothing on this page leaves the machine."
 )
-corpus = page_corpus()
 if corpus is None:
     st.info("Choose a corpus in the sidebar to see what it holds.")
     st.stop()
@@ -288,36 +302,28 @@ with text_tab:
     else:
         transcript_tab(transcript)
 with speech_tab:
-    audio, audio_error = None, None
-    if source.has("covarep"):
-        audio, audio_error = session_audio(root, stamp, pid)
-    if audio_error:
-        st.error(f"Cannot show the speech features: {audio_error}")
-    elif audio is None:
-        st.info(f"There is no {source.display('covarep')} in this session.")
-    else:
-        chosen = features_ui(
-            "COVAREP features", list(formats.COVAREP_COLUMNS), AUDIO_DEFAULT, "data_audio"
-        )
-        signals_tab(audio, chosen, spans, "speech")
-        st.caption(
-            f"{DISPLAY_RATE_HZ:g} points per second. F0 and the other glottal features "
-            "average voiced frames only; gaps are unvoiced or scrubbed stretches. Shaded: "
-            "the participant's turns, the only stretches the audio models hear."
-        )
+    signal_section(
+        source,
+        "covarep",
+        lambda: session_audio(root, stamp, pid),
+        "speech features",
+        ("COVAREP features", list(formats.COVAREP_COLUMNS), AUDIO_DEFAULT, "data_audio"),
+        spans,
+        "speech",
+        f"{DISPLAY_RATE_HZ:g} points per second. F0 and the other glottal features "
+        "average voiced frames only; gaps are unvoiced or scrubbed stretches. Shaded: "
+        "the participant's turns, the only stretches the audio models hear.",
+    )
 with face_tab:
-    face, face_error = None, None
-    if source.has("aus"):
-        face, face_error = session_face(root, stamp, pid)
-    if face_error:
-        st.error(f"Cannot show the facial action units: {face_error}")
-    elif face is None:
-        st.info(f"There is no {source.display('aus')} in this session.")
-    else:
-        chosen = features_ui("Action units", FACE_OPTIONS, FACE_DEFAULT, "data_face")
-        signals_tab(face, chosen, spans, "face")
-        st.caption(
-            f"{DISPLAY_RATE_HZ:g} points per second; intensities 0-5. Frames where the "
-            "tracker found no face are left out (gaps). Shaded: the participant's turns, "
-            "the only stretches the face models see."
-        )
+    signal_section(
+        source,
+        "aus",
+        lambda: session_face(root, stamp, pid),
+        "facial action units",
+        ("Action units", FACE_OPTIONS, FACE_DEFAULT, "data_face"),
+        spans,
+        "face",
+        f"{DISPLAY_RATE_HZ:g} points per second; intensities 0-5. Frames where the "
+        "tracker found no face are left out (gaps). Shaded: the participant's turns, "
+        "the only stretches the face models see.",
+    )

@@ -10,6 +10,7 @@ from core.training.base import BaseTrainer, Callback, class_weights_from_partici
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
 from core.training.trainers import WindowClassifierTrainer
+from tests.training.tiny import TinyNet
 
 
 class ScriptedTrainer(BaseTrainer):
@@ -49,23 +50,6 @@ class Recorder(Callback):
 
     def on_train_end(self, trainer):
         self.calls.append(("train_end", trainer.status))
-
-
-class TinyNet(nn.Module):
-    def __init__(self, input_size=3, hidden_size=8, dropout=0.3):
-        super().__init__()
-        self.init_kwargs = {
-            "input_size": input_size,
-            "hidden_size": hidden_size,
-            "dropout": dropout,
-        }
-        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden_size, 2)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)  # (B, T, H)
-        return self.fc(self.dropout(out[:, -1]))  # (B, 2)
 
 
 def tiny_loaders(batch_size=16):

@@ -8,23 +8,7 @@ from torch import nn
 from core.training.batches import WindowBatches
 from core.training.checkpoint import CheckpointError, load_checkpoint
 from core.training.trainers import WindowClassifierTrainer
-
-
-class TinyNet(nn.Module):
-    def __init__(self, input_size=3, hidden_size=8, dropout=0.5):
-        super().__init__()
-        self.init_kwargs = {
-            "input_size": input_size,
-            "hidden_size": hidden_size,
-            "dropout": dropout,
-        }
-        self.lstm = nn.LSTM(input_size, hidden_size, batch_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(hidden_size, 2)
-
-    def forward(self, x):
-        out, _ = self.lstm(x)  # (B, T, H)
-        return self.fc(self.dropout(out[:, -1]))  # (B, 2)
+from tests.training.tiny import TinyNet
 
 
 class OtherNet(TinyNet):
@@ -113,7 +97,7 @@ def test_resume_refuses_another_model(tmp_path):
 def test_resume_refuses_weights_of_another_shape(tmp_path):
     trainer(tmp_path).train(*loaders(), n_epochs=1)
     torch.manual_seed(0)
-    model = TinyNet(hidden_size=4)
+    model = TinyNet(hidden_size=4, dropout=0.5)
     other = WindowClassifierTrainer(
         model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters()), "cpu", progress=False
     )
