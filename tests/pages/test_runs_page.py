@@ -69,14 +69,6 @@ def select(at: AppTest, rows: list[int]) -> AppTest:
 
 
 @pytest.fixture
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    root.mkdir()
-    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
-    return root
-
-
-@pytest.fixture
 def three_runs(runs_root: Path) -> Path:
     make_run(runs_root, "audio-done", epochs=4)
     make_run(runs_root, "face-running", modality="face", state="running", epochs=2, owner=True)

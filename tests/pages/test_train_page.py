@@ -28,14 +28,6 @@ LONG_AUDIO = {  # a tiny model with many epochs: it is still running when Stop i
 
 
 @pytest.fixture
-def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "runs"
-    root.mkdir()
-    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
-    return root
-
-
-@pytest.fixture
 def open_page(small_corpus: Path) -> Callable[[], AppTest]:
     """Open the Train page with the small corpus chosen in app.py's sidebar.
 
