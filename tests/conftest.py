@@ -25,3 +25,44 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep the frame cache of every test out of the repository."""
     monkeypatch.setenv("DAIC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "frame-cache"))
+
+
+@pytest.fixture(scope="session")
+def planted_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A corpus like the bundled sample (60 participants, 1 min, seed 0), written once."""
+    from core.data.sample import SAMPLE_SETTINGS
+    from core.data.synth import write_corpus
+
+    root = tmp_path_factory.mktemp("planted") / "daic"
+    write_corpus(root, **SAMPLE_SETTINGS)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_runs(planted_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Real runs trained once on ``planted_corpus`` with default hyper-parameters.
+
+    ``audio``, ``face`` (AUs, pose, gaze), ``face_aus`` (AUs only), ``text`` and
+    ``fusion`` (of those audio, face and text runs); ``landmarks`` is a tiny face run
+    with 2-D landmarks, for the face drawing (it learns little).
+    """
+    from core.train import main
+
+    root = tmp_path_factory.mktemp("trained") / "runs"
+    data = ["--data", str(planted_corpus), "--quiet", "--seed", "0"]
+    runs = {name: root / name for name in ("text", "audio", "face", "face_aus", "landmarks")}
+    plans = {
+        "text": ["text"],
+        "audio": ["audio"],
+        "face": ["face"],
+        "face_aus": ["face", "--face-features", "aus"],
+        "landmarks": ["face", "--face-features", "aus,landmarks", "--hidden-size", "8"]
+        + ["--max-epochs", "2"],
+    }
+    for name, args in plans.items():
+        assert main([*args, *data, "--run-dir", str(runs[name])]) == 0, name
+    runs["fusion"] = root / "fusion"
+    sources = ["--audio-run", str(runs["audio"]), "--face-run", str(runs["face"])]
+    sources += ["--text-run", str(runs["text"])]
+    assert main(["fusion", *data, *sources, "--run-dir", str(runs["fusion"])]) == 0
+    return runs

@@ -1,0 +1,1 @@
+"""Explanations: attention, attributions and feature importances, without streamlit."""

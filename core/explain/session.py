@@ -1,0 +1,206 @@
+"""One participant's windows as a saved audio or face run sees them, and their timeline.
+
+The windows are cut exactly as for training (:func:`core.data.features.cut_windows`) with
+the run's own feature and window settings and its saved normaliser, so an explanation is
+about the inputs the model really scores. :func:`to_timeline` places per-step values of
+overlapping windows back on the session's time axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.data import Corpus, DataError
+from core.data.cache import FrameCache
+from core.data.features import Normaliser, cut_windows, extract_session
+from core.data.gate import session_turns
+from core.pipeline.neural import feature_settings, window_settings
+
+
+@dataclass
+class SessionWindows:
+    """The windows of one session under one run's settings.
+
+    Attributes
+    ----------
+    pid : int
+        Participant ID.
+    x : numpy.ndarray
+        Normalised windows ``(W, T, F)``, float32.
+    times : numpy.ndarray
+        Session time of each step ``(W, T)``, float32; NaN for padded steps.
+    feature_names : list of str
+        The ``F`` names.
+    rate_hz : float
+        Bins per second.
+    turns : numpy.ndarray
+        The participant's merged ``(start, stop)`` turns in seconds ``(k, 2)`` (empty when
+        the session has no readable transcript).
+    notes : list of str
+        What extraction noticed (gate fallback, skipped bins, ...).
+    """
+
+    pid: int
+    x: np.ndarray
+    times: np.ndarray
+    feature_names: list[str]
+    rate_hz: float
+    turns: np.ndarray
+    notes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def session_windows(
+    corpus: Corpus,
+    pid: int,
+    config: dict[str, Any],
+    normaliser: Normaliser,
+    cache: FrameCache | None = None,
+) -> SessionWindows:
+    """Cut one participant's session into the run's windows.
+
+    Parameters
+    ----------
+    corpus : Corpus
+        Corpus holding the session (the active corpus or an uploaded one).
+    pid : int
+        Participant ID.
+    config : dict
+        The run's configuration (from its checkpoint).
+    normaliser : Normaliser
+        The run's normaliser (fitted on its training participants).
+    cache : FrameCache, optional
+        Read frames through this cache.
+
+    Returns
+    -------
+    SessionWindows
+        Possibly with no window (``len == 0``; ``notes`` says why).
+
+    Raises
+    ------
+    DataError
+        A file the run's features need is missing or unreadable.
+    ValueError
+        The session's features differ from the ones the run was trained on.
+    """
+    settings = feature_settings(config)
+    if cache is None:
+        frames = extract_session(corpus, pid, settings)
+    else:
+        frames = cache.get(corpus, pid, settings, extract=extract_session)
+    expected = normaliser.feature_names_in_
+    if expected is not None and list(expected) != list(frames.feature_names):
+        raise ValueError(
+            f"participant {pid}: the session gives {len(frames.feature_names)} features but "
+            f"the run was trained on {len(expected)}; the files differ from the training data"
+        )
+    windows = window_settings(config)
+    length, hop = windows.length(settings.rate_hz), windows.hop(settings.rate_hz)
+    x, times = cut_windows(frames.times, frames.values, length, hop)  # (W, T, F), (W, T)
+    notes = list(frames.notes)
+    if not len(x):
+        notes.append(
+            f"no window: {len(frames)} bins kept, a window needs {length} "
+            f"(at least {(length + 1) // 2} with padding)"
+        )
+    try:
+        turns = session_turns(corpus, pid) if corpus.source(pid).has("transcript") else None
+    except DataError as error:
+        turns, notes = None, [*notes, f"participant turns not shown: {error}"]
+    return SessionWindows(
+        pid=pid,
+        x=normaliser.transform(x, copy=False),
+        times=times,
+        feature_names=list(frames.feature_names),
+        rate_hz=settings.rate_hz,
+        turns=np.zeros((0, 2)) if turns is None else turns,
+        notes=notes,
+    )
+
+
+def time_grid(times: np.ndarray, rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Bin index of every step on one session grid, and the grid's bin centres.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Step times ``(W, T)`` (bin centres ``(k + 0.5) / rate_hz``; NaN for padding).
+    rate_hz : float
+        Bins per second.
+
+    Returns
+    -------
+    index : numpy.ndarray
+        ``(W, T)`` int64 column of each step, -1 for padding.
+    centres : numpy.ndarray
+        ``(n_bins,)`` time of each column, from the first to the last step.
+    """
+    finite = np.isfinite(times)
+    if not finite.any():
+        return np.full(times.shape, -1, np.int64), np.zeros(0)
+    bins = np.where(finite, np.rint(np.nan_to_num(times) * rate_hz - 0.5), -1).astype(np.int64)
+    first, last = bins[finite].min(), bins[finite].max()
+    index = np.where(finite, bins - first, -1)
+    centres = (np.arange(first, last + 1) + 0.5) / rate_hz
+    return index, centres
+
+
+def to_timeline(
+    values: np.ndarray, times: np.ndarray, rate_hz: float, max_columns: int = 1500
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Average per-step values of overlapping windows onto the session's time axis.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(W, T)`` or ``(W, T, F)`` per-step values.
+    times : numpy.ndarray
+        ``(W, T)`` step times (NaN for padding).
+    rate_hz : float
+        Bins per second.
+    max_columns : int, default 1500
+        At most this many time columns: neighbouring bins are averaged together
+        (``ceil(n_bins / max_columns)`` per column) so long sessions stay drawable.
+
+    Returns
+    -------
+    centres : numpy.ndarray
+        ``(C,)`` time of each column (seconds).
+    by_window : numpy.ndarray or None
+        ``(W, C)``: each window's values in its own row, NaN elsewhere (None for
+        per-feature ``(W, T, F)`` values).
+    mean : numpy.ndarray
+        ``(C,)`` (or ``(C, F)``) the mean over the windows covering each column, NaN where
+        none does (between participant turns, for instance).
+    """
+    index, centres = time_grid(times, rate_hz)  # (W, T), (n_bins,)
+    per_column = max(1, int(np.ceil(len(centres) / max_columns)))
+    columns = int(np.ceil(len(centres) / per_column))
+    column = np.where(index >= 0, index // per_column, -1)  # (W, T)
+    extra = values.shape[2:]
+    w_idx, t_idx = np.nonzero(column >= 0)
+    flat_col = column[w_idx, t_idx]  # (S,)
+    step_values = values[w_idx, t_idx].astype(np.float64)  # (S, *extra)
+    total = np.zeros((columns, *extra))
+    np.add.at(total, flat_col, step_values)
+    count = np.bincount(flat_col, minlength=columns).astype(np.float64)  # (C,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count.reshape((columns,) + (1,) * len(extra))
+    by_window = None
+    if not extra:  # each window in its own row (per-feature values: the mean only)
+        rows = np.zeros((len(values), columns))
+        rows_count = np.zeros((len(values), columns))
+        np.add.at(rows, (w_idx, flat_col), step_values)
+        np.add.at(rows_count, (w_idx, flat_col), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            by_window = rows / rows_count
+    centres = np.array(
+        [centres[c * per_column : (c + 1) * per_column].mean() for c in range(columns)]
+    )
+    return centres, by_window, mean
