@@ -1,0 +1,272 @@
+"""One interview session uploaded as a zip, checked like the corpus and kept apart from it.
+
+The Predict page lets a user upload one session in the DAIC-WOZ layout: the files of
+``NNN_P`` (``NNN_TRANSCRIPT.csv``, ``NNN_COVAREP.csv``, ``NNN_CLNF_AUs.txt``, ...) at the
+root of a zip archive or inside one ``NNN_P/`` folder, which is what
+:func:`core.data.sources.open_session` reads. :func:`open_upload` checks the archive
+itself (size, zip structure, member names, whose session it is), writes it as
+``NNN_P.zip`` into a private folder the caller owns, reads every file with
+:func:`core.data.check.check_session`, and returns a :class:`~core.data.corpus.Corpus`
+over that folder alone, so the readers and :func:`core.data.frames.extract_session` work on
+the upload unchanged. The user's corpus is never touched, and nothing is extracted: the
+data layer reads members straight from the archive.
+
+Limits
+    :data:`MAX_UPLOAD_BYTES` matches ``server.maxUploadSize = 200`` in
+    ``.streamlit/config.toml``. :data:`MAX_UNPACKED_BYTES` bounds the summed uncompressed
+    size of the *session files* (the members the data layer reads; an unused
+    ``NNN_AUDIO.wav`` or ``NNN_CLNF_hog.bin`` is never inflated, so it does not count).
+    The sizes come from the archive's directory; a member that inflates to more than its
+    declared size fails its CRC check when read, so a lying header cannot get past it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from core.data import formats, known_defects
+from core.data.check import check_session
+from core.data.corpus import Corpus
+from core.data.errors import DataError
+from core.data.sources import SESSION_NAME, SessionSource
+
+MAX_UPLOAD_BYTES = 200 * 1024**2
+"""Largest upload accepted, as ``server.maxUploadSize`` (MB) in ``.streamlit/config.toml``."""
+
+MAX_UNPACKED_BYTES = 2 * 1024**3
+"""Largest summed uncompressed size of the session files in an upload (a zip-bomb guard).
+The longest real DAIC-WOZ sessions hold a few hundred MB of text files."""
+
+MAX_MEMBERS = 1000
+"""Most entries an uploaded archive may hold; a session has about ten files."""
+
+_READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+_SESSION_SUFFIXES = {suffix.lower() for suffix in formats.SESSION_FILES.values()}
+_MEMBER_NAME = re.compile(r"^(\d{3,4})_(.+)$")
+_REZIP = "zip the session's NNN_P folder again and upload that"
+
+
+@dataclass
+class UploadedSession:
+    """One uploaded session, checked and readable through its own corpus.
+
+    Attributes
+    ----------
+    pid : int
+        Participant ID, from the file name or the names of the files inside.
+    corpus : Corpus
+        A corpus over a private folder holding only this session (no label files, so
+        the participant's ``split`` is None).
+    modalities : list of str
+        ``"text"``, ``"audio"``, ``"face"`` whose files parse and hold data.
+    problems : list of str
+        Non-fatal problems of the session's own files, each naming the file.
+    filename : str
+        The name the file was uploaded under.
+    """
+
+    pid: int
+    corpus: Corpus
+    modalities: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    filename: str = ""
+
+
+def _size(n: int) -> str:
+    """A byte count for people: ``"200 MB"``, ``"48.8 KB"``, ``"512 bytes"``."""
+    if n >= 1024**2:
+        return f"{n / 1024**2:.4g} MB"
+    if n >= 1024:
+        return f"{n / 1024:.3g} KB"
+    return f"{n} bytes"
+
+
+def _unsafe(name: str) -> bool:
+    """Whether a member name is absolute or climbs out of the archive with ``..``."""
+    posix = name.replace("\\", "/")
+    return posix.startswith("/") or bool(re.match(r"^[A-Za-z]:", posix)) or ".." in posix.split("/")
+
+
+def _member_ids(names: list[str]) -> set[int]:
+    """Participant IDs of the members named like session files (``300_COVAREP.csv``)."""
+    ids = set()
+    for name in names:
+        path = PurePosixPath(name.replace("\\", "/"))
+        if path.name.startswith("._") or "__MACOSX" in path.parts:
+            continue  # macOS leftovers, ignored by the data layer too
+        match = _MEMBER_NAME.match(path.name)
+        if match and match.group(2).lower() in _SESSION_SUFFIXES:
+            ids.add(int(match.group(1)))
+    return ids
+
+
+def _open_archive(data: bytes, name: str) -> zipfile.ZipFile:
+    """Open the uploaded bytes as a zip archive, or say why they are not one."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        if data.startswith(b"PK\x03\x04"):
+            problem = (
+                f"starts like a zip archive but its end is missing or damaged ({error}): the "
+                "file was probably cut short (an interrupted download or copy); "
+                "upload a complete copy"
+            )
+        else:
+            problem = (
+                f"is not a zip archive ({error}): upload one session as NNN_P.zip, the "
+                "archive the corpus is distributed in, or a zip of one NNN_P folder"
+            )
+        raise DataError(name, problem) from None
+
+
+def _session_pid(filename_pid: int | None, names: list[str], name: str) -> int:
+    """Whose session the archive holds: the file name and the files inside must agree."""
+    ids = _member_ids(names)
+    if not ids:
+        expected = ", ".join(f"NNN_{suffix}" for suffix in formats.SESSION_FILES.values())
+        found = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        raise DataError(
+            name,
+            f"holds no DAIC-WOZ session file (found: {found or 'nothing'}); expected "
+            f"files such as {expected}, at the archive root or in one NNN_P/ folder",
+        )
+    if len(ids) > 1:
+        listed = ", ".join(str(i) for i in sorted(ids))
+        raise DataError(
+            name,
+            f"holds files of several participants ({listed}); upload one session at a time",
+        )
+    (pid,) = ids
+    if filename_pid is not None and filename_pid != pid:
+        raise DataError(
+            name,
+            f"is named for participant {filename_pid} but its files are participant {pid}'s "
+            f"({pid}_...); rename it {formats.session_folder(pid)}.zip or upload the "
+            "right session",
+        )
+    return pid
+
+
+def _check_archive(archive: zipfile.ZipFile, filename_pid: int | None, name: str) -> int:
+    """Check the archive's directory (no member is read); return the participant ID."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise DataError(
+            name,
+            f"holds {len(infos)} entries; a session has about ten files (the limit is "
+            f"{MAX_MEMBERS}): upload one session, not a whole corpus",
+        )
+    if unsafe := [info.filename for info in infos if _unsafe(info.filename)]:
+        raise DataError(
+            name,
+            f"holds a file with an unsafe path ({unsafe[0]}): a session archive never has "
+            "absolute paths or '..', so this one may have been crafted. Nothing was "
+            f"extracted; {_REZIP}",
+        )
+    names = [info.filename for info in infos if not info.is_dir()]
+    return _session_pid(filename_pid, names, name)
+
+
+def _check_members(
+    archive: zipfile.ZipFile, source: SessionSource, name: str, max_unpacked_bytes: int
+) -> None:
+    """Refuse session files that would inflate too far or that zipfile cannot read."""
+    infos = [archive.getinfo(member) for member in source.members.values()]
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > max_unpacked_bytes:
+        raise DataError(
+            name,
+            f"its session files would unpack to {_size(unpacked)}, over the limit of "
+            f"{_size(max_unpacked_bytes)}: real sessions are far smaller, so the archive "
+            f"may be damaged or crafted; {_REZIP}",
+        )
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise DataError(
+                f"{name}:{info.filename}",
+                f"is password-protected; {_REZIP} without a password",
+            )
+        if info.compress_type not in _READABLE_METHODS:
+            raise DataError(
+                f"{name}:{info.filename}",
+                f"uses zip compression method {info.compress_type}, which cannot be read "
+                "here; zip the folder again with standard (deflate) compression",
+            )
+
+
+def open_upload(
+    data: bytes,
+    filename: str,
+    workdir: Path,
+    max_bytes: int = MAX_UPLOAD_BYTES,
+    max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
+) -> UploadedSession:
+    """Check one uploaded session archive and open it as a one-session corpus.
+
+    Parameters
+    ----------
+    data : bytes
+        The uploaded file's contents.
+    filename : str
+        The name it was uploaded under. ``NNN_P.zip`` gives the participant ID; any other
+        name (a browser's ``NNN_P (1).zip``) is fine when the files inside name one ID.
+    workdir : pathlib.Path
+        A fresh folder the caller owns (created if missing, must be empty); the upload
+        is written there as ``NNN_P.zip`` and read from there. Remove it when done.
+    max_bytes : int, default MAX_UPLOAD_BYTES
+        Largest upload accepted.
+    max_unpacked_bytes : int, default MAX_UNPACKED_BYTES
+        Largest summed uncompressed size of the session files inside.
+
+    Returns
+    -------
+    UploadedSession
+
+    Raises
+    ------
+    DataError
+        Named after the uploaded file: it is empty, too large, not a zip archive or a
+        damaged one, holds unsafe member paths, no session file or several
+        participants' files, would unpack past the guard, or none of its files holds
+        usable data. Nothing is left in ``workdir``.
+    FileExistsError
+        ``workdir`` is not an empty folder (a programming error, not a bad upload).
+    """
+    name = PurePosixPath(filename.replace("\\", "/")).name or "upload"
+    if not data:
+        raise DataError(name, "is empty (0 bytes); choose the session's zip archive again")
+    if len(data) > max_bytes:
+        raise DataError(
+            name,
+            f"is {_size(len(data))}, over the upload limit of {_size(max_bytes)}: leave "
+            "out the files the dashboard does not read (NNN_AUDIO.wav, NNN_CLNF_hog.bin) "
+            "and zip the rest",
+        )
+    workdir = Path(workdir)
+    if workdir.exists() and (not workdir.is_dir() or any(workdir.iterdir())):
+        raise FileExistsError(f"{workdir} is not an empty folder; give each upload a new one")
+    match = SESSION_NAME.match(name)
+    with _open_archive(data, name) as archive:
+        pid = _check_archive(archive, int(match.group(1)) if match else None, name)
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / f"{formats.session_folder(pid)}.zip"
+        try:
+            path.write_bytes(data)
+            corpus = Corpus(workdir)
+            source = corpus.source(pid)
+            _check_members(archive, source, name, max_unpacked_bytes)
+            modalities, found = check_session(source)
+            # Name the upload as the user knows it, not the private copy.
+            found = [p.replace(f"{path.name}:", f"{name}:") for p in found]
+            if not modalities:
+                # A session without modalities always misses or fails a transcript or COVAREP.
+                raise DataError(name, "no usable text, audio or face data: " + "; ".join(found))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+    problems = [*source.notes, *known_defects.known_notes(pid), *found]
+    return UploadedSession(pid, corpus, modalities, problems, name)
