@@ -15,6 +15,8 @@ navigation = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/table_chart:", default=True),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/compare_arrows:"),
+        st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
+        st.Page("pages/predict.py", title="Predict", icon=":material/person_search:"),
     ]
 )
 st.session_state["corpus"] = data_source_ui()

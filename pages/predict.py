@@ -1,0 +1,263 @@
+"""Predict page: one participant through every model, the fusion and the late fusion.
+
+The participant comes from the active corpus (any split) or from one uploaded session
+zip, checked like the corpus and kept in a private temporary folder. Each modality uses
+the run and checkpoint chosen here (the best run and its best checkpoint by default); the
+learned fusion always uses the source runs it was trained with. The explanations of the
+Explain page follow inline.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.data import Corpus, DataError
+from core.explain import predict
+from core.explain.text import term_importances, transcript_highlights
+from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
+from core.pipeline.config import read_config
+from core.training.checkpoint import CheckpointError
+from ui.common import page_corpus, runs_root
+from ui.explain_cache import (
+    checkpoint_stamp,
+    corpus_for,
+    neural_explanation,
+    text_documents,
+    text_model,
+)
+from ui.explain_views import highlighted_transcript, neural_explanation_panel
+
+UPLOAD_STATE = "predict_upload"
+LABELS = {1: "depressed", 0: "not depressed"}
+MODALITIES = ("text", "audio", "face")
+FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def fusion_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
+    """The learned fusion's output for one participant."""
+    return predict.score_fusion(Path(run_dir), corpus_for(root, uploaded), pid)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
+    """A text run's probability for one participant."""
+    return predict.score_text(Path(run_dir), corpus_for(root, uploaded), pid)
+
+
+def forget_upload() -> None:
+    """Drop the current upload and its private folder."""
+    previous = st.session_state.pop(UPLOAD_STATE, None)
+    if previous is not None:
+        shutil.rmtree(previous["workdir"], ignore_errors=True)
+
+
+def upload_ui() -> UploadedSession | None:
+    """Read, check and keep one uploaded session; a bad upload changes nothing."""
+    file = st.file_uploader(
+        "Session zip in the DAIC-WOZ layout (the files of one NNN_P folder)",
+        type=["zip"],
+        key="predict_file",
+        help=f"At most {MAX_UPLOAD_BYTES // 1024**2} MB: leave out NNN_AUDIO.wav and the "
+        "HOG file, which no model reads. The upload stays in a private temporary folder.",
+    )
+    current = st.session_state.get(UPLOAD_STATE)
+    if file is not None and (current is None or current["file_id"] != file.file_id):
+        workdir = Path(tempfile.mkdtemp(prefix="daic-upload-"))
+        try:
+            session = open_upload(file.getvalue(), file.name, workdir)
+        except DataError as error:
+            shutil.rmtree(workdir, ignore_errors=True)
+            st.error(f"Upload refused, nothing was changed. {error}")
+            if current is not None:
+                st.caption(f"Still showing the earlier upload {current['session'].filename}.")
+        else:
+            forget_upload()
+            current = {"file_id": file.file_id, "workdir": str(workdir), "session": session}
+            st.session_state[UPLOAD_STATE] = current
+    if current is None:
+        return None
+    session = current["session"]
+    st.success(
+        f"{session.filename}: participant {session.pid}, "
+        f"modalities {', '.join(session.modalities)}."
+    )
+    for problem in session.problems:
+        st.caption(f"Note: {problem}")
+    return session
+
+
+def label_of(corpus: Corpus | None, pid: int) -> str:
+    """The participant's label in the corpus's split files, or ``"unknown"``."""
+    participant = corpus.participants.get(pid) if corpus is not None else None
+    if participant is None or participant.phq8_binary not in LABELS:
+        return "unknown"
+    label = LABELS[participant.phq8_binary]
+    if participant.phq8_score is not None:
+        label += f" (PHQ-8 {participant.phq8_score})"
+    return label
+
+
+def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
+    """One run and checkpoint per modality, plus the fusion run (best first)."""
+    choices: dict[str, tuple[str, str] | None] = {}
+    columns = st.columns(4)
+    for column, modality in zip(columns, (*MODALITIES, "fusion"), strict=True):
+        with column:
+            runs = predict.explainable_runs(runs_root(), modality, data_root)
+            names = {str(r.path): r.path.name for r in runs}
+            options = [*names, ""]
+            run_dir = st.selectbox(
+                f"{modality.capitalize()} run",
+                options,
+                format_func=lambda p, names=names: names.get(p, "none"),
+                key=f"predict_{modality}_run",
+            )
+            which = "best"
+            if run_dir and modality in ("audio", "face"):
+                which = st.radio(
+                    "Checkpoint",
+                    predict.CHECKPOINTS,
+                    horizontal=True,
+                    key=f"predict_{modality}_which",
+                )
+            choices[modality] = (run_dir, which) if run_dir else None
+    return choices
+
+
+def score_modality(modality: str, choice, root: str, uploaded: bool, pid: int) -> dict:
+    """Probability (and explanation) of one modality, or why there is none."""
+    run_dir, which = choice
+    stamp = checkpoint_stamp(run_dir, which)
+    try:
+        if modality == "text":
+            score = text_score(run_dir, stamp, root, uploaded, pid)
+            return {"probability": score.probability, "run_dir": run_dir}
+        explanation, means = neural_explanation(run_dir, which, stamp, root, uploaded, pid)
+    except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
+        return {"probability": np.nan, "error": str(error), "run_dir": run_dir}
+    return {
+        "probability": explanation.probability,
+        "explanation": explanation,
+        "means": means,
+        "run_dir": run_dir,
+    }
+
+
+def percent(p: float | None) -> str:
+    return "—" if p is None or not np.isfinite(p) else f"{p:.0%}"
+
+
+def scores_row(results: dict, fusion, late: float, label: str) -> None:
+    """One metric per modality, the fusion, the late fusion, then the true label."""
+    columns = st.columns(5)
+    for column, modality in zip(columns[:3], MODALITIES, strict=True):
+        result = results.get(modality)
+        column.metric(
+            f"{modality.capitalize()}",
+            percent(result["probability"]) if result else "no run",
+            help="Depressed-probability; audio and face: the mean over the session's windows.",
+        )
+    columns[3].metric("Fusion", percent(fusion.probability) if fusion else "no run")
+    columns[4].metric(
+        "Late fusion", percent(late), help="Mean of the modality probabilities shown."
+    )
+    st.markdown(f"**True label:** {label}")
+
+
+def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
+    """The participant's transcript with the text run's top n-grams highlighted."""
+    run_dir = result["run_dir"]
+    try:
+        pipeline = text_model(run_dir, checkpoint_stamp(run_dir, "best"))
+        _, docs, labels = text_documents(run_dir, "train")
+        terms = term_importances(pipeline, docs, labels, top_k=30)
+        speakers = read_config(Path(run_dir))["text"]["speakers"]
+        transcript = corpus_for(root, uploaded).transcript(pid)
+        lines = transcript_highlights(transcript, pipeline, terms["term"], speakers)
+    except (DataError, FileNotFoundError, ValueError, OSError) as error:
+        st.error(f"No text explanation: {error}")
+        return
+    present = [t for t in terms["term"] if any(s[2] == t for line in lines for s in line["spans"])]
+    st.caption(
+        f"Of the run's 30 most important n-grams, {len(present)} occur here: "
+        + (", ".join(present) if present else "none")
+    )
+    direction = dict(zip(terms["term"], terms["points_to"], strict=True))
+    st.html(highlighted_transcript(lines, direction))
+
+
+st.title("Predict")
+st.warning(predict.NOTICE, icon=":material/medical_information:")
+corpus = page_corpus()
+source = st.radio("Who", [FROM_CORPUS, FROM_UPLOAD], horizontal=True, key="predict_source")
+if source == FROM_UPLOAD:
+    upload = upload_ui()
+    if upload is None:
+        st.info("Upload one session's zip to score it.")
+        st.stop()
+    pid, root, uploaded = upload.pid, str(upload.corpus.root), True
+    has = upload.modalities
+    label = label_of(corpus, pid)
+    if label != "unknown":
+        label += ", from the active corpus's split files for this ID"
+else:
+    if corpus is None:
+        st.info("Choose a data source in the sidebar, or upload a session.")
+        st.stop()
+    ids = [p for p, part in corpus.participants.items() if part.source is not None]
+    pid = st.selectbox(
+        "Participant",
+        ids,
+        format_func=lambda p: f"{p} · {corpus.participants[p].split or 'no split'}",
+        key="predict_pid",
+    )
+    root, uploaded, label = str(corpus.root), False, label_of(corpus, pid)
+    has = corpus.participants[pid].modalities
+
+choices = run_choices_ui(st.session_state.get("data_root"))
+if not any(choices.values()):
+    st.info("No trained run yet: train the models on the Train page first.")
+    st.stop()
+with st.spinner(f"Scoring participant {pid}"):
+    results = {
+        m: score_modality(m, choices[m], root, uploaded, pid)
+        if m in has
+        else {"probability": np.nan, "error": f"participant {pid} has no {m} files"}
+        for m in MODALITIES
+        if choices[m]
+    }
+    fusion = None
+    if choices["fusion"]:
+        fusion_dir = choices["fusion"][0]
+        try:
+            fusion = fusion_score(
+                fusion_dir, checkpoint_stamp(fusion_dir, "best"), root, uploaded, pid
+            )
+        except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
+            st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
+late = predict.late_fusion_score({m: r["probability"] for m, r in results.items()})
+st.subheader(f"Participant {pid}")
+scores_row(results, fusion, late, label)
+if fusion is not None:
+    used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
+    st.caption(f"The fusion uses the runs it was trained with: {used}.")
+    for note in fusion.notes:
+        st.caption(f"Fusion: {note}")
+for modality, result in results.items():
+    if "error" in result:
+        st.error(f"{modality.capitalize()}: {result['error']}")
+for modality in ("face", "audio", "text"):
+    result = results.get(modality)
+    if result is None or "error" in result:
+        continue
+    with st.expander(f"Why: {modality}", expanded=modality == "face"):
+        if modality == "text":
+            text_panel(result, root, uploaded, pid)
+        else:
+            neural_explanation_panel(result["explanation"], result["means"], f"predict_{modality}")

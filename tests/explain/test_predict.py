@@ -1,0 +1,86 @@
+"""Scoring one participant: the same numbers as the split-wide evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.data import Corpus
+from core.evaluation.metrics import aggregate_windows
+from core.explain import predict
+from core.pipeline.fusion import predict_fusion
+from core.pipeline.neural import load_neural_run, predict_windows, prepare_windows
+from core.pipeline.text import load_text_run, predict_text
+
+
+def test_single_participant_scores_match_the_split_evaluation(trained_runs, planted_corpus):
+    corpus = Corpus(planted_corpus)
+    split = predict_fusion(trained_runs["fusion"], "dev")
+    for row in (0, 3):
+        pid = int(split["ids"][row])
+        fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid)
+        assert fusion.probability == pytest.approx(split["fusion"][row], abs=1e-5)
+        assert all(fusion.available.values())
+        text = predict.score_text(trained_runs["text"], corpus, pid).probability
+        assert text == pytest.approx(split["modalities"]["text"][row], abs=1e-9)
+        explanation, _ = predict.explain_neural_run(trained_runs["audio"], corpus, pid)
+        assert explanation.probability == pytest.approx(split["modalities"]["audio"][row], abs=1e-5)
+
+
+def test_neural_probability_is_the_mean_of_the_evaluated_windows(trained_runs, planted_corpus):
+    model, config, normaliser = load_neural_run(trained_runs["face"])
+    windows, _, _ = prepare_windows(config, ("test",), normaliser=normaliser)
+    ids, probs, _ = aggregate_windows(
+        windows["test"].participant_ids, predict_windows(model, windows["test"].x)
+    )
+    corpus = Corpus(planted_corpus)
+    explanation, _ = predict.explain_neural_run(trained_runs["face"], corpus, int(ids[1]))
+    assert explanation.probability == pytest.approx(probs[1], abs=1e-5)
+    assert len(explanation.window_probs) == np.sum(windows["test"].participant_ids == ids[1])
+
+
+def test_training_participant_gets_the_out_of_fold_text_input(trained_runs, planted_corpus):
+    corpus = Corpus(planted_corpus)
+    split = predict_fusion(trained_runs["fusion"], "train")  # built from out-of-fold text
+    pid = int(split["ids"][2])
+    fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid)
+    assert any("out-of-fold" in note for note in fusion.notes)
+    assert fusion.probability == pytest.approx(split["fusion"][2], abs=1e-5)
+    _, in_sample, _ = predict_text(
+        load_text_run(trained_runs["text"]), corpus, "train", "participant"
+    )
+    assert split["modalities"]["text"][2] != pytest.approx(in_sample[2])
+
+
+def test_missing_modality_enters_the_fusion_as_absent(trained_runs, planted_corpus, tmp_path):
+    from core.data.synth import write_corpus
+
+    root = tmp_path / "one"
+    write_corpus(root, participants=6, minutes=0.5, seed=5)
+    pid = Corpus(root).ids("dev")[0]
+    for path in (root / f"{pid}_P").glob("*CLNF*"):
+        path.unlink()
+    fusion = predict.score_fusion(trained_runs["fusion"], Corpus(root), pid)
+    assert fusion.available == {"audio": True, "face": False, "text": True}
+    assert any(note.startswith("face input missing") for note in fusion.notes)
+    assert 0.0 <= fusion.probability <= 1.0
+
+
+def test_late_fusion_averages_what_is_available():
+    assert predict.late_fusion_score({"text": 0.2, "audio": 0.6, "face": None}) == pytest.approx(
+        0.4
+    )
+    assert predict.late_fusion_score({"text": float("nan"), "audio": 0.6}) == pytest.approx(0.6)
+    assert np.isnan(predict.late_fusion_score({"text": None}))
+    assert np.isnan(predict.late_fusion_score({}))
+
+
+def test_explainable_runs_put_the_best_run_on_this_corpus_first(trained_runs, planted_corpus):
+    runs = predict.explainable_runs(trained_runs["face"].parent, "face", str(planted_corpus))
+    names = [r.path.name for r in runs]
+    assert sorted(names) == ["face", "face_aus", "landmarks"]
+    losses = [r.best_val_loss for r in runs]
+    assert losses == sorted(losses)
+    assert predict.explainable_runs(trained_runs["face"].parent, "fusion", None)[0].path.name == (
+        "fusion"
+    )

@@ -1,0 +1,132 @@
+"""The Predict page through AppTest: corpus participants and uploads, with real runs."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import Corpus
+from core.explain.predict import NOTICE
+from ui.common import FOLDER_LABEL
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def open_predict(corpus_root: Path, **state) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.session_state["data_source"] = FOLDER_LABEL
+    at.session_state["data_folder"] = str(corpus_root)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page("pages/predict.py").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Predict"
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    shown = {m.label: m.value for m in at.metric}
+    for markdown in at.markdown:
+        if markdown.value.startswith("**True label:** "):
+            shown["True label"] = markdown.value.removeprefix("**True label:** ")
+    return shown
+
+
+def percent(value: str) -> float:
+    return float(value.rstrip("%")) / 100
+
+
+def session_zip(corpus_root: Path, pid: int, folder_inside: bool = False) -> bytes:
+    """One session folder of the corpus as zip bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((corpus_root / f"{pid}_P").iterdir()):
+            name = f"{pid}_P/{path.name}" if folder_inside else path.name
+            archive.write(path, name)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def trained_root(trained_runs, monkeypatch) -> Path:
+    root = trained_runs["audio"].parent
+    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
+    return root
+
+
+def test_notice_and_empty_state_without_runs(planted_corpus, runs_root):
+    at = open_predict(planted_corpus)
+    assert at.warning[0].value == NOTICE
+    assert any("train the models" in i.value for i in at.info)
+
+
+def test_corpus_participant_through_every_model(planted_corpus, trained_root):
+    corpus = Corpus(planted_corpus)
+    pid = next(p for p in corpus.ids("dev", labelled=True) if corpus.labels([p])[0] == 1)
+    at = open_predict(planted_corpus, predict_pid=pid)
+    shown = metrics(at)
+    score = corpus.participants[pid].phq8_score
+    assert shown["True label"] == f"depressed (PHQ-8 {score})"
+    probs = [percent(shown[m]) for m in ("Text", "Audio", "Face")]
+    assert all(0 <= p <= 1 for p in probs)
+    assert percent(shown["Late fusion"]) == pytest.approx(np.mean(probs), abs=0.015)
+    assert 0 <= percent(shown["Fusion"]) <= 1
+    # The default runs are the best ones on this corpus: lowest validation loss.
+    assert Path(at.selectbox(key="predict_face_run").value).name == "face"
+    assert any("The fusion uses the runs it was trained with" in c.value for c in at.caption)
+    assert len(at.expander) == 3
+    assert any("<mark" in h.proto.body for h in at.get("html"))
+    assert at.warning[0].value == NOTICE
+
+
+def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_root):
+    pid = Corpus(planted_corpus).ids("train", labelled=True)[0]
+    at = open_predict(planted_corpus, predict_pid=pid)
+    assert any("out-of-fold" in c.value for c in at.caption)
+
+
+def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, trained_root):
+    corpus = Corpus(planted_corpus)
+    pid = corpus.ids("test", labelled=True)[0]
+    at = open_predict(planted_corpus, predict_source="An uploaded session (zip)")
+    assert any("Upload one session" in i.value for i in at.info)
+    at.file_uploader(key="predict_file").upload(
+        "upload (1).zip", session_zip(planted_corpus, pid, folder_inside=True)
+    )
+    at.run()
+    assert not at.exception, at.exception
+    assert any(f"participant {pid}" in s.value for s in at.success)
+    uploaded = metrics(at)
+    # Same session as the corpus copy, so the same scores; the label comes from its ID.
+    at_corpus = open_predict(planted_corpus, predict_pid=pid)
+    for name in ("Text", "Audio", "Face", "Fusion", "Late fusion"):
+        assert uploaded[name] == metrics(at_corpus)[name]
+    assert uploaded["True label"].endswith("from the active corpus's split files for this ID")
+    workdir = Path(at.session_state["predict_upload"]["workdir"])
+    assert (workdir / f"{pid}_P.zip").exists()
+
+    at.file_uploader(key="predict_file").upload("broken.zip", b"PK\x03\x04 not really a zip")
+    at.run()
+    assert not at.exception, at.exception
+    (error,) = [e.value for e in at.error]
+    assert "Upload refused, nothing was changed" in error and "broken.zip" in error
+    assert metrics(at) == uploaded  # the earlier upload is still the one shown
+    assert (workdir / f"{pid}_P.zip").exists()
+
+
+def test_oversized_upload_is_refused_by_name(planted_corpus, trained_root, monkeypatch):
+    import core.explain.upload as upload
+
+    monkeypatch.setattr(upload.open_upload, "__defaults__", (1024, upload.MAX_UNPACKED_BYTES))
+    at = open_predict(planted_corpus, predict_source="An uploaded session (zip)")
+    pid = Corpus(planted_corpus).ids("dev")[0]
+    at.file_uploader(key="predict_file").upload("big.zip", session_zip(planted_corpus, pid))
+    at.run()
+    assert not at.exception, at.exception
+    (error,) = [e.value for e in at.error]
+    assert "big.zip" in error and "limit" in error
+    assert not at.metric

@@ -1,0 +1,141 @@
+"""Explanation panels shared by the Explain and Predict pages."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import streamlit as st
+
+from core.explain.attribution import BASELINE
+from core.explain.neural import ATTENTION_CAVEAT, SessionExplanation, landmark_attribution
+from ui.explain_figures import (
+    attribution_heatmap,
+    feature_bars,
+    landmark_face,
+    window_heatmap,
+)
+
+MARK_STYLE = {
+    "depressed": "background:#f5b7b1;border-radius:3px;padding:0 2px",
+    "not depressed": "background:#aed6f1;border-radius:3px;padding:0 2px",
+}
+
+
+def attribution_caption(explanation: SessionExplanation) -> str:
+    """How the attributions were computed and how well they converged, in one line."""
+    attribution = explanation.attribution
+    if not len(attribution.delta):
+        return "No window, so no attribution."
+    steps = np.unique(attribution.n_steps)
+    converged = int(attribution.converged.sum())
+    return (
+        f"Integrated Gradients of each window's log-odds of 'depressed'; baseline: {BASELINE}. "
+        f"Convergence delta (sum of attributions minus the output change): largest "
+        f"|δ| = {np.abs(attribution.delta).max():.4f} log-odds, "
+        f"{attribution.relative_delta():.1%} of the mean output change; "
+        f"{converged}/{len(attribution.delta)} windows within tolerance; "
+        f"{', '.join(str(s) for s in steps)} integration steps."
+    )
+
+
+def neural_explanation_panel(
+    explanation: SessionExplanation, mean_shape: dict[str, float], key: str
+) -> None:
+    """Attention heatmaps beside the attributions, the feature ranking, the landmark face.
+
+    Parameters
+    ----------
+    explanation : SessionExplanation
+        One session under one audio or face run.
+    mean_shape : dict
+        Feature name to its training mean (for the landmark face).
+    key : str
+        Prefix for this panel's widget keys.
+    """
+    windows = explanation.windows
+    for note in windows.notes:
+        st.caption(f"Note: {note}")
+    if not len(windows):
+        st.warning("This session gives no window under this run's settings: nothing to explain.")
+        return
+    probs = explanation.window_probs
+    st.caption(
+        f"{len(windows)} windows of {windows.x.shape[1]} steps at {windows.rate_hz:g} Hz, "
+        f"{len(windows.feature_names)} features. Window probabilities "
+        f"{probs.min():.2f}–{probs.max():.2f}; participant score (mean) "
+        f"{explanation.probability:.2f}."
+    )
+    st.warning(ATTENTION_CAVEAT, icon=":material/visibility:")
+    left, right = st.columns(2)
+    with left:
+        if explanation.spatial is not None:
+            st.plotly_chart(window_heatmap(explanation, "spatial"), key=f"{key}_spatial")
+        st.plotly_chart(window_heatmap(explanation, "attention"), key=f"{key}_attention")
+    with right:
+        top = st.slider("Features in the heatmap", 5, 40, 20, key=f"{key}_top")
+        st.plotly_chart(attribution_heatmap(explanation, top), key=f"{key}_attribution")
+        st.caption(attribution_caption(explanation))
+    table = explanation.feature_table()
+    bars, face = st.columns(2)
+    with bars:
+        st.plotly_chart(feature_bars(table), key=f"{key}_bars")
+    points = landmark_attribution(table, mean_shape)
+    with face:
+        if points is not None:
+            st.plotly_chart(landmark_face(points), key=f"{key}_face")
+        else:
+            st.dataframe(
+                table.head(15),
+                hide_index=True,
+                column_config={
+                    "contribution": st.column_config.NumberColumn(format="%.4f"),
+                    "magnitude": st.column_config.NumberColumn(format="%.4f"),
+                    "share": st.column_config.NumberColumn(format="percent"),
+                },
+                key=f"{key}_table",
+            )
+
+
+def highlighted_line(text: str, spans: list[tuple[int, int, str]], direction: dict) -> str:
+    """HTML of one transcript line with its n-gram spans marked (text escaped).
+
+    Overlapping spans are merged into the earliest one.
+    """
+    out, position = [], 0
+    for start, stop, term in sorted(spans):
+        if start < position:
+            continue
+        style = MARK_STYLE.get(direction.get(term, ""), "background:#eee")
+        out.append(html.escape(text[position:start]))
+        out.append(
+            f"<mark style='{style}' title='{html.escape(term)}'>"
+            f"{html.escape(text[start:stop])}</mark>"
+        )
+        position = stop
+    out.append(html.escape(text[position:]))
+    return "".join(out)
+
+
+def highlighted_transcript(lines: list[dict], direction: dict, limit: int = 400) -> str:
+    """HTML of the transcript lines, each with its time, n-grams highlighted."""
+    rows = []
+    for line in lines[:limit]:
+        stamp = f"{int(line['start_time'] // 60)}:{int(line['start_time'] % 60):02d}"
+        body = highlighted_line(line["text"], line["spans"], direction)
+        rows.append(f"<div style='margin:2px 0'><code>{stamp}</code> {body}</div>")
+    more = len(lines) - limit
+    if more > 0:
+        rows.append(f"<div><em>… {more} more lines</em></div>")
+    legend = (
+        f"<div style='margin-bottom:6px'><mark style='{MARK_STYLE['depressed']}'>"
+        "more frequent when depressed</mark> "
+        f"<mark style='{MARK_STYLE['not depressed']}'>more frequent when not depressed"
+        "</mark></div>"
+    )
+    return (
+        "<div style='max-height:420px;overflow-y:auto;font-size:0.9rem'>"
+        + legend
+        + "".join(rows)
+        + "</div>"
+    )
