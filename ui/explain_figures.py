@@ -21,21 +21,23 @@ def _clock(seconds: float) -> str:
 
 
 def _mark_turns(figure: go.Figure, turns: np.ndarray, span: tuple[float, float]) -> None:
-    """Participant turns as a green strip above the plot area."""
-    for start, stop in turns:
-        if stop < span[0] or start > span[1]:
-            continue
-        figure.add_shape(
-            type="rect",
-            xref="x",
-            yref="paper",
-            x0=max(start, span[0]),
-            x1=min(stop, span[1]),
-            y0=1.01,
-            y1=1.05,
-            fillcolor=TURN_COLOUR,
-            line_width=0,
-        )
+    """Participant turns as a green strip above the plot area (one layout update)."""
+    shapes = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": max(start, span[0]),
+            "x1": min(stop, span[1]),
+            "y0": 1.01,
+            "y1": 1.05,
+            "fillcolor": TURN_COLOUR,
+            "line": {"width": 0},
+        }
+        for start, stop in turns
+        if stop >= span[0] and start <= span[1]
+    ]
+    figure.update_layout(shapes=shapes)
     figure.add_annotation(
         xref="paper",
         yref="paper",
@@ -60,7 +62,20 @@ def _layout(figure: go.Figure, title: str, y_title: str, height: int) -> go.Figu
     return figure
 
 
-def window_heatmap(explanation: SessionExplanation, which: str) -> go.Figure:
+def _within(
+    explanation: SessionExplanation, span: tuple[float, float] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows that reach into ``span`` (seconds), and their step times with the rest NaN."""
+    times = explanation.windows.times
+    if span is None:
+        return np.ones(len(times), bool), times
+    inside = (times >= span[0]) & (times <= span[1])  # NaN compares False
+    return inside.any(axis=1), np.where(inside, times, np.nan)
+
+
+def window_heatmap(
+    explanation: SessionExplanation, which: str, span: tuple[float, float] | None = None
+) -> go.Figure:
     """One row per window, placed on the session timeline, coloured by attention or gate.
 
     Parameters
@@ -70,8 +85,11 @@ def window_heatmap(explanation: SessionExplanation, which: str) -> go.Figure:
     which : {"attention", "spatial"}
         Attention over time (shown as weight x steps, so 1 is uniform) or FaceSTRNN's
         spatial gate (0 to 1).
+    span : tuple of float, optional
+        Only this part of the session (seconds), at full time resolution when short.
     """
     windows = explanation.windows
+    rows, times = _within(explanation, span)
     if which == "spatial":
         values, label, zmin, zmax = explanation.spatial, "spatial gate", 0.0, 1.0
         title = "Spatial gate per time step (FaceSTRNN)"
@@ -80,13 +98,14 @@ def window_heatmap(explanation: SessionExplanation, which: str) -> go.Figure:
         values = explanation.attention * steps
         label, zmin, zmax = "attention × steps", 0.0, None
         title = "Attention over time within each window (1 = uniform)"
-    centres, by_window, _ = to_timeline(values, windows.times, windows.rate_hz)
-    starts = np.nanmin(windows.times, axis=1)
+    centres, by_window, _ = to_timeline(values[rows], times[rows], windows.rate_hz)
+    numbers = np.flatnonzero(rows)
+    starts = np.nanmin(windows.times[rows], axis=1)
     figure = go.Figure(
         go.Heatmap(
             x=centres,
-            y=[f"window {i + 1} ({_clock(s)})" for i, s in enumerate(starts)],
-            z=by_window,
+            y=[f"window {i + 1} ({_clock(s)})" for i, s in zip(numbers, starts, strict=True)],
+            z=by_window.astype(np.float32),
             zmin=zmin,
             zmax=zmax,
             colorscale="Viridis",
@@ -100,19 +119,26 @@ def window_heatmap(explanation: SessionExplanation, which: str) -> go.Figure:
     return _layout(figure, title, "window", 120 + 8 * min(len(starts), 60) + 140)
 
 
-def attribution_heatmap(explanation: SessionExplanation, top: int = 20) -> go.Figure:
-    """Features by time: Integrated Gradients averaged over the windows covering each bin."""
+def attribution_heatmap(
+    explanation: SessionExplanation, top: int = 20, span: tuple[float, float] | None = None
+) -> go.Figure:
+    """Features by time: Integrated Gradients averaged over the windows covering each bin.
+
+    The ``top`` features by mean absolute attribution over the whole session; ``span``
+    (seconds) limits the time axis.
+    """
     windows = explanation.windows
+    rows, times = _within(explanation, span)
     table = explanation.feature_table().head(top)
     columns = [windows.feature_names.index(f) for f in table["feature"]]
-    values = explanation.attribution.values[:, :, columns]  # (W, T, top)
-    centres, _, mean = to_timeline(values, windows.times, windows.rate_hz)  # (C,), (C, top)
+    values = explanation.attribution.values[rows][:, :, columns]  # (W', T, top)
+    centres, _, mean = to_timeline(values, times[rows], windows.rate_hz)  # (C,), (C, top)
     limit = float(np.nanmax(np.abs(mean))) if np.isfinite(mean).any() else 1.0
     figure = go.Figure(
         go.Heatmap(
             x=centres,
             y=list(table["feature"]),
-            z=mean.T,
+            z=mean.T.astype(np.float32),
             zmid=0.0,
             zmin=-limit,
             zmax=limit,

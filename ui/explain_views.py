@@ -67,14 +67,15 @@ def neural_explanation_panel(
         f"{explanation.probability:.2f}."
     )
     st.warning(ATTENTION_CAVEAT, icon=":material/visibility:")
+    span = time_range_ui(explanation, key)
     left, right = st.columns(2)
     with left:
         if explanation.spatial is not None:
-            st.plotly_chart(window_heatmap(explanation, "spatial"), key=f"{key}_spatial")
-        st.plotly_chart(window_heatmap(explanation, "attention"), key=f"{key}_attention")
+            st.plotly_chart(window_heatmap(explanation, "spatial", span), key=f"{key}_spatial")
+        st.plotly_chart(window_heatmap(explanation, "attention", span), key=f"{key}_attention")
     with right:
         top = st.slider("Features in the heatmap", 5, 40, 20, key=f"{key}_top")
-        st.plotly_chart(attribution_heatmap(explanation, top), key=f"{key}_attribution")
+        st.plotly_chart(attribution_heatmap(explanation, top, span), key=f"{key}_attribution")
         st.caption(attribution_caption(explanation))
     table = explanation.feature_table()
     bars, face = st.columns(2)
@@ -95,6 +96,25 @@ def neural_explanation_panel(
                 },
                 key=f"{key}_table",
             )
+
+
+def time_range_ui(explanation: SessionExplanation, key: str) -> tuple[float, float]:
+    """A slider over the session's time; long sessions are drawn coarser than short spans."""
+    times = explanation.windows.times
+    first = float(np.floor(np.nanmin(times)))
+    last = float(np.ceil(np.nanmax(times)))
+    if last - first < 2:
+        return first, last
+    return st.slider(
+        "Time range (s)",
+        first,
+        last,
+        (first, last),
+        step=1.0,
+        key=f"{key}_span",
+        help="Narrow it to see every time step: a long session is averaged into at most "
+        "1500 columns.",
+    )
 
 
 def highlighted_line(text: str, spans: list[tuple[int, int, str]], direction: dict) -> str:
