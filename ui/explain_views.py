@@ -27,7 +27,6 @@ def attribution_caption(explanation: SessionExplanation) -> str:
     attribution = explanation.attribution
     if not len(attribution.delta):
         return "No window, so no attribution."
-    steps = np.unique(attribution.n_steps)
     converged = int(attribution.converged.sum())
     return (
         f"Integrated Gradients of each window's log-odds of 'depressed'; baseline: {BASELINE}. "
@@ -35,7 +34,8 @@ def attribution_caption(explanation: SessionExplanation) -> str:
         f"|δ| = {np.abs(attribution.delta).max():.4f} log-odds, "
         f"{attribution.relative_delta():.1%} of the mean output change; "
         f"{converged}/{len(attribution.delta)} windows within tolerance; "
-        f"{', '.join(str(s) for s in steps)} integration steps."
+        f"{attribution.n_gradients.min()}–{attribution.n_gradients.max()} gradient "
+        "evaluations per window, more where the output changes fast along the path."
     )
 
 

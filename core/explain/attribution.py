@@ -14,11 +14,17 @@ Baseline
 Completeness
     Integrated Gradients' attributions of a window add up to ``F(x) - F(baseline)``; the
     difference that the numerical integral leaves is Captum's *convergence delta*, shown
-    next to every explanation. Steps are Gauss-Legendre nodes (Captum's default method):
-    on trained audio and face models most windows converge with 8 of them, where the
-    trapezoid rule needs 32. :func:`integrated_gradients` gives every window 8 steps and
-    recomputes only the windows whose delta is still large, doubling the steps up to 128;
-    windows that never converge are counted and shown as such, not hidden.
+    next to every explanation.
+
+Where the steps go
+    Along the path from the baseline to a window, a trained LSTM often switches state
+    within a small stretch: on the trained audio model, the integrand of one window
+    peaked at 67 near a third of the way and stayed below 2.5 elsewhere. Uniform steps
+    must then be fine everywhere (Captum's 50 Gauss-Legendre steps left 7 % of a
+    15-minute session's windows over tolerance). :func:`integrated_gradients` instead
+    cuts the path into pieces, integrates each with Captum (the piece's start as the
+    baseline, its end as the input) and halves only the pieces whose delta is too
+    large. Windows still over tolerance are counted and shown, not hidden.
 
 CUDA
     cuDNN's LSTM backward refuses to run in eval mode. Switching the model to training
@@ -40,10 +46,14 @@ from torch import nn
 
 BASELINE = "the training participants' mean frame (all zeros after normalisation)"
 TARGET = "log-odds of 'depressed' (logit[1] - logit[0]) of each window"
-STEPS = (8, 16, 32, 64, 128)
-"""Step counts tried in turn, per window, until its convergence delta is small enough."""
 METHOD = "gausslegendre"
-"""Captum's integration rule (see :func:`integrated_gradients`)."""
+"""Captum's integration rule within each piece of the path."""
+SEGMENTS = 4
+"""Pieces of each window's path at the start (see :func:`integrated_gradients`)."""
+STEPS_PER_SEGMENT = 2
+"""Gauss-Legendre steps per piece."""
+MAX_ROUNDS = 8
+"""Most rounds of halving the pieces that are still over tolerance."""
 
 
 @dataclass
@@ -60,10 +70,10 @@ class Attribution:
         ``(W,)`` ``F(x)``, the log-odds of each window.
     baseline_output : numpy.ndarray
         ``(W,)`` ``F(baseline)``.
-    n_steps : numpy.ndarray
-        ``(W,)`` integration steps each window needed.
+    n_gradients : numpy.ndarray
+        ``(W,)`` gradient evaluations each window took (its cost).
     converged : numpy.ndarray
-        ``(W,)`` whether the window met the tolerance within the largest step count.
+        ``(W,)`` whether the window's ``|delta|`` is within its tolerance.
     baseline : str
         What the baseline is, in words.
     target : str
@@ -74,7 +84,7 @@ class Attribution:
     delta: np.ndarray
     output: np.ndarray
     baseline_output: np.ndarray
-    n_steps: np.ndarray
+    n_gradients: np.ndarray
     converged: np.ndarray
     baseline: str = BASELINE
     target: str = TARGET
@@ -97,17 +107,24 @@ def log_odds(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def integrated_gradients(
     model: nn.Module,
     x: np.ndarray,
-    steps: tuple[int, ...] = STEPS,
     tolerance: float = 0.05,
     floor: float = 0.02,
-    batch_windows: int = 128,
-    method: str = METHOD,
+    segments: int = SEGMENTS,
+    n_steps: int = STEPS_PER_SEGMENT,
+    max_rounds: int = MAX_ROUNDS,
+    chunk: int = 1024,
 ) -> Attribution:
     """Integrated Gradients of every window against the training-mean baseline.
 
-    Every window starts with ``steps[0]`` integration steps; only the windows whose
-    convergence delta is still too large are recomputed with the next step count, so a
-    session costs about as much as its easy windows need, not its hardest one.
+    The straight path from the baseline (0) to each window ``x`` is cut into ``segments``
+    pieces ``[a, b]``; each piece is one Captum call with input ``b * x``, baseline
+    ``a * x`` and ``n_steps`` Gauss-Legendre steps. Path integrals add up, so the pieces'
+    attributions sum to Integrated Gradients over the whole path, and Captum's delta of a
+    piece is exactly its share of the window's convergence delta. A piece whose delta is
+    larger than its share of the window's tolerance (in proportion to its length) is
+    halved and computed again, up to ``max_rounds`` times: the steps go where the model's
+    output changes fast (a trained LSTM often switches state within a small part of the
+    path), not everywhere.
 
     Parameters
     ----------
@@ -115,17 +132,20 @@ def integrated_gradients(
         AudioRNN or FaceSTRNN; kept in eval mode, its parameters untouched.
     x : numpy.ndarray
         Normalised windows ``(W, T, F)``.
-    steps : tuple of int, default STEPS
-        Increasing step counts.
     tolerance : float, default 0.05
         A window has converged when ``|delta| <= max(tolerance * |F(x) - F(baseline)|,
         floor)``.
     floor : float, default 0.02
         Absolute tolerance in log-odds, for windows whose output hardly moves.
-    batch_windows : int, default 128
-        Windows per Captum call (each call runs ``n_steps`` times as many sequences).
-    method : str, default METHOD
-        Captum's integration rule.
+    segments : int, default SEGMENTS
+        Pieces per path at the start.
+    n_steps : int, default STEPS_PER_SEGMENT
+        Gauss-Legendre steps per piece.
+    max_rounds : int, default MAX_ROUNDS
+        Most rounds of halving (the shortest piece is ``1 / (segments * 2**(max_rounds
+        - 1))`` of the path); pieces still over tolerance then are kept as they are.
+    chunk : int, default 1024
+        Sequences per forward and backward pass.
 
     Returns
     -------
@@ -134,39 +154,55 @@ def integrated_gradients(
     model.eval()
     device = next(model.parameters()).device
     inputs = torch.as_tensor(x, dtype=torch.float32, device=device)  # (W, T, F)
+    n = len(inputs)
     values = torch.zeros_like(inputs)
-    delta = torch.zeros(len(inputs), device=device)
-    used = np.zeros(len(inputs), np.int64)
+    delta = torch.zeros(n, device=device)
+    gradients = torch.zeros(n, dtype=torch.int64, device=device)
     ig = IntegratedGradients(lambda batch: log_odds(model, batch))
     with _frozen(model), torch.backends.cudnn.flags(enabled=False):
         with torch.no_grad():
-            output = _batched(lambda b: log_odds(model, b), inputs, batch_windows)
-            base = _batched(lambda b: log_odds(model, torch.zeros_like(b)), inputs, batch_windows)
+            output = _batched(lambda b: log_odds(model, b), inputs, chunk)
+            base = _batched(lambda b: log_odds(model, torch.zeros_like(b)), inputs, chunk)
         allowed = torch.clamp(tolerance * torch.abs(output - base), min=floor)  # (W,)
-        todo = torch.arange(len(inputs), device=device)
-        for n_steps in steps:
-            for start in range(0, len(todo), batch_windows):
-                rows = todo[start : start + batch_windows]
-                batch = inputs[rows]  # (B, T, F)
-                attr, d = ig.attribute(
-                    batch,
-                    baselines=torch.zeros_like(batch),
+        edges = torch.linspace(0.0, 1.0, segments + 1, device=device)
+        window = torch.arange(n, device=device).repeat_interleave(segments)  # (S,)
+        start, stop = edges[:-1].repeat(n), edges[1:].repeat(n)  # (S,), (S,)
+        per_call = max(1, chunk // n_steps)
+        for round_ in range(max_rounds):
+            attr, d = [], []
+            for i in range(0, len(window), per_call):
+                rows = window[i : i + per_call]
+                a = start[i : i + per_call, None, None]  # (B, 1, 1)
+                b = stop[i : i + per_call, None, None]
+                piece, piece_delta = ig.attribute(
+                    b * inputs[rows],
+                    baselines=a * inputs[rows],
                     n_steps=n_steps,
-                    method=method,
+                    method=METHOD,
                     return_convergence_delta=True,
                 )
-                values[rows], delta[rows] = attr.detach(), d.detach().float()
-            used[todo.cpu().numpy()] = n_steps
-            todo = todo[torch.abs(delta[todo]) > allowed[todo]]
-            if not len(todo):
+                attr.append(piece.detach())
+                d.append(piece_delta.detach().float())
+            attr, d = torch.cat(attr), torch.cat(d)  # (S, T, F), (S,)
+            gradients.index_add_(0, window, torch.full_like(window, n_steps))
+            done = torch.abs(d) <= allowed[window] * (stop - start)
+            if round_ == max_rounds - 1:
+                done[:] = True
+            values.index_add_(0, window[done], attr[done])
+            delta.index_add_(0, window[done], d[done])
+            if done.all():
                 break
+            middle = (start[~done] + stop[~done]) / 2
+            window = window[~done].repeat_interleave(2)
+            start = torch.stack([start[~done], middle], dim=1).ravel()
+            stop = torch.stack([middle, stop[~done]], dim=1).ravel()
     return Attribution(
         values=values.cpu().numpy(),
         delta=delta.cpu().numpy(),
         output=output.cpu().numpy(),
         baseline_output=base.cpu().numpy(),
-        n_steps=used,
-        converged=~np.isin(np.arange(len(inputs)), todo.cpu().numpy()),
+        n_gradients=gradients.cpu().numpy(),
+        converged=(torch.abs(delta) <= allowed).cpu().numpy(),
     )
 
 

@@ -134,7 +134,7 @@ def explain_session(
         window_probs=columns[0],
         attention=columns[1],
         spatial=columns[2] if isinstance(model, FaceSTRNN) else None,
-        attribution=integrated_gradients(model, windows.x, batch_windows=batch_windows),
+        attribution=integrated_gradients(model, windows.x),
     )
 
 

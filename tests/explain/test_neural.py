@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from captum.attr import IntegratedGradients
 
 from core.data import Corpus
-from core.explain.attribution import integrated_gradients, log_odds
+from core.explain.attribution import _frozen, integrated_gradients, log_odds
 from core.explain.neural import explain_session, landmark_attribution
 from core.explain.session import session_windows, to_timeline
 from core.models import AudioRNN, FaceSTRNN
@@ -74,13 +75,32 @@ def test_integrated_gradients_are_complete(audio_session):
     assert all(p.requires_grad for p in model.parameters())  # restored after the pass
 
 
-def test_refinement_only_recomputes_windows_that_did_not_converge(audio_session):
+def test_pieces_are_halved_only_where_the_path_is_hard(audio_session):
     model, windows = audio_session
-    coarse = integrated_gradients(model, windows.x, steps=(8,))
-    refined = integrated_gradients(model, windows.x, steps=(8, 64))
-    kept = refined.n_steps == 8
-    np.testing.assert_array_equal(refined.values[kept], coarse.values[kept])
-    assert (np.abs(refined.delta) <= np.abs(coarse.delta) + 1e-6).all()
+    attribution = integrated_gradients(model, windows.x)
+    # Every window starts with 4 pieces of 2 steps; only some need more.
+    assert attribution.n_gradients.min() == 8
+    assert (attribution.n_gradients > 8).any()
+    # The result is Integrated Gradients over the whole path: close to Captum's plain
+    # Gauss-Legendre rule with many steps, at a fraction of the gradients.
+    ig = IntegratedGradients(lambda batch: log_odds(model, batch))
+    x = torch.as_tensor(windows.x)
+    with _frozen(model):
+        reference = ig.attribute(x, baselines=torch.zeros_like(x), n_steps=512).detach().numpy()
+    scale = np.abs(reference).max()
+    assert np.abs(attribution.values - reference).max() <= 0.05 * scale
+    assert attribution.n_gradients.mean() < 512 / 10
+
+
+def test_a_linear_model_needs_no_refinement():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12 * 3, 2))
+    x = np.random.default_rng(1).normal(size=(7, 12, 3)).astype(np.float32)
+    attribution = integrated_gradients(model, x)
+    assert (attribution.n_gradients == 8).all()
+    np.testing.assert_allclose(attribution.delta, 0.0, atol=1e-5)
+    weights = (model[1].weight[1] - model[1].weight[0]).detach().numpy().reshape(12, 3)
+    np.testing.assert_allclose(attribution.values, x * weights, atol=1e-5)  # x_i * dF/dx_i
 
 
 def test_explanation_of_a_face_session_has_gate_attention_and_attributions(
@@ -152,7 +172,7 @@ def test_attribution_on_cuda_matches_cpu_in_eval_mode(model_class):
     else:
         model = FaceSTRNN(6, 8, 2, 2, 0.5)
     x = np.random.default_rng(0).normal(size=(5, 12, 6)).astype(np.float32)
-    cpu = integrated_gradients(model.eval(), x, steps=(32,))
-    gpu = integrated_gradients(model.cuda().eval(), x, steps=(32,))
+    cpu = integrated_gradients(model.eval(), x)
+    gpu = integrated_gradients(model.cuda().eval(), x)
     assert not model.training
     np.testing.assert_allclose(gpu.values, cpu.values, atol=1e-4)

@@ -39,7 +39,7 @@ def explanation(n_windows: int = 6, steps: int = 10, rate: float = 10.0) -> Sess
         delta=np.zeros(n_windows),
         output=np.ones(n_windows),
         baseline_output=np.zeros(n_windows),
-        n_steps=np.full(n_windows, 8),
+        n_gradients=np.full(n_windows, 8),
         converged=np.ones(n_windows, bool),
     )
     attention = np.full((n_windows, steps), 1.0 / steps)
