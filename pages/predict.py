@@ -252,11 +252,10 @@ if fusion is not None:
 for modality, result in results.items():
     if "error" in result:
         st.error(f"{modality.capitalize()}: {result['error']}")
-for modality in ("face", "audio", "text"):
-    result = results.get(modality)
-    if result is None or "error" in result:
-        continue
-    with st.expander(f"Why: {modality}", expanded=modality == "face"):
+explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]
+for modality in explained:
+    result = results[modality]
+    with st.expander(f"Why: {modality}", expanded=modality == explained[0]):
         if modality == "text":
             text_panel(result, root, uploaded, pid)
         else:

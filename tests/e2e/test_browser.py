@@ -111,3 +111,33 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
     (run,) = manager.list_runs(runs_root)
     assert run.modality == "audio" and run.status != "failed"
     assert run.epochs_done >= 2
+
+
+def test_explain_and_predict_show_the_running_audio_run(server):
+    url, runs_root = server
+    (run,) = manager.list_runs(runs_root)  # started by the test above
+    assert (run.path / "best_model.pth").exists()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
+
+        page.get_by_role("link", name="Explain").click()
+        expect(page.get_by_role("heading", name="Explain")).to_be_visible(timeout=30_000)
+        page.get_by_text("Audio", exact=True).click()
+        expect(page.get_by_text("Attention weights show where the model looked")).to_be_visible(
+            timeout=60_000
+        )
+        expect(page.get_by_text("Convergence delta")).to_be_visible(timeout=30_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+        page.screenshot(path=ARTIFACTS / "explain-audio.png", full_page=True)
+
+        page.get_by_role("link", name="Predict").click()
+        expect(page.get_by_text("Research software, not a diagnostic device")).to_be_visible(
+            timeout=30_000
+        )
+        expect(page.get_by_text("True label:")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Late fusion")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / "predict.png", full_page=True)
+        browser.close()
