@@ -73,6 +73,18 @@ def _check(speakers: str) -> None:
         raise ValueError(f"speakers={speakers!r}: choose one of {tuple(SPEAKER_CHOICES)}")
 
 
+def kept_lines(transcript: pd.DataFrame, speakers: str = DEFAULT_SPEAKERS) -> pd.DataFrame:
+    """The transcript rows whose speaker a document with ``speakers`` keeps, in order.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``speakers`` value.
+    """
+    _check(speakers)
+    return transcript[transcript["speaker"].isin(_WHO[speakers])]
+
+
 def participant_document(transcript: pd.DataFrame, speakers: str = DEFAULT_SPEAKERS) -> str:
     """The cleaned text of one transcript as a single document.
 
@@ -95,8 +107,7 @@ def participant_document(transcript: pd.DataFrame, speakers: str = DEFAULT_SPEAK
     ValueError
         An unknown ``speakers`` value.
     """
-    _check(speakers)
-    kept = transcript[transcript["speaker"].isin(_WHO[speakers])]
+    kept = kept_lines(transcript, speakers)
     return clean(" ".join(kept["value"].astype(str)))
 
 

@@ -159,7 +159,7 @@ def integrated_gradients(
     delta = torch.zeros(n, device=device)
     gradients = torch.zeros(n, dtype=torch.int64, device=device)
     ig = IntegratedGradients(lambda batch: log_odds(model, batch))
-    with _frozen(model), torch.backends.cudnn.flags(enabled=False):
+    with frozen_parameters(model), torch.backends.cudnn.flags(enabled=False):
         with torch.no_grad():
             output = _batched(lambda b: log_odds(model, b), inputs, chunk)
             base = _batched(lambda b: log_odds(model, torch.zeros_like(b)), inputs, chunk)
@@ -207,7 +207,7 @@ def integrated_gradients(
 
 
 @contextlib.contextmanager
-def _frozen(model: nn.Module) -> Iterator[None]:
+def frozen_parameters(model: nn.Module) -> Iterator[None]:
     """Parameters stop requiring gradients (only input gradients are needed), then back."""
     flags = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():

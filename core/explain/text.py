@@ -29,7 +29,7 @@ from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from core.data.text import _WHO, DEFAULT_SPEAKERS, SPEAKER_CHOICES, clean
+from core.data.text import DEFAULT_SPEAKERS, clean, kept_lines
 
 DEPRESSED, NOT_DEPRESSED = "depressed", "not depressed"
 """Values of the ``points_to`` column of :func:`term_importances`."""
@@ -408,11 +408,9 @@ def transcript_highlights(
     ValueError
         An unknown ``speakers`` value, or a vectorizer :func:`highlight_spans` refuses.
     """
-    if speakers not in SPEAKER_CHOICES:
-        raise ValueError(f"speakers={speakers!r}: choose one of {tuple(SPEAKER_CHOICES)}")
+    kept = kept_lines(transcript, speakers)
     vectorizer = _as_vectorizer(vectorizer)
     terms = list(dict.fromkeys(terms))
-    kept = transcript[transcript["speaker"].isin(_WHO[speakers])]
     lines = []
     for start, speaker, value in zip(
         kept["start_time"], kept["speaker"], kept["value"].astype(str), strict=True

@@ -9,7 +9,7 @@ import torch
 from captum.attr import IntegratedGradients
 
 from core.data import Corpus
-from core.explain.attribution import _frozen, integrated_gradients, log_odds
+from core.explain.attribution import frozen_parameters, integrated_gradients, log_odds
 from core.explain.neural import explain_session, landmark_attribution
 from core.explain.session import session_windows, to_timeline
 from core.models import AudioRNN, FaceSTRNN
@@ -85,7 +85,7 @@ def test_pieces_are_halved_only_where_the_path_is_hard(audio_session):
     # Gauss-Legendre rule with many steps, at a fraction of the gradients.
     ig = IntegratedGradients(lambda batch: log_odds(model, batch))
     x = torch.as_tensor(windows.x)
-    with _frozen(model):
+    with frozen_parameters(model):
         reference = ig.attribute(x, baselines=torch.zeros_like(x), n_steps=512).detach().numpy()
     scale = np.abs(reference).max()
     assert np.abs(attribution.values - reference).max() <= 0.05 * scale
