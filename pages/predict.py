@@ -9,6 +9,7 @@ Explain page follow inline.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -36,6 +37,17 @@ UPLOAD_STATE = "predict_upload"
 LABELS = {1: "depressed", 0: "not depressed"}
 MODALITIES = ("text", "audio", "face")
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
+
+
+@st.cache_resource(show_spinner=False)
+def uploads_folder() -> Path:
+    """The server process's folder for uploads, removed when the process exits.
+
+    Uploads are interview data: they are kept only while the app runs.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="daic-uploads-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -68,7 +80,7 @@ def upload_ui() -> UploadedSession | None:
     )
     current = st.session_state.get(UPLOAD_STATE)
     if file is not None and (current is None or current["file_id"] != file.file_id):
-        workdir = Path(tempfile.mkdtemp(prefix="daic-upload-"))
+        workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads_folder()))
         try:
             session = open_upload(file.getvalue(), file.name, workdir)
         except DataError as error:

@@ -108,6 +108,8 @@ def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, tr
     assert uploaded["True label"].endswith("from the active corpus's split files for this ID")
     workdir = Path(at.session_state["predict_upload"]["workdir"])
     assert (workdir / f"{pid}_P.zip").exists()
+    assert workdir.parent.name.startswith("daic-uploads-")  # removed when the server exits
+    assert not (planted_corpus / workdir.name).exists()
 
     at.file_uploader(key="predict_file").upload("broken.zip", b"PK\x03\x04 not really a zip")
     at.run()
