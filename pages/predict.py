@@ -30,6 +30,7 @@ from ui.explain_cache import (
     neural_explanation,
     text_documents,
     text_model,
+    training_ids,
 )
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
 
@@ -264,6 +265,13 @@ if fusion is not None:
 for modality, result in results.items():
     if "error" in result:
         st.error(f"{modality.capitalize()}: {result['error']}")
+    elif pid in training_ids(result["run_dir"]):
+        st.warning(
+            f"{modality.capitalize()}: run {Path(result['run_dir']).name} was trained on "
+            f"participant {pid} (an ID in its training split), so this score is in-sample "
+            "and says little about how the model does on new people.",
+            icon=":material/warning:",
+        )
 explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]
 for modality in explained:
     result = results[modality]

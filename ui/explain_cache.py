@@ -66,3 +66,9 @@ def text_documents(run_dir: str, split: str) -> tuple[list[int], list[str], list
     corpus = Corpus(resolve_data_root(config))
     ids, docs, labels, _ = participant_documents(corpus, split, config["text"]["speakers"])
     return ids, docs, labels.tolist()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def training_ids(run_dir: str) -> set[int]:
+    """Participants a run was trained on (see :func:`core.explain.predict.training_ids`)."""
+    return predict.training_ids(Path(run_dir))

@@ -67,6 +67,19 @@ def explainable_runs(runs_root: Path, modality: str, data_root: str | None = Non
     return sorted(runs, key=key)
 
 
+def training_ids(run_dir: Path) -> set[int]:
+    """IDs of the participants a run was trained on (its corpus's training split).
+
+    Empty when the run's corpus cannot be opened any more.
+    """
+    config = read_config(Path(run_dir))
+    try:
+        corpus = Corpus(resolve_data_root(config))
+    except (DataError, OSError, ValueError):
+        return set()
+    return set(corpus.ids("train"))
+
+
 def explain_neural_run(
     run_dir: Path,
     corpus: Corpus,

@@ -84,3 +84,8 @@ def test_explainable_runs_put_the_best_run_on_this_corpus_first(trained_runs, pl
     assert predict.explainable_runs(trained_runs["face"].parent, "fusion", None)[0].path.name == (
         "fusion"
     )
+
+
+def test_training_ids_are_the_run_corpus_training_split(trained_runs, planted_corpus):
+    ids = predict.training_ids(trained_runs["audio"])
+    assert ids == set(Corpus(planted_corpus).ids("train"))

@@ -81,12 +81,15 @@ def test_corpus_participant_through_every_model(planted_corpus, trained_root):
     assert len(at.expander) == 3
     assert any("<mark" in h.proto.body for h in at.get("html"))
     assert at.warning[0].value == NOTICE
+    assert not any("in-sample" in w.value for w in at.warning)  # a dev participant
 
 
 def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_root):
     pid = Corpus(planted_corpus).ids("train", labelled=True)[0]
     at = open_predict(planted_corpus, predict_pid=pid)
     assert any("out-of-fold" in c.value for c in at.caption)
+    in_sample = [w.value for w in at.warning if "so this score is in-sample" in w.value]
+    assert [w.split(":")[0] for w in in_sample] == ["Text", "Audio", "Face"]
 
 
 def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, trained_root):
