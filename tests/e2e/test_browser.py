@@ -134,9 +134,10 @@ def test_explain_and_predict_show_the_running_audio_run(server):
         page.screenshot(path=ARTIFACTS / "explain-audio.png", full_page=True)
 
         page.get_by_role("link", name="Predict").click()
-        expect(page.get_by_text("Research software, not a diagnostic device")).to_be_visible(
-            timeout=30_000
+        notice = page.get_by_test_id("stMainBlockContainer").get_by_text(
+            "Research software, not a diagnostic device"
         )
+        expect(notice).to_be_visible(timeout=30_000)
         expect(page.get_by_text("True label:")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("Late fusion")).to_be_visible()
         page.screenshot(path=ARTIFACTS / "predict.png", full_page=True)

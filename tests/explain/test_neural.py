@@ -33,9 +33,10 @@ def _depressed_ranking(run_dir, corpus: Corpus) -> list[str]:
 
 def test_audio_attributions_recover_the_planted_acoustic_features(trained_runs, planted_corpus):
     ranking = _depressed_ranking(trained_runs["audio"], Corpus(planted_corpus))
-    # Planted: lower energy (MCEP_0), fewer voiced frames (VUV), flatter lower pitch (F0).
+    # Planted: lower energy (MCEP_0), fewer voiced frames (VUV), a higher glottal Rd,
+    # flatter lower pitch (F0); 70 other COVAREP columns carry no class signal.
     assert len(ranking) == 74
-    assert {"MCEP_0", "VUV"} <= set(ranking[:5]), ranking[:10]
+    assert {"MCEP_0", "VUV", "Rd"} <= set(ranking[:5]), ranking[:10]
     assert "F0" in ranking[:10], ranking[:10]
 
 
@@ -46,9 +47,10 @@ def test_face_attributions_recover_the_planted_pose_and_action_units(trained_run
     assert "Rx" in ranking[:3], ranking[:10]
     assert {"y_0", "y_1"} & set(ranking[:10]), ranking[:10]
     aus_only = _depressed_ranking(trained_runs["face_aus"], corpus)
-    # Planted: brow lowering (AU04_r) up when depressed.
+    # Planted: brow lowering (AU04_r) and lip-corner depressing (AU15) up when depressed.
     assert len(aus_only) == 20
     assert "AU04_r" in aus_only[:3], aus_only[:10]
+    assert set(aus_only[:3]) <= {"AU04_r", "AU04_c", "AU15_r", "AU15_c"}, aus_only[:10]
 
 
 @pytest.fixture(scope="module")
