@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.explain.names import feature_label
 from core.explain.neural import SessionExplanation
 from core.explain.session import to_timeline
 
@@ -137,7 +138,7 @@ def attribution_heatmap(
     figure = go.Figure(
         go.Heatmap(
             x=centres,
-            y=list(table["feature"]),
+            y=[feature_label(f) for f in table["feature"]],
             z=mean.T.astype(np.float32),
             zmid=0.0,
             zmin=-limit,
@@ -161,7 +162,7 @@ def feature_bars(table: pd.DataFrame, top: int = 15) -> go.Figure:
     figure = go.Figure(
         go.Bar(
             x=rows["contribution"],
-            y=rows["feature"],
+            y=[feature_label(f) for f in rows["feature"]],
             orientation="h",
             marker_color=colours,
             customdata=np.stack([rows["magnitude"], rows["share"]], axis=1),
