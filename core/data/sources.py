@@ -17,6 +17,7 @@ from core.data import formats
 from core.data.errors import DataError
 
 SESSION_NAME = re.compile(r"^(\d{3,4})_P(\.zip)?$", re.IGNORECASE)
+_ID = re.compile(r"\d{3,4}")
 _SUFFIX_TO_KIND = {suffix.lower(): kind for kind, suffix in formats.SESSION_FILES.items()}
 
 
@@ -88,6 +89,20 @@ class SessionSource:
             raise DataError(
                 self.display(kind), f"archive is damaged or truncated ({error})"
             ) from None
+
+
+def member_ids(names: list[str]) -> set[int]:
+    """Participant IDs of the names that are session files (``300_COVAREP.csv``).
+
+    Folders in the names and stray macOS files are ignored, as :func:`open_session` does.
+    """
+    ids = set()
+    for name in names:
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        head, _, suffix = base.partition("_")
+        if not _is_stray(name) and _ID.fullmatch(head) and suffix.lower() in _SUFFIX_TO_KIND:
+            ids.add(int(head))
+    return ids
 
 
 def _classify(pid: int, names: list[str]) -> tuple[dict[str, str], list[str]]:

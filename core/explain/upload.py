@@ -32,7 +32,7 @@ from core.data import formats, known_defects
 from core.data.check import check_session
 from core.data.corpus import Corpus
 from core.data.errors import DataError
-from core.data.sources import SESSION_NAME, SessionSource
+from core.data.sources import SESSION_NAME, SessionSource, member_ids
 
 MAX_UPLOAD_BYTES = 200 * 1024**2
 """Largest upload accepted, as ``server.maxUploadSize`` (MB) in ``.streamlit/config.toml``."""
@@ -45,8 +45,6 @@ MAX_MEMBERS = 1000
 """Most entries an uploaded archive may hold; a session has about ten files."""
 
 _READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
-_SESSION_SUFFIXES = {suffix.lower() for suffix in formats.SESSION_FILES.values()}
-_MEMBER_NAME = re.compile(r"^(\d{3,4})_(.+)$")
 _REZIP = "zip the session's NNN_P folder again and upload that"
 
 
@@ -91,19 +89,6 @@ def _unsafe(name: str) -> bool:
     return posix.startswith("/") or bool(re.match(r"^[A-Za-z]:", posix)) or ".." in posix.split("/")
 
 
-def _member_ids(names: list[str]) -> set[int]:
-    """Participant IDs of the members named like session files (``300_COVAREP.csv``)."""
-    ids = set()
-    for name in names:
-        path = PurePosixPath(name.replace("\\", "/"))
-        if path.name.startswith("._") or "__MACOSX" in path.parts:
-            continue  # macOS leftovers, ignored by the data layer too
-        match = _MEMBER_NAME.match(path.name)
-        if match and match.group(2).lower() in _SESSION_SUFFIXES:
-            ids.add(int(match.group(1)))
-    return ids
-
-
 def _open_archive(data: bytes, name: str) -> zipfile.ZipFile:
     """Open the uploaded bytes as a zip archive, or say why they are not one."""
     try:
@@ -125,7 +110,7 @@ def _open_archive(data: bytes, name: str) -> zipfile.ZipFile:
 
 def _session_pid(filename_pid: int | None, names: list[str], name: str) -> int:
     """Whose session the archive holds: the file name and the files inside must agree."""
-    ids = _member_ids(names)
+    ids = member_ids(names)
     if not ids:
         expected = ", ".join(f"NNN_{suffix}" for suffix in formats.SESSION_FILES.values())
         found = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")

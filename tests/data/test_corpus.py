@@ -125,3 +125,18 @@ def test_table_has_one_row_per_participant(tmp_path, daic):
     assert table["id"].tolist() == [300, 301, 302, 303]
     assert table["modalities"].iloc[0] == "text, audio, face"
     assert table["n_problems"].sum() == 0
+
+
+def test_member_ids_reads_ids_from_session_file_names_only():
+    from core.data.sources import member_ids
+
+    names = [
+        "300_P/300_COVAREP.csv",
+        "300_TRANSCRIPT.csv",
+        "__MACOSX/300_P/._301_COVAREP.csv",
+        "302_notes.txt",
+        "12_COVAREP.csv",
+        "300_P/",
+    ]
+    assert member_ids(names) == {300}
+    assert member_ids(["301_CLNF_AUs.txt", "300_COVAREP.csv"]) == {300, 301}
