@@ -14,23 +14,28 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import Corpus, DataError
+from core.data.overview import NO_SPLIT, label_name
 from core.explain import predict
 from core.explain.text import permutation_importances, term_importances, transcript_highlights
 from core.pipeline.config import read_config
 from core.training.checkpoint import CheckpointError
 from ui.common import page_corpus, runs_root
-from ui.explain_cache import checkpoint_stamp, neural_explanation, text_documents, text_model
+from ui.explain_cache import (
+    checkpoint_stamp,
+    neural_explanation,
+    text_documents,
+    text_model,
+    text_score,
+)
 from ui.explain_figures import permutation_bars, term_bars
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
-
-LABELS = {1: "depressed", 0: "not depressed"}
 
 
 def participant_label(corpus: Corpus, pid: int) -> str:
     """``"912 · dev · depressed"`` for a selectbox."""
     participant = corpus.participants[pid]
-    label = LABELS.get(participant.phq8_binary, "no label")
-    return f"{pid} · {participant.split or 'no split'} · {label}"
+    label = label_name(participant.phq8_binary)
+    return f"{pid} · {participant.split or NO_SPLIT} · {label}"
 
 
 def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
@@ -125,7 +130,8 @@ def text_tab(corpus: Corpus) -> None:
     except DataError as error:
         st.error(str(error))
         return
-    score = predict.score_text(Path(run_dir), corpus, pid).probability
+    stamp = checkpoint_stamp(run_dir, "best")
+    score = text_score(run_dir, stamp, str(corpus.root), False, pid).probability
     st.caption(f"Text model's depressed-probability for {pid}: {score:.2f}")
     direction = dict(zip(terms["term"], terms["points_to"], strict=True))
     st.html(highlighted_transcript(lines, direction))

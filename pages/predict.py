@@ -18,6 +18,7 @@ import numpy as np
 import streamlit as st
 
 from core.data import Corpus, DataError
+from core.data.overview import NO_SPLIT, UNKNOWN, label_name
 from core.explain import predict
 from core.explain.text import term_importances, transcript_highlights
 from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
@@ -27,15 +28,16 @@ from ui.common import page_corpus, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
+    fusion_score,
     neural_explanation,
     text_documents,
     text_model,
+    text_score,
     training_ids,
 )
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
 
 UPLOAD_STATE = "predict_upload"
-LABELS = {1: "depressed", 0: "not depressed"}
 MODALITIES = ("text", "audio", "face")
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
 
@@ -49,18 +51,6 @@ def uploads_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="daic-uploads-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def fusion_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
-    """The learned fusion's output for one participant."""
-    return predict.score_fusion(Path(run_dir), corpus_for(root, uploaded), pid)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
-    """A text run's probability for one participant."""
-    return predict.score_text(Path(run_dir), corpus_for(root, uploaded), pid)
 
 
 def forget_upload() -> None:
@@ -108,9 +98,9 @@ def upload_ui() -> UploadedSession | None:
 def label_of(corpus: Corpus | None, pid: int) -> str:
     """The participant's label in the corpus's split files, or ``"unknown"``."""
     participant = corpus.participants.get(pid) if corpus is not None else None
-    if participant is None or participant.phq8_binary not in LABELS:
-        return "unknown"
-    label = LABELS[participant.phq8_binary]
+    label = label_name(participant.phq8_binary) if participant is not None else UNKNOWN
+    if label == UNKNOWN:
+        return label
     if participant.phq8_score is not None:
         label += f" (PHQ-8 {participant.phq8_score})"
     return label
@@ -217,7 +207,7 @@ if source == FROM_UPLOAD:
     pid, root, uploaded = upload.pid, str(upload.corpus.root), True
     has = upload.modalities
     label = label_of(corpus, pid)
-    if label != "unknown":
+    if label != UNKNOWN:
         label += ", from the active corpus's split files for this ID"
 else:
     if corpus is None:
@@ -227,7 +217,7 @@ else:
     pid = st.selectbox(
         "Participant",
         ids,
-        format_func=lambda p: f"{p} · {corpus.participants[p].split or 'no split'}",
+        format_func=lambda p: f"{p} · {corpus.participants[p].split or NO_SPLIT}",
         key="predict_pid",
     )
     root, uploaded, label = str(corpus.root), False, label_of(corpus, pid)

@@ -72,3 +72,17 @@ def text_documents(run_dir: str, split: str) -> tuple[list[int], list[str], list
 def training_ids(run_dir: str) -> set[int]:
     """Participants a run was trained on (see :func:`core.explain.predict.training_ids`)."""
     return predict.training_ids(Path(run_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
+    """A text run's probability for one participant, with the cached pipeline."""
+    pipeline = text_model(run_dir, stamp)
+    return predict.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def fusion_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
+    """The learned fusion's output for one participant (frames cached as for explanations)."""
+    cache = None if uploaded else FrameCache()
+    return predict.score_fusion(Path(run_dir), corpus_for(root, uploaded), pid, cache)

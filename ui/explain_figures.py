@@ -155,28 +155,36 @@ def attribution_heatmap(
     return _layout(figure, title, "feature", 160 + 18 * len(table))
 
 
+def _bar_figure(bar: go.Bar, title: str, x_title: str) -> go.Figure:
+    """One horizontal bar chart, as tall as its rows need."""
+    figure = go.Figure(bar)
+    figure.update_layout(
+        title=title,
+        height=120 + 21 * len(bar.y),
+        margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        xaxis_title=x_title,
+    )
+    return figure
+
+
 def feature_bars(table: pd.DataFrame, top: int = 15) -> go.Figure:
     """Each feature's mean contribution to a window's log-odds, most influential first."""
     rows = table.head(top).iloc[::-1]
     colours = [DEPRESSED_COLOUR if c > 0 else NOT_DEPRESSED_COLOUR for c in rows["contribution"]]
-    figure = go.Figure(
-        go.Bar(
-            x=rows["contribution"],
-            y=[feature_label(f) for f in rows["feature"]],
-            orientation="h",
-            marker_color=colours,
-            customdata=np.stack([rows["magnitude"], rows["share"]], axis=1),
-            hovertemplate="%{y}: %{x:.4f} log-odds<br>|attribution| %{customdata[0]:.4f} "
-            "(%{customdata[1]:.1%} of all)<extra></extra>",
-        )
+    bar = go.Bar(
+        x=rows["contribution"],
+        y=[feature_label(f) for f in rows["feature"]],
+        orientation="h",
+        marker_color=colours,
+        customdata=np.stack([rows["magnitude"], rows["share"]], axis=1),
+        hovertemplate="%{y}: %{x:.4f} log-odds<br>|attribution| %{customdata[0]:.4f} "
+        "(%{customdata[1]:.1%} of all)<extra></extra>",
     )
-    figure.update_layout(
-        title="Contribution per window (log-odds; red: towards depressed)",
-        height=120 + 22 * len(rows),
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        xaxis_title="mean summed attribution per window",
+    return _bar_figure(
+        bar,
+        "Contribution per window (log-odds; red: towards depressed)",
+        "mean summed attribution per window",
     )
-    return figure
 
 
 # The 68-point scheme's parts, drawn as outlines (closed parts repeat their first point).
@@ -244,43 +252,35 @@ def term_bars(table: pd.DataFrame) -> go.Figure:
     colours = [
         DEPRESSED_COLOUR if p == "depressed" else NOT_DEPRESSED_COLOUR for p in rows["points_to"]
     ]
-    figure = go.Figure(
-        go.Bar(
-            x=rows["importance"],
-            y=rows["term"],
-            orientation="h",
-            marker_color=colours,
-            customdata=np.stack([rows["doc_freq"], rows["points_to"]], axis=1),
-            hovertemplate="%{y}: importance %{x:.4f}<br>in %{customdata[0]} training documents"
-            "<br>more frequent when %{customdata[1]}<extra></extra>",
-        )
+    bar = go.Bar(
+        x=rows["importance"],
+        y=rows["term"],
+        orientation="h",
+        marker_color=colours,
+        customdata=np.stack([rows["doc_freq"], rows["points_to"]], axis=1),
+        hovertemplate="%{y}: importance %{x:.4f}<br>in %{customdata[0]} training documents"
+        "<br>more frequent when %{customdata[1]}<extra></extra>",
     )
-    figure.update_layout(
-        title="Top n-grams by forest importance (red: more used when depressed)",
-        height=120 + 20 * len(rows),
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        xaxis_title="mean decrease in impurity",
+    return _bar_figure(
+        bar,
+        "Top n-grams by forest importance (red: more used when depressed)",
+        "mean decrease in impurity",
     )
-    return figure
 
 
 def permutation_bars(table: pd.DataFrame) -> go.Figure:
     """Drop in held-out ROC AUC when each term's column is shuffled across participants."""
     rows = table.iloc[::-1]
-    figure = go.Figure(
-        go.Bar(
-            x=rows["importance_mean"],
-            y=rows["term"],
-            orientation="h",
-            error_x={"type": "data", "array": rows["importance_std"]},
-            marker_color="#7f8c8d",
-            hovertemplate="%{y}: AUC drop %{x:.4f}<extra></extra>",
-        )
+    bar = go.Bar(
+        x=rows["importance_mean"],
+        y=rows["term"],
+        orientation="h",
+        error_x={"type": "data", "array": rows["importance_std"]},
+        marker_color="#7f8c8d",
+        hovertemplate="%{y}: AUC drop %{x:.4f}<extra></extra>",
     )
-    figure.update_layout(
-        title="Permutation importance on held-out participants (drop in ROC AUC)",
-        height=120 + 20 * len(rows),
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        xaxis_title="AUC drop (mean ± sd over shuffles)",
+    return _bar_figure(
+        bar,
+        "Permutation importance on held-out participants (drop in ROC AUC)",
+        "AUC drop (mean ± sd over shuffles)",
     )
-    return figure

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from sklearn.pipeline import Pipeline
 
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
@@ -23,14 +24,14 @@ from core.data.features import Normaliser
 from core.data.text import participant_document
 from core.explain.neural import SessionExplanation, explain_session
 from core.explain.session import session_windows
-from core.models import build_model, late_fusion
+from core.models import late_fusion
 from core.pipeline import text as text_pipeline
 from core.pipeline.config import read_config, resolve_data_root
+from core.pipeline.fusion import SOURCE_MODALITIES, load_fusion_run
 from core.pipeline.neural import load_neural_run, predict_windows
-from core.runs import folder
 from core.runs.status import RunInfo, list_runs
 from core.runs.table import best_checkpoint
-from core.training.checkpoint import CheckpointError, load_checkpoint
+from core.training.checkpoint import CheckpointError
 
 NOTICE = (
     "Research software, not a diagnostic device. These scores come from models trained "
@@ -126,8 +127,21 @@ class TextScore:
     document: str
 
 
-def score_text(run_dir: Path, corpus: Corpus, pid: int) -> TextScore:
+def score_text(
+    run_dir: Path, corpus: Corpus, pid: int, pipeline: Pipeline | None = None
+) -> TextScore:
     """The text run's depressed-probability for one participant's transcript.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Text run.
+    corpus : Corpus
+        Corpus holding the participant.
+    pid : int
+        Participant ID.
+    pipeline : sklearn.pipeline.Pipeline, optional
+        The run's fitted pipeline, when the caller has it loaded already.
 
     Raises
     ------
@@ -137,7 +151,7 @@ def score_text(run_dir: Path, corpus: Corpus, pid: int) -> TextScore:
         The run has no fitted model.
     """
     config = read_config(Path(run_dir))
-    pipeline = text_pipeline.load_text_run(Path(run_dir))
+    pipeline = pipeline or text_pipeline.load_text_run(Path(run_dir))
     document = participant_document(corpus.transcript(pid), config["text"]["speakers"])
     if not document.strip():
         return TextScore(float("nan"), document)
@@ -174,32 +188,42 @@ class FusionScore:
 
 
 @torch.no_grad()
-def score_fusion(fusion_run: Path, corpus: Corpus, pid: int) -> FusionScore:
+def score_fusion(
+    fusion_run: Path, corpus: Corpus, pid: int, cache: FrameCache | None = None
+) -> FusionScore:
     """Run a fusion model on one participant through its own source runs.
+
+    Parameters
+    ----------
+    fusion_run : pathlib.Path
+        Fusion run.
+    corpus : Corpus
+        Corpus holding the participant.
+    pid : int
+        Participant ID.
+    cache : FrameCache, optional
+        Read the audio and face frames through this cache.
 
     Raises
     ------
     CheckpointError
         The fusion checkpoint (or a source run's) is missing or damaged.
     """
-    checkpoint = load_checkpoint(Path(fusion_run) / folder.BEST, map_location="cpu")
-    config = checkpoint["config"]
-    model = build_model(config["model"]["class"], config["model"]["init_kwargs"]).eval()
-    model.load_state_dict(checkpoint["model_state_dict"])
+    model, config = load_fusion_run(Path(fusion_run))
     sources = {m: str(p) for m, p in config["sources"].items()}
     dims = config["data"]
     inputs = {
         "audio_emb": torch.zeros(1, dims["audio_dim"]),
         "face_emb": torch.zeros(1, dims["face_dim"]),
         "text_prob": torch.zeros(1, 1),
-        "mask": torch.zeros(1, 3),
+        "mask": torch.zeros(1, len(SOURCE_MODALITIES)),
     }
-    available = dict.fromkeys(("audio", "face", "text"), False)
+    available = dict.fromkeys(SOURCE_MODALITIES, False)
     notes = []
-    for column, modality in enumerate(("audio", "face")):
+    for modality in ("audio", "face"):
         try:
             source, source_config, normaliser = load_neural_run(Path(sources[modality]))
-            windows = session_windows(corpus, pid, source_config, normaliser)
+            windows = session_windows(corpus, pid, source_config, normaliser, cache)
         except (CheckpointError, DataError, ValueError) as error:
             notes.append(f"{modality} input missing: {error}")
             continue
@@ -208,7 +232,7 @@ def score_fusion(fusion_run: Path, corpus: Corpus, pid: int) -> FusionScore:
             continue
         embedding = predict_windows(source, windows.x, embeddings=True).mean(axis=0)  # (D,)
         inputs[f"{modality}_emb"][0] = torch.as_tensor(embedding)
-        inputs["mask"][0, column] = 1.0
+        inputs["mask"][0, SOURCE_MODALITIES.index(modality)] = 1.0
         available[modality] = True
     text_run = Path(sources["text"])
     try:
@@ -226,7 +250,7 @@ def score_fusion(fusion_run: Path, corpus: Corpus, pid: int) -> FusionScore:
         notes.append(f"text input missing: {error}")
     if np.isfinite(probability):
         inputs["text_prob"][0, 0] = probability
-        inputs["mask"][0, 2] = 1.0
+        inputs["mask"][0, SOURCE_MODALITIES.index("text")] = 1.0
         available["text"] = True
     logits = model(**inputs)  # (1, 2)
     return FusionScore(

@@ -200,7 +200,6 @@ def to_timeline(
         np.add.at(rows_count, (w_idx, flat_col), 1.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             by_window = rows / rows_count
-    centres = np.array(
-        [centres[c * per_column : (c + 1) * per_column].mean() for c in range(columns)]
-    )
+    group = np.arange(len(centres)) // per_column  # (n_bins,) column of each bin
+    centres = np.bincount(group, weights=centres) / np.bincount(group)  # (C,)
     return centres, by_window, mean

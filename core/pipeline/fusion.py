@@ -186,14 +186,25 @@ def train_fusion(
     return trainer.status
 
 
-@torch.no_grad()
-def predict_fusion(run_dir: Path, split: str) -> dict[str, Any]:
-    """The fusion's and the late-fusion baseline's probabilities on one split."""
+def load_fusion_run(run_dir: Path) -> tuple[FusionNet, dict[str, Any]]:
+    """A fusion run's best model (in eval mode, on the CPU) and its configuration.
+
+    Raises
+    ------
+    CheckpointError
+        The checkpoint is missing or damaged.
+    """
     checkpoint = load_checkpoint(Path(run_dir) / folder.BEST, map_location="cpu")
     config = checkpoint["config"]
     model = build_model(config["model"]["class"], config["model"]["init_kwargs"])
     model.load_state_dict(checkpoint["model_state_dict"])
-    model.eval()
+    return model.eval(), config
+
+
+@torch.no_grad()
+def predict_fusion(run_dir: Path, split: str) -> dict[str, Any]:
+    """The fusion's and the late-fusion baseline's probabilities on one split."""
+    model, config = load_fusion_run(run_dir)
     inputs, _ = fusion_inputs(config, (split,))
     part = inputs[split]
     logits = model(**{k: torch.as_tensor(v) for k, v in part["x"].items()})  # (P, 2)
