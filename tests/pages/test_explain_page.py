@@ -2,59 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
 from core.data.synth import NEGATIVE_WORDS, POSITIVE_WORDS
 from core.explain.neural import ATTENTION_CAVEAT
-from ui.common import FOLDER_LABEL
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
-
-
-def open_explain(corpus_root: Path, **state) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.session_state["data_source"] = FOLDER_LABEL
-    at.session_state["data_folder"] = str(corpus_root)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page("pages/explain.py").run()
-    assert not at.exception, at.exception
-    assert at.title[0].value == "Explain"
-    return at
-
-
-def chart_titles(at: AppTest) -> list[str]:
-    import json
-
-    titles = []
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        titles.append(spec["layout"].get("title", {}).get("text", ""))
-    return titles
-
-
-@pytest.fixture
-def trained_root(trained_runs, monkeypatch) -> Path:
-    root = trained_runs["audio"].parent
-    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
-    return root
+from tests.pages.apptest import chart_titles, open_page
 
 
 def test_without_runs_each_model_says_to_train_one(planted_corpus, runs_root):
-    at = open_explain(planted_corpus)
+    at = open_page("explain", planted_corpus)
     assert any("No face run" in i.value for i in at.info)
     at.radio(key="explain_modality").set_value("text").run()
     assert any("No text run" in i.value for i in at.info)
 
 
 def test_face_run_shows_gate_attention_beside_attributions(planted_corpus, trained_root):
-    at = open_explain(planted_corpus)
+    at = open_page("explain", planted_corpus)
     run = at.selectbox(key="explain_face_run")
     assert {o.split(" ")[0] for o in run.options} == {"face", "face_aus", "landmarks"}
-    at = open_explain(planted_corpus, explain_face_run=str(trained_root / "face"))
+    at = open_page("explain", planted_corpus, explain_face_run=str(trained_root / "face"))
     titles = chart_titles(at)
     assert any(t.startswith("Spatial gate") for t in titles)
     assert any(t.startswith("Attention over time") for t in titles)
@@ -69,12 +33,12 @@ def test_face_run_shows_gate_attention_beside_attributions(planted_corpus, train
 
 
 def test_landmark_run_draws_the_face(planted_corpus, trained_root):
-    at = open_explain(planted_corpus, explain_face_run=str(trained_root / "landmarks"))
+    at = open_page("explain", planted_corpus, explain_face_run=str(trained_root / "landmarks"))
     assert any(t.startswith("Landmarks on the average") for t in chart_titles(at))
 
 
 def test_audio_run_has_attention_and_no_spatial_gate(planted_corpus, trained_root):
-    at = open_explain(planted_corpus, explain_modality="audio")
+    at = open_page("explain", planted_corpus, explain_modality="audio")
     titles = chart_titles(at)
     assert not any(t.startswith("Spatial gate") for t in titles)
     assert any(t.startswith("Attention over time") for t in titles)
@@ -82,7 +46,7 @@ def test_audio_run_has_attention_and_no_spatial_gate(planted_corpus, trained_roo
 
 
 def test_text_run_shows_terms_permutation_and_highlighted_transcript(planted_corpus, trained_root):
-    at = open_explain(planted_corpus, explain_modality="text")
+    at = open_page("explain", planted_corpus, explain_modality="text")
     (terms,) = [d.value for d in at.dataframe if "term" in d.value.columns]
     planted = set(NEGATIVE_WORDS) | set(POSITIVE_WORDS)
     assert planted & set(terms["term"].head(10))

@@ -12,21 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import Corpus
 from core.explain.predict import NOTICE
-from ui.common import FOLDER_LABEL
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
-
-
-def open_predict(corpus_root: Path, **state) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.session_state["data_source"] = FOLDER_LABEL
-    at.session_state["data_folder"] = str(corpus_root)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page("pages/predict.py").run()
-    assert not at.exception, at.exception
-    assert at.title[0].value == "Predict"
-    return at
+from tests.pages.apptest import open_page
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -51,15 +37,8 @@ def session_zip(corpus_root: Path, pid: int, folder_inside: bool = False) -> byt
     return buffer.getvalue()
 
 
-@pytest.fixture
-def trained_root(trained_runs, monkeypatch) -> Path:
-    root = trained_runs["audio"].parent
-    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
-    return root
-
-
 def test_notice_and_empty_state_without_runs(planted_corpus, runs_root):
-    at = open_predict(planted_corpus)
+    at = open_page("predict", planted_corpus)
     assert at.warning[0].value == NOTICE
     assert any("train the models" in i.value for i in at.info)
 
@@ -67,7 +46,7 @@ def test_notice_and_empty_state_without_runs(planted_corpus, runs_root):
 def test_corpus_participant_through_every_model(planted_corpus, trained_root):
     corpus = Corpus(planted_corpus)
     pid = next(p for p in corpus.ids("dev", labelled=True) if corpus.labels([p])[0] == 1)
-    at = open_predict(planted_corpus, predict_pid=pid)
+    at = open_page("predict", planted_corpus, predict_pid=pid)
     shown = metrics(at)
     score = corpus.participants[pid].phq8_score
     assert shown["True label"] == f"depressed (PHQ-8 {score})"
@@ -86,7 +65,7 @@ def test_corpus_participant_through_every_model(planted_corpus, trained_root):
 
 def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_root):
     pid = Corpus(planted_corpus).ids("train", labelled=True)[0]
-    at = open_predict(planted_corpus, predict_pid=pid)
+    at = open_page("predict", planted_corpus, predict_pid=pid)
     assert any("out-of-fold" in c.value for c in at.caption)
     in_sample = [w.value for w in at.warning if "so this score is in-sample" in w.value]
     assert [w.split(":")[0] for w in in_sample] == ["Text", "Audio", "Face"]
@@ -95,7 +74,7 @@ def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_
 def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, trained_root):
     corpus = Corpus(planted_corpus)
     pid = corpus.ids("test", labelled=True)[0]
-    at = open_predict(planted_corpus, predict_source="An uploaded session (zip)")
+    at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")
     assert any("Upload one session" in i.value for i in at.info)
     at.file_uploader(key="predict_file").upload(
         "upload (1).zip", session_zip(planted_corpus, pid, folder_inside=True)
@@ -105,7 +84,7 @@ def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, tr
     assert any(f"participant {pid}" in s.value for s in at.success)
     uploaded = metrics(at)
     # Same session as the corpus copy, so the same scores; the label comes from its ID.
-    at_corpus = open_predict(planted_corpus, predict_pid=pid)
+    at_corpus = open_page("predict", planted_corpus, predict_pid=pid)
     for name in ("Text", "Audio", "Face", "Fusion", "Late fusion"):
         assert uploaded[name] == metrics(at_corpus)[name]
     assert uploaded["True label"].endswith("from the active corpus's split files for this ID")
@@ -127,7 +106,7 @@ def test_oversized_upload_is_refused_by_name(planted_corpus, trained_root, monke
     import core.explain.upload as upload
 
     monkeypatch.setattr(upload.open_upload, "__defaults__", (1024, upload.MAX_UNPACKED_BYTES))
-    at = open_predict(planted_corpus, predict_source="An uploaded session (zip)")
+    at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")
     pid = Corpus(planted_corpus).ids("dev")[0]
     at.file_uploader(key="predict_file").upload("big.zip", session_zip(planted_corpus, pid))
     at.run()
