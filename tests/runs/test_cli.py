@@ -1,17 +1,15 @@
 """``python -m core.runs``, run as other processes would run it."""
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from core.runs import folder, manager
 from core.runs.__main__ import main
-from core.runs.status import process_of, status_file
+from tests.runs.helpers import wait_for
 
 KEYS = {"path", "name", "status", "modality", "epochs_done", "best_val_loss", "reason"}
 
@@ -25,15 +23,6 @@ def cli(*args, timeout=120):
         text=True,
         timeout=timeout,
     )
-
-
-def wait_for(predicate, timeout_s, what, poll_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout_s} s for {what}")
-        time.sleep(poll_s)
-    return value
 
 
 def fake_run(root, name, state, records=(), pid=None, owned=False):
@@ -51,15 +40,8 @@ def fake_run(root, name, state, records=(), pid=None, owned=False):
 
 
 @pytest.fixture
-def root(tmp_path):
-    """A runs root whose training processes are all killed at the end of the test."""
-    root = tmp_path / "runs"
-    root.mkdir()
-    yield root
-    for run_dir in filter(Path.is_dir, root.iterdir()):
-        alive, pid, _ = process_of(run_dir, status_file(run_dir))
-        if alive and pid:
-            manager._signal_process(pid, signal.SIGKILL)
+def root(runs_root):
+    return runs_root
 
 
 def test_list_prints_every_run_as_json_and_as_a_table(root):

@@ -7,28 +7,16 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
 from core.runs import folder, manager
-from core.runs.status import is_alive, process_of, status_file
+from core.runs.status import is_alive
 from core.training.checkpoint import CheckpointError, load_checkpoint
+from tests.runs.helpers import wait_for
 
 # Tiny audio runs: an epoch takes a few hundredths of a second, start-up a few seconds.
 TINY = {"hidden_size": 8, "window_s": 4.0, "batch_size": 8, "patience": 100, "device": "cpu"}
-
-
-def wait_for(predicate, timeout_s, what, poll_s=0.02):
-    """Poll ``predicate`` until it returns something true; fail after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout_s} s for {what}")
-        time.sleep(poll_s)
 
 
 def process_log(run_dir):
@@ -55,19 +43,6 @@ def epochs(run_dir):
 def has_epochs(reader, n):
     reader.poll()
     return len(reader.records) >= n
-
-
-@pytest.fixture
-def runs_root(tmp_path):
-    """A runs root whose training processes are all killed at the end of the test."""
-    root = tmp_path / "runs"
-    root.mkdir()
-    yield root
-    for run_dir in filter(Path.is_dir, root.iterdir()):
-        launcher = folder.read_json(run_dir / folder.LAUNCHER) or {}
-        alive, *_ = process_of(run_dir, status_file(run_dir))
-        if alive and launcher.get("pid"):
-            manager._signal_process(launcher["pid"], signal.SIGKILL)
 
 
 # ----------------------------------------------------------------------------- real runs

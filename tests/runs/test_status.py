@@ -2,20 +2,11 @@
 
 import subprocess
 import sys
-import time
 
 from core.runs import folder
 from core.runs import status as run_status
 from core.runs.manager import REPO_ROOT
-
-
-def wait_for(predicate, timeout_s, what, poll_s=0.01):
-    deadline = time.monotonic() + timeout_s
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {timeout_s} s for {what}")
-        time.sleep(poll_s)
-    return value
+from tests.runs.helpers import wait_for
 
 
 def fake_run(tmp_path, name="run", device="cpu"):
