@@ -16,7 +16,7 @@ import streamlit as st
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, label_name
 from core.explain import predict
-from core.explain.text import permutation_importances, term_importances, transcript_highlights
+from core.explain.text import permutation_importances, transcript_highlights
 from core.pipeline.config import read_config
 from core.training.checkpoint import CheckpointError
 from ui.common import page_corpus, runs_root
@@ -26,6 +26,7 @@ from ui.explain_cache import (
     text_documents,
     text_model,
     text_score,
+    text_terms,
 )
 from ui.explain_figures import permutation_bars, term_bars
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
@@ -93,10 +94,10 @@ def text_tab(corpus: Corpus) -> None:
         return
     run_dir = chosen[0]
     try:
-        pipeline = text_model(run_dir, checkpoint_stamp(run_dir, "best"))
-        _, train_docs, train_labels = text_documents(run_dir, "train")
+        stamp = checkpoint_stamp(run_dir, "best")
+        pipeline = text_model(run_dir, stamp)
         top_k = st.slider("n-grams", 5, 50, 20, key=f"{key}_top")
-        terms = term_importances(pipeline, train_docs, train_labels, top_k=top_k)
+        terms = text_terms(run_dir, stamp, top_k)
     except (DataError, FileNotFoundError, ValueError, OSError) as error:
         st.error(f"Cannot read text run {Path(run_dir).name}: {error}")
         return
@@ -130,7 +131,6 @@ def text_tab(corpus: Corpus) -> None:
     except DataError as error:
         st.error(str(error))
         return
-    stamp = checkpoint_stamp(run_dir, "best")
     score = text_score(run_dir, stamp, str(corpus.root), False, pid).probability
     st.caption(f"Text model's depressed-probability for {pid}: {score:.2f}")
     direction = dict(zip(terms["term"], terms["points_to"], strict=True))

@@ -20,7 +20,7 @@ import streamlit as st
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, UNKNOWN, label_name
 from core.explain import predict
-from core.explain.text import term_importances, transcript_highlights
+from core.explain.text import transcript_highlights
 from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.pipeline.config import read_config
 from core.training.checkpoint import CheckpointError
@@ -30,9 +30,9 @@ from ui.explain_cache import (
     corpus_for,
     fusion_score,
     neural_explanation,
-    text_documents,
     text_model,
     text_score,
+    text_terms,
     training_ids,
 )
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
@@ -177,9 +177,9 @@ def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
     """The participant's transcript with the text run's top n-grams highlighted."""
     run_dir = result["run_dir"]
     try:
-        pipeline = text_model(run_dir, checkpoint_stamp(run_dir, "best"))
-        _, docs, labels = text_documents(run_dir, "train")
-        terms = term_importances(pipeline, docs, labels, top_k=30)
+        stamp = checkpoint_stamp(run_dir, "best")
+        pipeline = text_model(run_dir, stamp)
+        terms = text_terms(run_dir, stamp, 30)
         speakers = read_config(Path(run_dir))["text"]["speakers"]
         transcript = corpus_for(root, uploaded).transcript(pid)
         lines = transcript_highlights(transcript, pipeline, terms["term"], speakers)

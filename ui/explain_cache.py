@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
 from core.explain.neural import SessionExplanation
+from core.explain.text import term_importances
 from core.pipeline.config import read_config, resolve_data_root
 from core.pipeline.text import load_text_run, participant_documents
 from core.runs import folder
@@ -86,3 +88,10 @@ def fusion_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int
     """The learned fusion's output for one participant (frames cached as for explanations)."""
     cache = None if uploaded else FrameCache()
     return predict.score_fusion(Path(run_dir), corpus_for(root, uploaded), pid, cache)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def text_terms(run_dir: str, stamp: float, top_k: int) -> pd.DataFrame:
+    """A text run's top n-grams on its training documents (:func:`term_importances`)."""
+    _, docs, labels = text_documents(run_dir, "train")
+    return term_importances(text_model(run_dir, stamp), docs, labels, top_k=top_k)
