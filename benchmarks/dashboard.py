@@ -49,7 +49,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 APP = REPO / "app.py"
-PAGES = {"Data": "pages/data.py", "Train": "pages/train.py", "Runs": "pages/runs.py"}
+PAGES = {"Data": "screens/data.py", "Train": "screens/train.py", "Runs": "screens/runs.py"}
 PAGE_TARGET_S = 1.5
 DELAY_TARGET_S = 2.0
 CHROMIUM = "/usr/bin/chromium"

@@ -83,16 +83,10 @@ def runs_root() -> Path:
 
 
 def page_corpus() -> Corpus | None:
-    """The corpus chosen in the sidebar, for a page script.
+    """The corpus chosen in the sidebar that ``app.py`` drew before it ran this page.
 
-    ``app.py`` draws the sidebar before it runs a page. Until a browser has loaded the
-    app's root URL, Streamlit may run a page script on its own when its URL is opened
-    directly (its older ``pages/`` folder mode); the page then draws the sidebar itself,
-    so a reload of ``/train`` still has a data source and reattaches to running runs.
+    Page scripts live in ``screens/``, a folder Streamlit does not discover on its own, so
+    every URL (``/``, a bookmarked ``/train``, the first request after a restart) goes
+    through ``app.py``'s navigation and sidebar first.
     """
-    if st.session_state.get("shell_active"):
-        return st.session_state.get("corpus")
-    st.set_page_config(page_title="Depression detection research dashboard", layout="wide")
-    corpus = data_source_ui()
-    st.session_state["corpus"] = corpus
-    return corpus
+    return st.session_state.get("corpus")

@@ -33,7 +33,7 @@ def open_page(small_corpus: Path) -> Callable[[], AppTest]:
 
     The first run is app.py (its sidebar opens the corpus into session state); after
     ``switch_page`` AppTest runs the page script itself with that session state, as
-    Streamlit does for scripts in a ``pages/`` folder.
+    app.py does when it runs the chosen page.
     """
 
     def open_() -> AppTest:
@@ -41,7 +41,7 @@ def open_page(small_corpus: Path) -> Callable[[], AppTest]:
         at.session_state["data_source"] = FOLDER_LABEL
         at.session_state["data_folder"] = str(small_corpus)
         at.run()
-        at.switch_page("pages/train.py").run()
+        at.switch_page("screens/train.py").run()
         assert not at.exception, at.exception
         return at
 
@@ -249,7 +249,7 @@ def test_the_bundled_sample_is_started_as_no_data_root(
 
     monkeypatch.setattr(manager, "start_run", start_run)
     at = AppTest.from_file(str(APP), default_timeout=30).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("screens/train.py").run()
     at.number_input(key="train_seed").set_value(7)
     at.button(key="train_start").click().run()
     assert calls == [("text", None, 7, runs_root, None)]

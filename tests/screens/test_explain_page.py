@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.data.synth import NEGATIVE_WORDS, POSITIVE_WORDS
 from core.explain.neural import ATTENTION_CAVEAT
-from tests.pages.apptest import chart_titles, open_page
+from tests.screens.apptest import chart_titles, open_page
 
 
 def test_without_runs_each_model_says_to_train_one(planted_corpus, runs_root):

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.data import Corpus
 from core.explain.predict import NOTICE
-from tests.pages.apptest import open_page
+from tests.screens.apptest import open_page
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -374,7 +374,7 @@ def stop_ui(run_dir: Path) -> None:
     """Stop a running run; if it ignores the request for a while, offer to force it."""
     waited = stop_requested_s(run_dir)
     pending = waited is not None
-    if st.button("Stop", key="train_stop", icon=":material/stop_circle:", disabled=pending):
+    if st.button("Stop", key="train_stop", icon="⏹️", disabled=pending):
         manager.request_stop(run_dir)
         waited = 0.0
     if waited is None:
@@ -499,7 +499,7 @@ with settings:
     new_tab, resume_tab = st.tabs(["New run", "Resume"])
     with resume_tab:
         chosen = resume_ui(runs)
-        if chosen and st.button("Resume", key="train_resume", icon=":material/play_arrow:"):
+        if chosen and st.button("Resume", key="train_resume", icon="▶️"):
             try:
                 watch(manager.resume_run(*chosen))
             except (ValueError, OSError, CheckpointError) as error:
@@ -520,7 +520,7 @@ with settings:
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
         sources = fusion_sources_ui(runs, data_root) if modality == "fusion" else None
         if values.get("speakers", "participant") != "participant":
-            st.warning(SHORTCUT_WARNING, icon=":material/warning:")
+            st.warning(SHORTCUT_WARNING, icon="⚠️")
         problem = settings_problem(modality, values)
         if problem:
             st.error(f"Cannot start: {problem}")
@@ -528,7 +528,7 @@ with settings:
             "Start",
             key="train_start",
             type="primary",
-            icon=":material/play_arrow:",
+            icon="▶️",
             disabled=problem is not None,
         ):
             try:

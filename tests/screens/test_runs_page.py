@@ -50,7 +50,7 @@ def open_runs_page(corpus_root: Path) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["data_source"] = FOLDER_LABEL
     at.session_state["data_folder"] = str(corpus_root)
-    at.switch_page("pages/runs.py").run()
+    at.switch_page("screens/runs.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Runs"
     return at

@@ -196,7 +196,7 @@ def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
 
 
 st.title("Predict")
-st.warning(predict.NOTICE, icon=":material/medical_information:")
+st.warning(predict.NOTICE, icon="⚕️")
 corpus = page_corpus()
 source = st.radio("Who", [FROM_CORPUS, FROM_UPLOAD], horizontal=True, key="predict_source")
 if source == FROM_UPLOAD:
@@ -260,7 +260,7 @@ for modality, result in results.items():
             f"{modality.capitalize()}: run {Path(result['run_dir']).name} was trained on "
             f"participant {pid} (an ID in its training split), so this score is in-sample "
             "and says little about how the model does on new people.",
-            icon=":material/warning:",
+            icon="⚠️",
         )
 explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]
 for modality in explained:

@@ -13,13 +13,13 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 
 def open_page(page: str, corpus_root: Path, **state) -> AppTest:
-    """Run ``pages/<page>.py`` inside app.py; no exception, and the page's own title."""
+    """Run ``screens/<page>.py`` inside app.py; no exception, and the page's own title."""
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.session_state["data_source"] = FOLDER_LABEL
     at.session_state["data_folder"] = str(corpus_root)
     for key, value in state.items():
         at.session_state[key] = value
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"screens/{page}.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == page.capitalize()
     return at
