@@ -41,7 +41,9 @@ def best_finished_run(runs_root: Path, modality: str, data_root: str | None) -> 
     if not Path(runs_root).is_dir():
         return None
     for run in sorted(Path(runs_root).iterdir()):
-        config = folder.read_json(run / folder.CONFIG) if run.is_dir() else None
+        if not (run / folder.CONFIG).is_file():  # .gitkeep, lock files, unrelated folders
+            continue
+        config = folder.read_json(run / folder.CONFIG)
         status = folder.read_json(run / folder.STATUS) or {}
         if not config or config.get("modality") != modality:
             continue

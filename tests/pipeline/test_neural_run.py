@@ -1,13 +1,17 @@
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from core.evaluate import evaluate_run
-from core.pipeline.fusion import fusion_inputs
+from core.pipeline.fusion import best_finished_run, fusion_inputs
 from core.pipeline.text import participant_documents, train_oof
 from core.runs import folder
 from core.train import main
 
+REPO_CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
 TINY = ["--hidden-size", "8", "--window-s", "4", "--batch-size", "16", "--patience", "50"]
 
 
@@ -64,14 +68,40 @@ def test_face_run_with_landmarks(small_corpus, tmp_path):
     assert "AU12_r" in names and "x36" in names
 
 
+def fresh_clone_checkpoints(tmp_path: Path) -> Path:
+    """A runs root holding what ``checkpoints/`` holds in a fresh clone, plus a lock file."""
+    root = tmp_path / "checkpoints"
+    root.mkdir()
+    shutil.copy(REPO_CHECKPOINTS / ".gitkeep", root / ".gitkeep")  # tracked in git
+    (root / ".runs.lock").touch()  # what the run manager leaves behind
+    (root / "notes").mkdir()  # a folder that is no run
+    return root
+
+
+def test_best_finished_run_skips_plain_files_and_folders_that_are_no_runs(tmp_path, audio_run):
+    root = fresh_clone_checkpoints(tmp_path)
+    assert best_finished_run(root, "audio", None) is None
+    copied = root / "audio-1"
+    shutil.copytree(audio_run, copied)
+    data_root = folder.read_json(audio_run / folder.CONFIG)["data"]["root"]
+    assert best_finished_run(root, "audio", data_root) == copied
+    assert best_finished_run(root, "face", data_root) is None
+
+
 def test_fusion_trains_on_out_of_fold_text_probabilities(small_corpus, tmp_path, audio_run):
     face = tmp_path / "face"
     text = tmp_path / "text"
     assert _train("face", small_corpus, face, *TINY, "--max-epochs", "2") == 0
     assert _train("text", small_corpus, text, "--min-df", "2") == 0
+    # The audio source is the default one, found in a runs root as a fresh clone has it.
+    runs_root = fresh_clone_checkpoints(tmp_path)
+    shutil.copytree(audio_run, runs_root / "audio-1")
     fusion = tmp_path / "fusion"
-    sources = ["--audio-run", str(audio_run), "--face-run", str(face), "--text-run", str(text)]
+    sources = ["--face-run", str(face), "--text-run", str(text), "--runs-root", str(runs_root)]
     assert _train("fusion", small_corpus, fusion, *sources, "--max-epochs", "3") == 0
+    assert folder.read_json(fusion / folder.CONFIG)["sources"]["audio"] == str(
+        (runs_root / "audio-1").resolve()
+    )
 
     config = folder.read_json(fusion / folder.CONFIG)
     inputs, _ = fusion_inputs(config, ("train",))
