@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -24,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+NAVIGATION = ["Data", "Train", "Runs", "Explain", "Predict"]
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -78,17 +81,41 @@ def server(tmp_path_factory):
     log.close()
 
 
+def _record_requests(page, requested: list[str]) -> None:
+    """Collect the URL of every request the page makes (documents, scripts, fonts, icons)."""
+    page.on("request", lambda request: requested.append(request.url))
+
+
+def _foreign(requested: list[str]) -> list[str]:
+    """The requested URLs whose host is not this machine's loopback server."""
+    hosts = {url: urllib.parse.urlsplit(url).hostname for url in requested}
+    return [url for url, host in hosts.items() if host is not None and host not in LOCAL_HOSTS]
+
+
+def _navigation_labels(page) -> list[str]:
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    return [re.sub(r"^\W+", "", text).strip() for text in links.all_inner_texts()]
+
+
 def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
     url, runs_root = server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _record_requests(page, requested)
 
-        # A page URL opened before anything else still gets the data-source sidebar.
+        # A bookmarked page URL is the first thing this fresh server sees: it still gets
+        # the app's navigation labels (not file names), the sidebar and the disclaimer.
         page.goto(f"{url}/train")
         expect(page.get_by_text("Data source")).to_be_visible(timeout=90_000)
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stSidebarNav")).to_be_visible(timeout=30_000)
+        assert _navigation_labels(page) == NAVIGATION
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("Research software, not a diagnostic device")).to_be_visible()
+        page.screenshot(path=ARTIFACTS / "deep-link-train.png", full_page=True)
 
         page.goto(url)
         expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
@@ -108,6 +135,8 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
         page.screenshot(path=ARTIFACTS / "train-after.png", full_page=True)
         browser.close()
 
+    assert requested, "no request was recorded"
+    assert _foreign(requested) == [], "the pages fetched assets from outside this machine"
     (run,) = manager.list_runs(runs_root)
     assert run.modality == "audio" and run.status != "failed"
     assert run.epochs_done >= 2
@@ -117,9 +146,11 @@ def test_explain_and_predict_show_the_running_audio_run(server):
     url, runs_root = server
     (run,) = manager.list_runs(runs_root)  # started by the test above
     assert (run.path / "best_model.pth").exists()
+    requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _record_requests(page, requested)
         page.goto(url)
         expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
 
@@ -142,3 +173,5 @@ def test_explain_and_predict_show_the_running_audio_run(server):
         expect(page.get_by_text("Late fusion")).to_be_visible()
         page.screenshot(path=ARTIFACTS / "predict.png", full_page=True)
         browser.close()
+
+    assert _foreign(requested) == [], "the pages fetched assets from outside this machine"
