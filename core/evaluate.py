@@ -1,28 +1,41 @@
-"""``python -m core.evaluate RUN_DIR [--split dev|test] [--json]``: participant-level scores.
+"""Participant-level scores of a run: ``python -m core.evaluate RUN_DIR [--split dev|test] ...``.
 
 Window scores are averaged per participant before any metric is computed. The report
 holds F1 of each class, macro-F1, precision, recall, balanced accuracy, AUROC and the
 confusion matrix, bootstrap 95 % intervals over participants, and the trivial baselines
-(always depressed, always not depressed) on the same participants. A fusion run also
+(always 'depressed', always 'not depressed') on the same participants. A fusion run also
 reports the late-fusion baseline (mean of the modalities' probabilities).
+
+The dev split picks a run's best checkpoint (lowest validation loss), so its figures are
+optimistic; the test split, where ``full_test_split.csv`` gives its labels, is not used
+for any choice. When a run ends, the training process evaluates its best model on both
+(:func:`evaluate_and_save`) and writes ``evaluation.json`` into the run folder, which the
+Runs page reads; ``--save`` does the same for a run finished by an older version.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.evaluation.metrics import evaluate
+from core.data import formats
+from core.evaluation.metrics import BASELINE_NAMES, evaluate
 from core.pipeline.callbacks import json_safe
-from core.pipeline.config import read_config
+from core.pipeline.config import read_config, resolve_data_root
+from core.runs import folder
+from core.runs.table import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key
+
+log = logging.getLogger(__name__)
 
 
-def evaluate_run(run_dir: str | Path, split: str = "dev", n_boot: int = 1000) -> dict[str, Any]:
+def evaluate_run(run_dir: str | Path, split: str = "dev", n_boot: int = N_BOOT) -> dict[str, Any]:
     """Score a run's best model on one split, per participant.
 
     Parameters
@@ -53,7 +66,6 @@ def evaluate_run(run_dir: str | Path, split: str = "dev", n_boot: int = 1000) ->
     extra: dict[str, Any] = {}
     if modality == "text":
         from core.data import Corpus
-        from core.pipeline.config import resolve_data_root
         from core.pipeline.text import load_text_run, predict_text
 
         corpus = Corpus(resolve_data_root(config))
@@ -81,12 +93,115 @@ def evaluate_run(run_dir: str | Path, split: str = "dev", n_boot: int = 1000) ->
     return json_safe({"run": str(run_dir), "modality": modality, "split": split, **report, **extra})
 
 
+def missing_test_labels(config: dict[str, Any]) -> str | None:
+    """Why a run's corpus has no test labels, or None when some test participant has one.
+
+    Parameters
+    ----------
+    config : dict
+        The run configuration (its data root).
+
+    Returns
+    -------
+    str or None
+        A sentence for the reader, e.g. that ``full_test_split.csv`` is missing.
+    """
+    from core.data import Corpus
+
+    corpus = Corpus(resolve_data_root(config))
+    if corpus.ids("test", labelled=True):
+        return None
+    labels = corpus.root / formats.TEST_LABELS_FULL
+    if not labels.is_file():
+        return (
+            f"no test labels: {formats.TEST_LABELS_FULL} is not in {corpus.root}, "
+            "so only the dev split can be scored"
+        )
+    return f"no test labels: {labels} labels none of the test participants"
+
+
+def evaluate_and_save(run_dir: str | Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
+    """Evaluate a run's best model on dev and test once, and save it in the run folder.
+
+    Each split is evaluated on its own: a split whose evaluation fails records the
+    error (``Type: message``), a test split without labels says so, and neither stops
+    the other split. The run's own state is never changed.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        Run folder with a best model.
+    n_boot : int
+        Bootstrap resamples for the intervals.
+
+    Returns
+    -------
+    dict or None
+        What was written to ``evaluation.json`` (see
+        :func:`core.runs.table.read_evaluation`); None when the run has no best model.
+    """
+    run_dir = Path(run_dir)
+    key = evaluation_key(run_dir, n_boot)
+    if key is None:
+        return None
+    splits: dict[str, dict[str, Any]] = {}
+    for split in SPLITS:
+        try:
+            why = missing_test_labels(read_config(run_dir)) if split == "test" else None
+            if why:
+                splits[split] = {"no_labels": why}
+            else:
+                splits[split] = {"report": evaluate_run(run_dir, split, n_boot)}
+        except Exception as error:  # noqa: BLE001 - recorded for the reader, never raised
+            splits[split] = {"error": f"{type(error).__name__}: {error}"}
+            log.warning("evaluating %s on the %s split failed: %s", run_dir, split, error)
+    entry = {"key": key, "evaluated": time.time(), "splits": splits}
+    folder.write_json_atomic(run_dir / EVALUATION_FILE, entry)
+    return entry
+
+
+def evaluate_finished_run(run_dir: str | Path) -> None:
+    """The end of a training run: evaluate and save, logging instead of raising.
+
+    A run that completed stays completed whatever happens here; what went wrong is in
+    ``evaluation.json`` (or, when even that cannot be written, in the run's log).
+    """
+    started = time.monotonic()
+    try:
+        entry = evaluate_and_save(run_dir)
+    except Exception as error:  # noqa: BLE001 - an evaluation never fails the run
+        log.error(
+            "could not save the evaluation of %s: %s: %s", run_dir, type(error).__name__, error
+        )
+        return
+    if entry is None:
+        log.info("no best model in %s: nothing to evaluate", run_dir)
+        return
+    for split, result in entry["splits"].items():
+        if "report" in result:
+            m = result["report"]["metrics"]
+            log.info(
+                "%s split: macro-F1 %.3f on %d participants (%d depressed)",
+                split,
+                m["macro_f1"],
+                m["n"],
+                m["n_depressed"],
+            )
+        else:
+            log.info("%s split: %s", split, result.get("no_labels") or result.get("error"))
+    log.info(
+        "evaluation saved in %s (%.1f s)",
+        Path(run_dir) / EVALUATION_FILE,
+        time.monotonic() - started,
+    )
+
+
 def _print_report(report: dict[str, Any]) -> None:
     metrics = report["metrics"]
     print(f"{report['modality']} run {report['run']}, {report['split']} split, per participant")
     print(f"  participants {metrics['n']} ({metrics['n_depressed']} depressed)")
     rows = [("model", metrics, report["intervals"])]
-    rows += [(name, m, {}) for name, m in report["baselines"].items()]
+    rows += [(BASELINE_NAMES[name], m, {}) for name, m in report["baselines"].items()]
     if "late_fusion" in report:
         rows.insert(1, ("late fusion", report["late_fusion"]["metrics"], {}))
     names = ("macro_f1", "f1_depressed", "f1_not_depressed", "balanced_accuracy", "auroc")
@@ -109,8 +224,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    parser.add_argument("--n-boot", type=int, default=N_BOOT, help="bootstrap resamples")
+    parser.add_argument(
+        "--save",
+        action="store_true",
+        help=f"evaluate dev and test and write {EVALUATION_FILE} into the run folder",
+    )
     args = parser.parse_args(argv)
+    if args.save:
+        entry = evaluate_and_save(args.run_dir, args.n_boot)
+        if entry is None:
+            print(f"error: {args.run_dir} holds no best model to evaluate", file=sys.stderr)
+            return 1
+        for split, result in entry["splits"].items():
+            outcome = "scored" if "report" in result else result.get("no_labels") or result["error"]
+            print(f"{split}: {outcome}")
+        print(Path(args.run_dir) / EVALUATION_FILE)
+        return 0
     try:
         report = evaluate_run(args.run_dir, args.split, args.n_boot)
     except (ValueError, FileNotFoundError) as error:

@@ -137,19 +137,28 @@ def _heartbeat(run_dir: Path, every_s: float = 1.0) -> None:
 
 
 def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
-    """Train one configuration in ``run_dir``; return the final state."""
+    """Train one configuration in ``run_dir``, then evaluate its best model; return the final state.
+
+    The evaluation (dev, and test where labelled) is saved in the run folder before the
+    process exits; it never changes the state (:func:`core.evaluate.evaluate_finished_run`).
+    """
     modality = config["modality"]
     if modality == "text":
         from core.pipeline.text import train_text
 
-        return train_text(config, run_dir)
-    if modality == "fusion":
+        state = train_text(config, run_dir)
+    elif modality == "fusion":
         from core.pipeline.fusion import train_fusion
 
-        return train_fusion(config, run_dir, resume=resume, progress=progress)
-    from core.pipeline.neural import train_neural
+        state = train_fusion(config, run_dir, resume=resume, progress=progress)
+    else:
+        from core.pipeline.neural import train_neural
 
-    return train_neural(config, run_dir, resume=resume, progress=progress)
+        state = train_neural(config, run_dir, resume=resume, progress=progress)
+    from core.evaluate import evaluate_finished_run
+
+    evaluate_finished_run(run_dir)  # logs instead of raising: a completed run stays completed
+    return state
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,11 @@ from sklearn.metrics import (
 )
 
 BOOTSTRAP_METRICS = ("macro_f1", "f1_depressed", "f1_not_depressed", "balanced_accuracy", "auroc")
+BASELINE_NAMES = {
+    "always_depressed": "always 'depressed'",
+    "always_not_depressed": "always 'not depressed'",
+}
+"""How every screen and report names the trivial baselines of :func:`trivial_baselines`."""
 
 
 def _as_labels(y: Sequence[int] | np.ndarray, name: str = "y_true") -> np.ndarray:
@@ -252,8 +257,8 @@ def trivial_baselines(y_true: Sequence[int] | np.ndarray) -> dict[str, dict]:
     Returns
     -------
     dict
-        ``always_depressed`` and ``always_not_depressed``, each a
-        :func:`participant_metrics` dict.
+        ``always_depressed`` and ``always_not_depressed`` (shown as
+        :data:`BASELINE_NAMES` says), each a :func:`participant_metrics` dict.
     """
     y = _as_labels(y_true)
     return {

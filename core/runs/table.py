@@ -1,14 +1,20 @@
-"""The runs table: one row per run folder, with participant-level dev metrics.
+"""The runs table: one row per run folder, with participant-level dev and test metrics.
 
-Point metrics come from the best epoch's record in ``metrics.jsonl`` (the lowest
-validation loss, the epoch whose weights ``best_model.pth`` holds). Bootstrap intervals
-need the participants' probabilities, so they come from a full evaluation of the saved
-best model (:func:`core.evaluate.evaluate_run`), computed once per checkpoint and kept in
-the run folder as ``evaluation_dev.json``. Its key is the checkpoint's modification time
-and size: a resumed run that saves a better model is scored again, nothing else is.
+The best checkpoint of a run is the epoch with the lowest validation loss on the dev
+participants, so the dev figures are optimistic: dev both picked the model and scores it.
+The test split, where its labels exist (``full_test_split.csv``), is the honest figure.
 
-The trivial baselines (always depressed, always not depressed) are computed on the same
-dev participants as each run's own numbers, from the counts in its records.
+Dev point metrics come from the best epoch's record in ``metrics.jsonl`` (the epoch
+whose weights the best checkpoint holds). Everything else (bootstrap intervals, the test
+split, the participants' probabilities) comes from the evaluation the training process
+writes into the run folder once the run ends (:func:`core.evaluate.evaluate_and_save`):
+``evaluation.json``, keyed by the best checkpoint's modification time and size, so that a
+resumed run that saves a better model is evaluated again when it ends. Reading the table
+never evaluates anything; a run finished by an older version, without the file, reads
+"not evaluated" until someone asks for it.
+
+The trivial baselines (always 'depressed', always 'not depressed') are computed on the
+same participants as each run's own numbers.
 """
 
 from __future__ import annotations
@@ -23,11 +29,14 @@ import pandas as pd
 from core import hparams
 from core.runs import folder
 from core.runs.manager import ACTIVE, RunInfo, list_runs, read_status
+from core.runs.status import process_of, status_file
 
-EVALUATION_FILE = "evaluation_dev.json"
-EVALUATION_SPLIT = "dev"
+EVALUATION_FILE = "evaluation.json"
+SPLITS = ("dev", "test")
 N_BOOT = 1000
 METRICS = ("macro_f1", "f1_depressed", "f1_not_depressed", "auroc")
+BASELINES = ("always_depressed", "always_not_depressed")
+NOT_EVALUATED = "not evaluated"
 # core.pipeline.text.MODEL_INFO, named here so that this module does not import torch.
 TEXT_MODEL_INFO = "model.json"
 
@@ -48,7 +57,7 @@ def best_checkpoint(run_dir: Path) -> Path | None:
 
 
 def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """What a cached evaluation must match to be current; None without a best model."""
+    """What a saved evaluation must match to be current; None without a best model."""
     checkpoint = best_checkpoint(run_dir)
     if checkpoint is None:
         return None
@@ -57,56 +66,34 @@ def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None
         "checkpoint": checkpoint.name,
         "mtime_ns": stat.st_mtime_ns,
         "size": stat.st_size,
-        "split": EVALUATION_SPLIT,
         "n_boot": int(n_boot),
     }
 
 
 def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """The cached dev evaluation of a run's current best model, or None when stale.
+    """The saved evaluation of a run's current best model, or None (missing or stale).
 
     Returns
     -------
     dict or None
-        ``{"key", "report"}`` or ``{"key", "error"}`` (an evaluation that failed is
-        remembered too, so that it is not retried on every page render).
+        ``key``, ``evaluated`` (seconds since the epoch) and ``splits``: for ``dev``
+        and ``test`` one of ``{"report": ...}`` (a :func:`core.evaluate.evaluate_run`
+        report), ``{"no_labels": why}`` (the split has no labels) or
+        ``{"error": "Type: message"}`` (the evaluation failed; the run itself did not).
     """
     try:
         key = evaluation_key(run_dir, n_boot)
-        cached = folder.read_json(Path(run_dir) / EVALUATION_FILE)
+        saved = folder.read_json(Path(run_dir) / EVALUATION_FILE)
     except (OSError, ValueError):  # vanished, or not JSON: treat as not evaluated
         return None
-    if key is None or not cached or cached.get("key") != key:
+    if key is None or not isinstance(saved, dict) or saved.get("key") != key:
         return None
-    return cached
+    return saved
 
 
-def ensure_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """Evaluate a run's best model on dev participants once, and cache the result.
-
-    Returns
-    -------
-    dict or None
-        As :func:`read_evaluation`; None when the run has no best model yet.
-    """
-    from core.evaluate import evaluate_run
-
-    run_dir = Path(run_dir)
-    cached = read_evaluation(run_dir, n_boot)
-    key = evaluation_key(run_dir, n_boot)
-    if cached is not None or key is None:
-        return cached
-    try:
-        entry = {"key": key, "report": evaluate_run(run_dir, EVALUATION_SPLIT, n_boot)}
-    except Exception as error:  # noqa: BLE001 - any failure is shown in the table, not raised
-        entry = {"key": key, "error": f"{type(error).__name__}: {error}"}
-    folder.write_json_atomic(run_dir / EVALUATION_FILE, entry)
-    return entry
-
-
-def forget_evaluation(run_dir: Path) -> None:
-    """Drop a run's cached evaluation so that the next table scores it again."""
-    (Path(run_dir) / EVALUATION_FILE).unlink(missing_ok=True)
+def split_report(saved: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
+    """The report of one split of a saved evaluation, or None (no labels, error, none)."""
+    return ((saved or {}).get("splits", {}).get(split) or {}).get("report")
 
 
 def _run_dirs(root: Path) -> list[Path]:
@@ -114,16 +101,6 @@ def _run_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if (p / folder.CONFIG).is_file())
-
-
-def stale_evaluations(root: Path, n_boot: int = N_BOOT) -> list[Path]:
-    """Finished runs with a best model whose cached evaluation is missing or out of date."""
-    stale = []
-    for run_dir in _run_dirs(root):
-        if _state(run_dir) in folder.FINISHED and best_checkpoint(run_dir) is not None:
-            if read_evaluation(run_dir, n_boot) is None:
-                stale.append(run_dir)
-    return stale
 
 
 def _state(run_dir: Path) -> str | None:
@@ -195,21 +172,54 @@ def _hparam_values(config: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _evaluation_note(info: RunInfo, cached: dict[str, Any] | None) -> str:
-    if cached is not None:
-        return "error: " + cached["error"] if "error" in cached else "done"
+def evaluation_note(info: RunInfo, saved: dict[str, Any] | None) -> str:
+    """What the ``evaluation`` column says about a run's saved evaluation."""
+    if saved is not None:
+        splits = saved.get("splits", {})
+        parts = []
+        for split in SPLITS:
+            entry = splits.get(split) or {}
+            if "report" in entry:
+                parts.append(split)
+            elif "no_labels" in entry:
+                parts.append(f"{split}: no labels")
+            else:
+                parts.append(f"{split} failed: {entry.get('error', 'no result')}")
+        return "; ".join(parts)
     if info.status in ACTIVE:
         return "after the run ends"
     if best_checkpoint(info.path) is None:
         return "no saved model"
-    return "pending"
+    with contextlib.suppress(OSError, ValueError):
+        status = status_file(info.path)
+        if status.get("owned") and process_of(info.path, status)[0]:
+            return "being evaluated"  # the training process evaluates before it exits
+    return NOT_EVALUATED
+
+
+def _split_columns(prefix: str, report: dict[str, Any] | None) -> dict[str, Any]:
+    """Participants, metrics with intervals and baselines of one split's report."""
+    report = report or {}
+    metrics, intervals = report.get("metrics") or {}, report.get("intervals") or {}
+    row: dict[str, Any] = {
+        f"n_{prefix}": metrics.get("n"),
+        f"n_{prefix}_depressed": metrics.get("n_depressed"),
+    }
+    for name in METRICS:
+        row[f"{prefix}_{name}"] = metrics.get(name)
+        lo, hi = intervals.get(name) or (None, None)
+        row[f"{prefix}_{name}_lo"], row[f"{prefix}_{name}_hi"] = lo, hi
+    baselines = report.get("baselines") or {}
+    for name in BASELINES:
+        row[f"{prefix}_{name}_macro_f1"] = (baselines.get(name) or {}).get("macro_f1")
+    return row
 
 
 def run_row(info: RunInfo, n_boot: int = N_BOOT) -> dict[str, Any]:
     """One row of the runs table (see :func:`runs_table`)."""
     record = best_record(folder.read_metrics(info.path)) or {}
-    cached = read_evaluation(info.path, n_boot)
-    report = (cached or {}).get("report") or {}
+    saved = read_evaluation(info.path, n_boot)
+    dev = _split_columns("dev", split_report(saved, "dev"))
     row: dict[str, Any] = {
         "run": info.path.name,
         "modality": info.modality,
@@ -219,54 +229,48 @@ def run_row(info: RunInfo, n_boot: int = N_BOOT) -> dict[str, Any]:
         "max_epochs": info.max_epochs,
         "best_epoch": record.get("epoch"),
         "best_val_loss": info.best_val_loss,
-        "n_dev": record.get("val_n"),
-        "n_dev_depressed": record.get("val_n_depressed"),
+        "n_dev": record.get("val_n", dev["n_dev"]),
+        "n_dev_depressed": record.get("val_n_depressed", dev["n_dev_depressed"]),
     }
-    intervals = report.get("intervals") or {}
     for name in METRICS:
-        row[name] = record.get(f"val_{name}")
-        lo, hi = intervals.get(name) or (None, None)
-        row[f"{name}_lo"], row[f"{name}_hi"] = lo, hi
-    if report:
-        base = {k: v["macro_f1"] for k, v in report["baselines"].items()}
-    else:
-        base = baselines_from_counts(row["n_dev"], row["n_dev_depressed"])
-    row["always_depressed_macro_f1"] = base["always_depressed"]
-    row["always_not_depressed_macro_f1"] = base["always_not_depressed"]
-    row["evaluation"] = _evaluation_note(info, cached)
+        row[name] = record.get(f"val_{name}", dev[f"dev_{name}"])
+        row[f"{name}_lo"], row[f"{name}_hi"] = dev[f"dev_{name}_lo"], dev[f"dev_{name}_hi"]
+    base = baselines_from_counts(row["n_dev"], row["n_dev_depressed"])
+    for name in BASELINES:
+        row[f"{name}_macro_f1"] = base[name]
+    row.update(_split_columns("test", split_report(saved, "test")))
+    row["evaluation"] = evaluation_note(info, saved)
     row.update({k: v for k, v in _hparam_values(info.config).items() if k not in row})
     row["path"] = str(info.path)
     return row
 
 
-def runs_table(root: Path, evaluate: bool = True, n_boot: int = N_BOOT) -> pd.DataFrame:
-    """Every run under ``root`` as one table row, newest first.
+def runs_table(root: Path, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Every run under ``root`` as one table row, newest first; nothing is evaluated here.
 
     Parameters
     ----------
     root : pathlib.Path
         Runs root (the folder that holds the run folders).
-    evaluate : bool, default True
-        Score finished runs whose cached evaluation is missing or stale first (slow:
-        loads each model and its dev data). Otherwise only cached evaluations are read.
     n_boot : int
-        Bootstrap resamples of the evaluations.
+        Bootstrap resamples the saved evaluations must have used.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``run``, ``modality``, ``status``, ``reason``, ``epochs``,
-        ``max_epochs``, ``best_epoch``, ``best_val_loss``, ``n_dev``, ``n_dev_depressed``,
-        for each of macro_f1, f1_depressed, f1_not_depressed and auroc the value and its
+        ``max_epochs``, ``best_epoch``, ``best_val_loss``; the dev split (which picked
+        the best epoch): ``n_dev``, ``n_dev_depressed``, for each of macro_f1,
+        f1_depressed, f1_not_depressed and auroc the value at the best epoch and its
         95 % bootstrap interval (``<name>_lo``, ``<name>_hi``), the baselines'
-        macro-F1 (``always_depressed_macro_f1``, ``always_not_depressed_macro_f1``),
-        ``evaluation`` (done, pending, an error...), ``seed``, every hyper-parameter
-        used by at least one run, ``data_root`` and ``path``. All metrics are per
-        participant on the dev split.
+        macro-F1 (``always_depressed_macro_f1``, ``always_not_depressed_macro_f1``);
+        the test split, from the saved evaluation: ``n_test``, ``n_test_depressed``,
+        ``test_<name>``, ``test_<name>_lo``, ``test_<name>_hi``,
+        ``test_always_depressed_macro_f1``, ``test_always_not_depressed_macro_f1``
+        (empty without test labels or evaluation); ``evaluation`` (what was evaluated,
+        or why not); ``seed``, every hyper-parameter used by at least one run,
+        ``data_root`` and ``path``. All metrics are per participant.
     """
-    if evaluate:
-        for run_dir in stale_evaluations(root, n_boot):
-            ensure_evaluation(run_dir, n_boot)
     rows = []
     for info in list_runs(Path(root)):
         with contextlib.suppress(OSError):  # a run deleted while the table is built
@@ -285,8 +289,12 @@ def run_row_columns() -> list[str]:
     names += ["best_val_loss", "n_dev", "n_dev_depressed"]
     for name in METRICS:
         names += [name, f"{name}_lo", f"{name}_hi"]
-    names += ["always_depressed_macro_f1", "always_not_depressed_macro_f1", "evaluation"]
-    return [*names, "seed", "data_root", "path"]
+    names += [f"{name}_macro_f1" for name in BASELINES]
+    names += ["n_test", "n_test_depressed"]
+    for name in METRICS:
+        names += [f"test_{name}", f"test_{name}_lo", f"test_{name}_hi"]
+    names += [f"test_{name}_macro_f1" for name in BASELINES]
+    return [*names, "evaluation", "seed", "data_root", "path"]
 
 
 def table_csv(table: pd.DataFrame) -> bytes:
