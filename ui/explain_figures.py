@@ -167,8 +167,11 @@ def _bar_figure(bar: go.Bar, title: str, x_title: str) -> go.Figure:
     return figure
 
 
-def feature_bars(table: pd.DataFrame, top: int = 15) -> go.Figure:
-    """Each feature's mean contribution to a window's log-odds, most influential first."""
+def feature_bars(table: pd.DataFrame, top: int = 20) -> go.Figure:
+    """One bar per feature: its contribution to a window's log-odds, averaged over windows.
+
+    The ``top`` features by mean absolute attribution, most influential at the top.
+    """
     rows = table.head(top).iloc[::-1]
     colours = [DEPRESSED_COLOUR if c > 0 else NOT_DEPRESSED_COLOUR for c in rows["contribution"]]
     bar = go.Bar(
@@ -182,8 +185,9 @@ def feature_bars(table: pd.DataFrame, top: int = 15) -> go.Figure:
     )
     return _bar_figure(
         bar,
-        "Contribution per window (log-odds; red: towards depressed)",
-        "mean summed attribution per window",
+        f"Top {len(rows)} features: mean contribution to a window's log-odds "
+        "(red: towards depressed)",
+        "attribution summed over a window's steps, averaged over windows (log-odds)",
     )
 
 

@@ -68,26 +68,34 @@ def neural_explanation_panel(
     )
     st.warning(ATTENTION_CAVEAT, icon="👁️")
     span = time_range_ui(explanation, key)
+    top = st.slider(
+        "Features shown",
+        5,
+        40,
+        20,
+        key=f"{key}_top",
+        help="How many features the attribution heatmap and the bar chart show, "
+        "most influential first.",
+    )
     left, right = st.columns(2)
     with left:
         if explanation.spatial is not None:
             st.plotly_chart(window_heatmap(explanation, "spatial", span), key=f"{key}_spatial")
         st.plotly_chart(window_heatmap(explanation, "attention", span), key=f"{key}_attention")
     with right:
-        top = st.slider("Features in the heatmap", 5, 40, 20, key=f"{key}_top")
         st.plotly_chart(attribution_heatmap(explanation, top, span), key=f"{key}_attribution")
         st.caption(attribution_caption(explanation))
     table = explanation.feature_table()
     bars, face = st.columns(2)
     with bars:
-        st.plotly_chart(feature_bars(table), key=f"{key}_bars")
+        st.plotly_chart(feature_bars(table, top), key=f"{key}_bars")
     points = landmark_attribution(table, mean_shape)
     with face:
         if points is not None:
             st.plotly_chart(landmark_face(points), key=f"{key}_face")
         else:
             st.dataframe(
-                table.head(15),
+                table.head(top),
                 hide_index=True,
                 column_config={
                     "contribution": st.column_config.NumberColumn(format="%.4f"),

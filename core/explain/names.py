@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from core.data.formats import COVAREP_COLUMNS
+
 ACTION_UNITS = {
     "01": "inner brow raiser",
     "02": "outer brow raiser",
@@ -59,7 +61,15 @@ LANDMARK_PARTS = (
     (range(42, 48), "left eye"),
     (range(48, 68), "mouth"),
 )
+SPECTRAL = {
+    "MCEP": ("mel-cepstral coefficient {n}", "spectral envelope"),
+    "HMPDM": ("phase distortion mean {n}", "voice quality"),
+    "HMPDD": ("phase distortion deviation {n}", "voice quality"),
+}
+"""COVAREP's numbered columns: what the coefficient is, and what it describes."""
 _AU = re.compile(r"^AU(\d\d)_([rc])$")
+_SPECTRAL = re.compile(r"^(MCEP|HMPDM|HMPDD)_(\d{1,2})$")
+_FORMANT = re.compile(r"^F([1-5])$")
 _GAZE = re.compile(r"^([xyz])_(h?)([01])$")
 _LANDMARK = re.compile(r"^([xy])(\d{1,2})$")
 
@@ -67,7 +77,8 @@ _LANDMARK = re.compile(r"^([xy])(\d{1,2})$")
 def feature_label(name: str) -> str:
     """``"AU04_r brow lowerer (intensity)"``, ``"Rx head pitch"``, ``"x36 right eye"``, ...
 
-    Names without a known meaning come back unchanged.
+    Every COVAREP and FORMANT column is described (``"MCEP_5 (mel-cepstral coefficient 5,
+    spectral envelope)"``); names without a known meaning come back unchanged.
     """
     if match := _AU.match(name):
         unit, kind = match.groups()
@@ -86,4 +97,9 @@ def feature_label(name: str) -> str:
         return f"{name} {part} {axis}" if part else name
     if name in COVAREP:
         return f"{name} {COVAREP[name]}"
+    if name in COVAREP_COLUMNS and (match := _SPECTRAL.match(name)):
+        what, describes = SPECTRAL[match.group(1)]
+        return f"{name} ({what.format(n=int(match.group(2)))}, {describes})"
+    if match := _FORMANT.match(name):
+        return f"{name} formant {match.group(1)} (vocal tract resonance)"
     return name

@@ -15,5 +15,13 @@ def test_face_and_audio_names_get_their_meaning():
 def test_every_au_pose_and_gaze_column_is_described_and_unknown_names_pass_through():
     for name in (*formats.AU_COLUMNS, *formats.POSE_COLUMNS, *formats.GAZE_COLUMNS):
         assert feature_label(name) != name
-    assert feature_label("HMPDM_3") == "HMPDM_3"
     assert feature_label("x99") == "x99"
+    assert feature_label("MCEP_99") == "MCEP_99"
+
+
+def test_every_covarep_and_formant_column_says_what_it_measures():
+    for name in (*formats.COVAREP_COLUMNS, *formats.FORMANT_COLUMNS):
+        assert feature_label(name) != name, name
+    assert feature_label("MCEP_5") == "MCEP_5 (mel-cepstral coefficient 5, spectral envelope)"
+    assert feature_label("HMPDD_3") == "HMPDD_3 (phase distortion deviation 3, voice quality)"
+    assert feature_label("F2") == "F2 formant 2 (vocal tract resonance)"

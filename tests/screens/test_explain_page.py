@@ -42,7 +42,7 @@ def test_audio_run_has_attention_and_no_spatial_gate(planted_corpus, trained_roo
     titles = chart_titles(at)
     assert not any(t.startswith("Spatial gate") for t in titles)
     assert any(t.startswith("Attention over time") for t in titles)
-    assert any(t.startswith("Contribution per window") for t in titles)
+    assert "Top 20 features: mean contribution to a window's log-odds" in " ".join(titles)
 
 
 def test_text_run_shows_terms_permutation_and_highlighted_transcript(planted_corpus, trained_root):

@@ -71,6 +71,22 @@ def test_attribution_heatmap_orders_features_by_magnitude():
     assert figure.data[0].zmid == 0.0
 
 
+def test_feature_bars_show_as_many_features_as_asked_and_say_so():
+    table = pd.DataFrame(
+        {
+            "feature": [f"f{i}" for i in range(30)],
+            "contribution": np.linspace(1.0, -1.0, 30),
+            "magnitude": np.linspace(3.0, 0.1, 30),
+            "share": np.full(30, 1 / 30),
+        }
+    )
+    figure = feature_bars(table, top=20)
+    assert len(figure.data[0].y) == 20
+    assert figure.layout.title.text.startswith("Top 20 features")
+    assert "per window" not in figure.layout.title.text
+    assert len(feature_bars(table.head(3), top=20).data[0].y) == 3
+
+
 def test_feature_bars_colour_by_direction():
     table = explanation().feature_table()
     bars = feature_bars(table).data[0]
