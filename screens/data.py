@@ -20,6 +20,7 @@ from core.data.overview import (
     gender_counts,
     participant_label,
     problem_rows,
+    readable_participants,
     score_histogram,
     speaking_summary,
     split_summary,
@@ -163,17 +164,27 @@ def corpus_section(table: pd.DataFrame) -> None:
             summary,
             hide_index=True,
             column_config={
-                "depressed_share": st.column_config.NumberColumn("depressed", format="percent"),
+                "depressed": st.column_config.NumberColumn(
+                    "depressed (n)", help="Labelled participants with PHQ8_Binary = 1."
+                ),
+                "depressed_share": st.column_config.NumberColumn(
+                    "depressed (% of labelled)", format="percent"
+                ),
                 "mean_score": st.column_config.NumberColumn("mean PHQ-8", format="%.1f"),
             },
         )
         st.dataframe(
-            table.drop(columns=["problems"]),
+            readable_participants(table),
             hide_index=True,
             column_config={
                 "id": st.column_config.NumberColumn("ID", format="%d"),
-                "phq8_binary": st.column_config.NumberColumn("PHQ-8 binary", format="%d"),
+                "label": st.column_config.TextColumn(
+                    "label", help="From the split file's PHQ8_Binary (PHQ_Binary for test)."
+                ),
                 "phq8_score": st.column_config.NumberColumn("PHQ-8 score", format="%d"),
+                "gender": st.column_config.TextColumn(
+                    "gender", help="The split file's Gender: 1 = male, 0 = female."
+                ),
                 "n_problems": st.column_config.NumberColumn("problems"),
             },
         )

@@ -110,6 +110,28 @@ def split_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def readable_participants(table: pd.DataFrame) -> pd.DataFrame:
+    """The participant table as people read it: words for gender and label, no codes.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :meth:`core.data.Corpus.table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``split``, ``label`` (``"depressed"``, ``"not depressed"`` or
+        ``"unknown"``), ``phq8_score``, ``gender`` (``"female"``, ``"male"`` or
+        ``"unknown"``), ``modalities`` and ``n_problems``.
+    """
+    frame = table.drop(columns=["problems"], errors="ignore").copy()
+    frame["label"] = frame.pop("phq8_binary").map(label_name)
+    frame["gender"] = frame["gender"].map(gender_name)
+    columns = ["id", "split", "label", "phq8_score", "gender", "modalities", "n_problems"]
+    return frame[[c for c in columns if c in frame.columns]]
+
+
 def score_histogram(table: pd.DataFrame) -> pd.DataFrame:
     """Participants per split, PHQ-8 score and binary label (scored participants only).
 

@@ -202,3 +202,22 @@ def test_tracks_of_a_corpus_session(corpus):
     face = ov.face_tracks(corpus.clnf(pid, "aus"))
     assert {"face_found", "AU12_r", "AU04_r", "AU06_r"} <= set(face.columns)
     assert face["face_found"].dropna().between(0, 1).all()
+
+
+def test_readable_participants_use_words_for_gender_and_label():
+    table = pd.DataFrame(
+        {
+            "id": [900, 901, 902],
+            "split": ["train", "dev", "test"],
+            "phq8_binary": [1, 0, None],
+            "phq8_score": [14, 3, None],
+            "gender": [0, 1, None],
+            "modalities": ["audio, face, text"] * 3,
+            "problems": [[], [], []],
+            "n_problems": [0, 0, 0],
+        }
+    )
+    readable = ov.readable_participants(table)
+    assert readable["gender"].tolist() == ["female", "male", "unknown"]
+    assert readable["label"].tolist() == ["depressed", "not depressed", "unknown"]
+    assert "phq8_binary" not in readable.columns and "problems" not in readable.columns

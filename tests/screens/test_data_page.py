@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -107,3 +108,14 @@ def test_no_corpus_ends_the_page_politely():
     at.run()
     assert not at.exception
     assert any("Choose a corpus" in i.value for i in at.info)
+
+
+def test_tables_say_gender_and_label_in_words_and_no_two_columns_share_a_heading(small_corpus):
+    at = open_app(small_corpus)
+    (participants,) = [d.value for d in at.dataframe if "modalities" in d.value.columns]
+    assert set(participants["gender"]) <= {"female", "male", "unknown"}
+    assert set(participants["label"]) <= {"depressed", "not depressed", "unknown"}
+    (summary,) = [d for d in at.dataframe if "depressed_share" in d.value.columns]
+    config = json.loads(summary.proto.columns)
+    headings = [config.get(c, {}).get("label", c) for c in summary.value.columns]
+    assert len(headings) == len(set(headings)), headings
