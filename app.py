@@ -6,8 +6,9 @@ data source. Everything that is not UI lives in ``core``.
 The page scripts are deliberately not in a folder named ``pages/``: Streamlit treats that
 folder as its older multipage mode (file names as navigation labels, pages run without
 this script) until ``st.navigation`` has run once, so a deep link opened first on a fresh
-server would show raw file names and no sidebar. The icons are emoji, drawn by the
-browser's own fonts: Material icons would be fetched from a font server on the internet.
+server would show raw file names and no sidebar. The pages carry no icons: Streamlit fetches
+Material icons from a font server on the internet, and emoji need a font that headless and
+minimal Linux machines lack.
 """
 
 import streamlit as st
@@ -18,11 +19,11 @@ st.set_page_config(page_title="Depression detection research dashboard", layout=
 
 navigation = st.navigation(
     [
-        st.Page("screens/data.py", title="Data", icon="📊", default=True),
-        st.Page("screens/train.py", title="Train", icon="🏋️"),
-        st.Page("screens/runs.py", title="Runs", icon="📈"),
-        st.Page("screens/explain.py", title="Explain", icon="🔍"),
-        st.Page("screens/predict.py", title="Predict", icon="🧑"),
+        st.Page("screens/data.py", title="Data", default=True),
+        st.Page("screens/train.py", title="Train"),
+        st.Page("screens/runs.py", title="Runs"),
+        st.Page("screens/explain.py", title="Explain"),
+        st.Page("screens/predict.py", title="Predict"),
     ]
 )
 st.session_state["corpus"] = data_source_ui()

@@ -66,7 +66,7 @@ def neural_explanation_panel(
         f"{probs.min():.2f}–{probs.max():.2f}; participant score (mean) "
         f"{explanation.probability:.2f}."
     )
-    st.warning(ATTENTION_CAVEAT, icon="👁️")
+    st.warning(ATTENTION_CAVEAT)
     span = time_range_ui(explanation, key)
     top = st.slider(
         "Features shown",
