@@ -160,8 +160,8 @@ def _bar_figure(bar: go.Bar, title: str, x_title: str) -> go.Figure:
     figure = go.Figure(bar)
     figure.update_layout(
         title=title,
-        height=120 + 21 * len(bar.y),
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
+        height=140 + 21 * len(bar.y),
+        margin={"l": 10, "r": 10, "t": 70, "b": 40},
         xaxis_title=x_title,
     )
     return figure
@@ -185,9 +185,9 @@ def feature_bars(table: pd.DataFrame, top: int = 20) -> go.Figure:
     )
     return _bar_figure(
         bar,
-        f"Top {len(rows)} features: mean contribution to a window's log-odds "
-        "(red: towards depressed)",
-        "attribution summed over a window's steps, averaged over windows (log-odds)",
+        f"Top {len(rows)} features: mean contribution to a window's log-odds"
+        "<br>(red: towards depressed)",
+        "log-odds per window, mean over windows",
     )
 
 
@@ -267,7 +267,7 @@ def term_bars(table: pd.DataFrame) -> go.Figure:
     )
     return _bar_figure(
         bar,
-        "Top n-grams by forest importance (red: more used when depressed)",
+        "Top n-grams by forest importance<br>(red: more used when depressed)",
         "mean decrease in impurity",
     )
 
@@ -285,6 +285,6 @@ def permutation_bars(table: pd.DataFrame) -> go.Figure:
     )
     return _bar_figure(
         bar,
-        "Permutation importance on held-out participants (drop in ROC AUC)",
+        "Permutation importance on held-out participants<br>(drop in ROC AUC)",
         "AUC drop (mean ± sd over shuffles)",
     )
