@@ -1,30 +1,36 @@
-"""Runs page: every run with participant-level dev metrics, loss curves, one run up close.
+"""Runs page: every run with participant-level dev and test metrics, curves, one run up close.
 
 The table lists each run's modality, status, epochs, best validation loss and, at its
-best epoch, dev macro-F1, F1 of each class and AUROC with 95 % bootstrap intervals, next
-to the trivial baselines on the same participants. Selected rows overlay their loss
-curves; one run shows its confusion matrix and ROC curve. The table exports as CSV, and a
-run can be deleted after an explicit confirmation.
+best epoch, dev macro-F1, F1 of each class and AUROC with 95 % bootstrap intervals, the
+same on the test split where its labels exist, and the trivial baselines on the same
+participants. The best epoch is chosen on dev, so the page says that dev figures are
+optimistic. Every figure is read from the evaluation the training process saved when the
+run ended: visiting the page evaluates nothing (a run finished by an older version can be
+evaluated with a button). Selected rows overlay their loss curves; one run shows its
+scores, confusion matrices and ROC curves. The table exports as CSV, and a run can be
+deleted after an explicit confirmation.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from core.evaluation.metrics import BASELINE_NAMES
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
 from core.runs.table import (
+    BASELINES,
     METRICS,
-    ensure_evaluation,
-    forget_evaluation,
+    NOT_EVALUATED,
+    SPLITS,
     read_evaluation,
     runs_stamp,
     runs_table,
-    stale_evaluations,
     table_csv,
 )
 from ui.common import page_corpus, runs_root
@@ -32,17 +38,32 @@ from ui.runs_figures import confusion_heatmap, loss_overlay, roc_figure
 
 DELETE_TARGET = "runs_delete_target"
 LABELS = {
-    "macro_f1": "dev macro-F1",
+    "macro_f1": "macro-F1",
     "f1_depressed": "F1 depressed",
     "f1_not_depressed": "F1 not depressed",
     "auroc": "AUROC",
+}
+DEV_NOTE = (
+    "**Dev picks the checkpoint.** Each run keeps the epoch with the lowest validation "
+    "loss on the dev participants, so its dev figures are optimistic: dev both chose the "
+    "model and scores it. The test participants (official labels from "
+    "`full_test_split.csv`) were never used for any choice."
+)
+HOW_SCORED = {
+    "audio": "each participant's window probabilities averaged",
+    "face": "each participant's window probabilities averaged",
+    "text": "one document of each participant's words, so one probability per participant",
+    "fusion": (
+        "one probability per participant from the audio and face embeddings and the text "
+        "probability; late fusion is the mean of the modalities' probabilities"
+    ),
 }
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_table(root: str, stamp: tuple) -> pd.DataFrame:
     """The runs table; ``stamp`` (:func:`core.runs.table.runs_stamp`) says when it changed."""
-    return runs_table(Path(root), evaluate=False)
+    return runs_table(Path(root))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -58,7 +79,7 @@ def metrics_mtime(run_dir: str) -> float:
 
 def interval_text(lo: float | None, hi: float | None) -> str:
     """``[0.41, 0.77]``, or empty when there is no interval."""
-    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
         return ""
     return f"[{lo:.2f}, {hi:.2f}]"
 
@@ -66,67 +87,118 @@ def interval_text(lo: float | None, hi: float | None) -> str:
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     """The table as displayed: intervals as text next to their metric, no folder paths."""
     shown = table.drop(columns=["path"])
-    for name in METRICS:
-        bounds = zip(shown[f"{name}_lo"], shown[f"{name}_hi"], strict=True)
-        ci = [interval_text(lo, hi) for lo, hi in bounds]
-        shown = shown.drop(columns=[f"{name}_lo", f"{name}_hi"])
-        shown.insert(shown.columns.get_loc(name) + 1, f"{name}_ci", ci)
+    for prefix in ("", "test_"):
+        for name in METRICS:
+            column = prefix + name
+            bounds = zip(shown[f"{column}_lo"], shown[f"{column}_hi"], strict=True)
+            ci = [interval_text(lo, hi) for lo, hi in bounds]
+            shown = shown.drop(columns=[f"{column}_lo", f"{column}_hi"])
+            shown.insert(shown.columns.get_loc(column) + 1, f"{column}_ci", ci)
     done = shown["epochs"].astype("Int64").astype(str)
     total = shown["max_epochs"].astype("Int64").astype(str).replace("<NA>", "?")
     shown["epochs"] = done + "/" + total
-    return shown.drop(columns=["max_epochs"])
+    front = ["run", "modality", "status", "reason", "epochs", "best_epoch", "best_val_loss"]
+    front.append("evaluation")
+    for name in METRICS:  # dev and test side by side
+        front += [name, f"{name}_ci", f"test_{name}", f"test_{name}_ci"]
+    for name in BASELINES:
+        front += [f"{name}_macro_f1", f"test_{name}_macro_f1"]
+    front += ["n_dev", "n_dev_depressed", "n_test", "n_test_depressed"]
+    rest = [c for c in shown.columns if c not in front and c != "max_epochs"]
+    return shown[front + rest]
 
 
 def column_config() -> dict:
-    """Headers and number formats of the displayed table."""
+    """Headers, help and number formats of the displayed table."""
     config = {
         "run": st.column_config.TextColumn("run", pinned=True),
         "best_epoch": st.column_config.NumberColumn("best epoch", format="%d"),
         "best_val_loss": st.column_config.NumberColumn("best val loss", format="%.4f"),
-        "n_dev": st.column_config.NumberColumn("dev participants", format="%d"),
-        "n_dev_depressed": st.column_config.NumberColumn("of them depressed", format="%d"),
-        "always_depressed_macro_f1": st.column_config.NumberColumn(
-            "baseline: always depressed (macro-F1)", format="%.3f"
-        ),
-        "always_not_depressed_macro_f1": st.column_config.NumberColumn(
-            "baseline: always not depressed (macro-F1)", format="%.3f"
-        ),
         "evaluation": st.column_config.TextColumn(
-            "intervals", help="95 % bootstrap intervals, computed once per saved best model"
+            "evaluated", help="Splits scored when the run ended (and why not, if not)"
         ),
     }
-    for name, label in LABELS.items():
-        config[name] = st.column_config.NumberColumn(
-            label, format="%.3f", help="participant level, dev split, best epoch"
+    for split, prefix in (("dev", ""), ("test", "test_")):
+        config[f"n_{split}"] = st.column_config.NumberColumn(f"{split} participants", format="%d")
+        config[f"n_{split}_depressed"] = st.column_config.NumberColumn(
+            f"{split} depressed", format="%d"
         )
-        config[f"{name}_ci"] = st.column_config.TextColumn(f"{label} 95 % CI")
+        where = "best epoch, picked on dev" if split == "dev" else "best epoch"
+        for name, label in LABELS.items():
+            config[prefix + name] = st.column_config.NumberColumn(
+                f"{split} {label}", format="%.3f", help=f"Per participant, {split} split, {where}"
+            )
+            config[f"{prefix}{name}_ci"] = st.column_config.TextColumn(
+                f"{split} {label} CI", help="95 % bootstrap interval over participants"
+            )
+        for key, name in BASELINE_NAMES.items():
+            config[f"{prefix}{key}_macro_f1"] = st.column_config.NumberColumn(
+                f"{split} {name}",
+                format="%.3f",
+                help=f"Macro-F1 of the trivial baseline {name} on the same {split} participants",
+            )
     return config
 
 
 def baseline_caption(table: pd.DataFrame) -> str:
-    """One line naming the trivial baselines, when every run saw the same participants."""
-    scored = table.dropna(subset=["n_dev", "n_dev_depressed"])
-    counts = set(zip(scored["n_dev"], scored["n_dev_depressed"], strict=True))
-    if len(counts) != 1:
-        return "Runs were scored on different dev participants: see the baseline columns."
-    (n, k), first = counts.pop(), scored.iloc[0]
+    """One line naming the trivial baselines of each split, when every run saw the same."""
+    parts = []
+    for split, prefix in (("dev", ""), ("test", "test_")):
+        scored = table.dropna(subset=[f"n_{split}", f"n_{split}_depressed"])
+        counts = set(zip(scored[f"n_{split}"], scored[f"n_{split}_depressed"], strict=True))
+        if len(counts) > 1:
+            parts.append(f"runs were scored on different {split} participants: see the columns")
+        elif counts:
+            (n, k), first = counts.pop(), scored.iloc[0]
+            names = ", ".join(
+                f"{name} {first[f'{prefix}{key}_macro_f1']:.3f}"
+                for key, name in BASELINE_NAMES.items()
+            )
+            parts.append(f"on the same {int(n)} {split} participants ({int(k)} depressed): {names}")
+    if not parts:
+        return ""
+    return "Trivial baselines (macro-F1) " + "; ".join(parts) + "."
+
+
+def test_split_caption(table: pd.DataFrame) -> str | None:
+    """Say plainly which runs have no test figures because their corpus has no test labels."""
+    count = int(table["evaluation"].astype(str).str.contains("test: no labels").sum())
+    if not count:
+        return None
+    runs = "1 run" if count == 1 else f"{count} runs"
     return (
-        f"Trivial baselines on the same {int(n)} dev participants ({int(k)} depressed): "
-        f"always depressed macro-F1 {first['always_depressed_macro_f1']:.3f}, "
-        f"always not depressed macro-F1 {first['always_not_depressed_macro_f1']:.3f}."
+        f"**No test figures for {runs}:** the corpus has no test labels "
+        "(`full_test_split.csv` is missing or labels no one), so dev, the split that "
+        "picked the checkpoint, is the only one scored."
     )
 
 
-def score_new_runs_ui(root: Path) -> None:
-    """Score finished runs whose saved best model has no cached evaluation yet."""
-    stale = stale_evaluations(root)
-    if not stale:
-        return
+def evaluate_ui(run_dirs: list[Path]) -> None:
+    """Evaluate runs on dev and test now (a spinner per run), then rerun the page."""
+    from core.evaluate import evaluate_and_save
+
     bar = st.progress(0.0)
-    for i, run_dir in enumerate(stale):
-        bar.progress(i / len(stale), text=f"Scoring {run_dir.name} on dev participants (once)")
-        ensure_evaluation(run_dir)
+    for i, run_dir in enumerate(run_dirs):
+        bar.progress(i / len(run_dirs), text=f"Evaluating {run_dir.name} on dev and test")
+        evaluate_and_save(run_dir)
     bar.empty()
+    st.rerun()
+
+
+def evaluate_missing_ui(table: pd.DataFrame) -> None:
+    """Offer to evaluate finished runs that have no saved evaluation (older versions)."""
+    missing = table[table["evaluation"] == NOT_EVALUATED]
+    if missing.empty:
+        return
+    count = len(missing)
+    st.caption(
+        f"{count} finished run{'s' if count > 1 else ''} "
+        f"{'have' if count > 1 else 'has'} no saved evaluation (finished by an older version, "
+        "or the best model changed since): no intervals or test figures for "
+        f"{'them' if count > 1 else 'it'} yet."
+    )
+    if st.button(f"Evaluate {count} run{'s' if count > 1 else ''} now", key="runs_evaluate_all"):
+        evaluate_ui([Path(p) for p in missing["path"]])
 
 
 def selected_runs_ui(table: pd.DataFrame) -> list[str]:
@@ -174,62 +246,103 @@ def confirm_delete_ui(run_dir: Path, status: str) -> None:
         st.rerun()
 
 
+def scores_table(saved: dict[str, Any]) -> pd.DataFrame:
+    """The model, late fusion and trivial baselines on each split, one row each."""
+    rows = []
+    for split in SPLITS:
+        report = saved["splits"].get(split, {}).get("report")
+        if report is None:
+            continue
+        scorers: list[tuple[str, dict, dict]] = [("model", report["metrics"], report["intervals"])]
+        if "late_fusion" in report:
+            late = report["late_fusion"]
+            scorers.append(("late fusion", late["metrics"], late["intervals"]))
+        scorers += [(BASELINE_NAMES[k], m, {}) for k, m in report["baselines"].items()]
+        for scorer, metrics, intervals in scorers:
+            row = {"split": split, "scored by": scorer}
+            for name, label in LABELS.items():
+                value = metrics.get(name)
+                row[label] = None if value is None or math.isnan(value) else value
+                if name in ("macro_f1", "auroc"):
+                    row[f"{label} CI"] = interval_text(*(intervals.get(name) or (None, None)))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def split_notes(saved: dict[str, Any]) -> list[str]:
+    """One sentence per split that was not scored, saying why."""
+    notes = []
+    for split in SPLITS:
+        entry = saved["splits"].get(split, {})
+        if "no_labels" in entry:
+            notes.append(f"Test split: {entry['no_labels']}.")
+        elif "error" in entry:
+            notes.append(f"Evaluating the {split} split failed: {entry['error']}")
+    return notes
+
+
 def evaluation_ui(run: pd.Series) -> None:
-    """Confusion matrix, ROC curve and baselines of one run on dev participants."""
+    """Scores, confusion matrices and ROC curves of one run on dev and test participants."""
     run_dir = Path(run["path"])
-    cached = read_evaluation(run_dir)
-    if cached is None:
+    saved = read_evaluation(run_dir)
+    if saved is None:
         if run["status"] in ACTIVE:
-            st.info("This run is still running: it is scored on dev participants when it ends.")
+            st.info("This run is still running: it is evaluated on dev and test when it ends.")
+        elif run["evaluation"] == "being evaluated":
+            st.info("This run has ended and its process is evaluating it now.")
+        elif run["evaluation"] == "no saved model":
+            st.info("This run's folder holds no saved best model, so it cannot be evaluated.")
         else:
-            st.info("This run's folder holds no saved best model, so it cannot be scored.")
+            st.info(
+                "This run has no saved evaluation (it finished under an older version, or its "
+                "best model changed since)."
+            )
+            if st.button("Evaluate this run now", key="runs_evaluate_one"):
+                evaluate_ui([run_dir])
         return
-    if "error" in cached:
-        st.warning(f"Scoring {run_dir.name} on dev participants failed: {cached['error']}")
-        if st.button("Score again", key="runs_rescore"):
-            forget_evaluation(run_dir)
-            st.rerun()
+    for note in split_notes(saved):
+        st.warning(note)
+    reports = {s: saved["splits"][s]["report"] for s in SPLITS if "report" in saved["splits"][s]}
+    if not reports:
+        if st.button("Evaluate again", key="runs_evaluate_one"):
+            evaluate_ui([run_dir])
         return
-    report = cached["report"]
-    metrics, intervals = report["metrics"], report["intervals"]
-    scores = st.columns(4 if "late_fusion" in report else 3)
-    scores[0].metric(
-        "model macro-F1",
-        f"{metrics['macro_f1']:.3f}",
-        help=f"95 % bootstrap interval {interval_text(*intervals['macro_f1'])}",
+    scores = scores_table(saved)
+    st.dataframe(
+        scores,
+        hide_index=True,
+        column_config={
+            label: st.column_config.NumberColumn(label, format="%.3f") for label in LABELS.values()
+        },
+        key="runs_scores",
     )
-    for column, (name, label) in zip(
-        scores[1:3],
-        (("always_depressed", "always depressed"), ("always_not_depressed", "never depressed")),
-        strict=True,
-    ):
-        column.metric(f"baseline: {label}", f"{report['baselines'][name]['macro_f1']:.3f}")
-    if "late_fusion" in report:
-        late = report["late_fusion"]["metrics"]["macro_f1"]
-        scores[3].metric("late fusion (mean of probabilities)", f"{late:.3f}")
+    counts = ", ".join(
+        f"{r['metrics']['n']} {s} participants ({r['metrics']['n_depressed']} depressed)"
+        for s, r in reports.items()
+    )
     st.caption(
-        f"Participant level: {metrics['n']} dev participants ({metrics['n_depressed']} "
-        "depressed), each participant's window probabilities averaged, threshold 0.5. "
-        f"95 % bootstrap intervals: macro-F1 {interval_text(*intervals['macro_f1']) or 'n/a'}"
-        f", AUROC {interval_text(*intervals['auroc']) or 'n/a'}."
+        f"Participant level: {counts}; {HOW_SCORED.get(run['modality'], 'per participant')}, "
+        "threshold 0.5. CI: 95 % bootstrap interval over participants. "
+        "Dev picked the checkpoint, so its figures are optimistic."
     )
-    left, right = st.columns(2)
-    left.plotly_chart(
-        confusion_heatmap(metrics["confusion_matrix"], "Confusion matrix (dev participants)"),
-        key="runs_confusion",
-    )
-    participants = report["participants"]
-    try:
-        roc = roc_figure(
-            [p["label"] for p in participants],
-            [p["prob"] for p in participants],
-            metrics.get("auroc"),
-            "ROC curve (dev participants)",
+    columns = st.columns(3)
+    for column, (split, report) in zip(columns, reports.items(), strict=False):
+        column.plotly_chart(
+            confusion_heatmap(report["metrics"]["confusion_matrix"], f"Confusion matrix, {split}"),
+            key=f"runs_confusion_{split}",
         )
-    except ValueError as error:
-        right.info(f"No ROC curve: {error}.")
+    curves = {}
+    for split, report in reports.items():
+        participants = report["participants"]
+        labels = [p["label"] for p in participants]
+        if len(set(labels)) == 2:
+            probs = [p["prob"] for p in participants]
+            curves[split] = (labels, probs, report["metrics"].get("auroc"))
+    roc_column = columns[len(reports)]  # next to the confusion matrices
+    if curves:
+        roc_column.plotly_chart(roc_figure(curves, "ROC curves"), key="runs_roc")
     else:
-        right.plotly_chart(roc, key="runs_roc")
+        roc_column.info("No ROC curve: every split scored holds participants of one class only.")
 
 
 page_corpus()  # the sidebar's data source, also when this page is opened directly
@@ -237,18 +350,21 @@ st.title("Runs")
 root = runs_root()
 if message := st.session_state.pop("runs_message", None):
     st.success(message)
-score_new_runs_ui(root)
 table = load_table(str(root), runs_stamp(root))
 if table.empty:
     st.info(f"No runs yet in `{root}`. Start one on the Train page.")
     st.stop()
 
+st.caption(DEV_NOTE)
+if note := test_split_caption(table):
+    st.caption(note)
 st.caption(
-    "Metrics are per participant on the dev split, at each run's best epoch (lowest "
-    "validation loss); intervals are 95 % bootstrap intervals over participants. "
-    "Research software, not a diagnostic device."
+    "Metrics are per participant, at each run's best epoch; CI columns are 95 % bootstrap "
+    "intervals over participants. Research software, not a diagnostic device."
 )
-st.caption(baseline_caption(table))
+if caption := baseline_caption(table):
+    st.caption(caption)
+evaluate_missing_ui(table)
 selected = selected_runs_ui(table)
 st.download_button(
     "Export table as CSV",
@@ -270,7 +386,7 @@ else:
     curves = {name: load_records(paths[name], metrics_mtime(paths[name])) for name in selected}
     st.plotly_chart(loss_overlay(curves, smoothing), key="runs_curves")
 
-st.subheader("One run on dev participants")
+st.subheader("One run up close")
 name = st.selectbox(
     "Run", selected or table["run"].tolist(), key="runs_inspect", help="From the selected rows"
 )

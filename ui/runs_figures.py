@@ -6,6 +6,7 @@ Plain functions of plain values (no Streamlit), so they are easy to test and reu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 import plotly.graph_objects as go
@@ -13,6 +14,7 @@ from plotly.colors import qualitative
 from sklearn.metrics import roc_curve
 
 CLASS_NAMES = ("not depressed", "depressed")
+RocCurve: TypeAlias = tuple[Sequence[int], Sequence[float], float | None]
 
 
 def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
@@ -98,7 +100,7 @@ def confusion_heatmap(matrix: Sequence[Sequence[int]], title: str) -> go.Figure:
     figure = go.Figure(
         go.Heatmap(
             z=counts,
-            x=[f"predicted {c}" for c in CLASS_NAMES],
+            x=[f"predicted<br>{c}" for c in CLASS_NAMES],
             y=[f"true {c}" for c in CLASS_NAMES],
             text=text,
             texttemplate="%{text}",
@@ -111,21 +113,24 @@ def confusion_heatmap(matrix: Sequence[Sequence[int]], title: str) -> go.Figure:
     return figure
 
 
-def roc_figure(
-    labels: Sequence[int], probs: Sequence[float], auroc: float | None, title: str
-) -> go.Figure:
-    """ROC curve of participant-level probabilities, with the chance diagonal.
+def roc_figure(curves: dict[str, RocCurve], title: str) -> go.Figure:
+    """ROC curves of participant-level probabilities (one per split), with the chance line.
+
+    Parameters
+    ----------
+    curves : dict
+        Curve name (``"dev"``, ``"test"``) to ``(labels, probs, auroc)``; ``auroc`` may
+        be None.
+    title : str
+        Chart title.
 
     Raises
     ------
     ValueError
-        Only one class among ``labels`` (no ROC curve exists).
+        No curves, or a curve whose labels hold one class only (no ROC curve exists).
     """
-    labels = np.asarray(labels, dtype=int)
-    if np.unique(labels).size < 2:
-        raise ValueError("a ROC curve needs participants of both classes")
-    fpr, tpr, _ = roc_curve(labels, np.asarray(probs, dtype=float))
-    name = "model" if auroc is None else f"model (AUROC {auroc:.3f})"
+    if not curves:
+        raise ValueError("no participants to draw a ROC curve of")
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
@@ -136,14 +141,22 @@ def roc_figure(
             line={"dash": "dot", "color": "grey"},
         )
     )
-    figure.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines+markers", name=name, line_shape="hv"))
+    for name, (labels, probs, auroc) in curves.items():
+        labels = np.asarray(labels, dtype=int)
+        if np.unique(labels).size < 2:
+            raise ValueError(f"a ROC curve needs participants of both classes ({name})")
+        fpr, tpr, _ = roc_curve(labels, np.asarray(probs, dtype=float))
+        label = name if auroc is None else f"{name} (AUROC {auroc:.3f})"
+        figure.add_trace(
+            go.Scatter(x=fpr, y=tpr, mode="lines+markers", name=label, line_shape="hv")
+        )
     figure.update_layout(
         title=title,
-        xaxis_title="false positive rate (not depressed called depressed)",
+        xaxis_title="false positive rate<br>(not depressed called depressed)",
         yaxis_title="true positive rate (depressed found)",
         xaxis={"range": [0, 1]},
         yaxis={"range": [0, 1.02]},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "y": -0.3},
         margin={"t": 50},
     )
     return figure

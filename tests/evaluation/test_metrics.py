@@ -12,6 +12,7 @@ from core.evaluation import (
     participant_metrics,
     trivial_baselines,
 )
+from core.evaluation.metrics import BASELINE_NAMES
 
 # Five participants, two windows each, listed out of order. Worked out by hand:
 #   301 (depressed)     0.9, 0.7 -> 0.8 -> predicted 1  (TP)
@@ -168,3 +169,9 @@ def test_evaluate_end_to_end():
     assert [row["id"] for row in report["participants"]] == [301, 302, 303, 304, 305]
     assert type(report["participants"][0]["id"]) is int
     json.dumps(report)
+
+
+def test_every_trivial_baseline_has_one_display_name():
+    assert set(BASELINE_NAMES) == set(trivial_baselines([0, 1]))
+    assert BASELINE_NAMES["always_depressed"] == "always 'depressed'"
+    assert BASELINE_NAMES["always_not_depressed"] == "always 'not depressed'"

@@ -12,10 +12,10 @@ from core.pipeline.config import make_config
 from core.runs import folder
 from core.runs.table import (
     EVALUATION_FILE,
+    NOT_EVALUATED,
     TEXT_MODEL_INFO,
     baselines_from_counts,
     best_checkpoint,
-    forget_evaluation,
     runs_stamp,
     runs_table,
     table_csv,
@@ -47,8 +47,9 @@ def make_run(root, name, modality="audio", state="completed", losses=(), owner=F
     return run_dir
 
 
-def fake_report(macro_f1=0.3):
-    metrics = {"macro_f1": macro_f1, "confusion_matrix": [[5, 2], [1, 2]], "n": 10}
+def fake_report(macro_f1=0.3, n=10, k=3):
+    metrics = {"macro_f1": macro_f1, "auroc": 0.7, "confusion_matrix": [[5, 2], [1, 2]]}
+    metrics.update(n=n, n_depressed=k, f1_depressed=0.4, f1_not_depressed=0.2)
     return {
         "level": "participant",
         "metrics": metrics,
@@ -59,8 +60,7 @@ def fake_report(macro_f1=0.3):
             "auroc": [0.4, 0.9],
         },
         "baselines": {
-            "always_depressed": {"macro_f1": 3 / 13},
-            "always_not_depressed": {"macro_f1": 7 / 17},
+            name: {"macro_f1": value} for name, value in baselines_from_counts(n, k).items()
         },
         "participants": [],
     }
@@ -68,17 +68,31 @@ def fake_report(macro_f1=0.3):
 
 @pytest.fixture
 def scorer(monkeypatch):
-    """Replace the (slow) evaluation by a counter that returns a fixed report."""
+    """Replace the (slow) evaluation by a counter that returns a fixed report per split.
+
+    Test labels count as present; runs named ``broken-...`` fail on the dev split.
+    """
     calls = []
 
     def evaluate_run(run_dir, split, n_boot):
         calls.append((run_dir.name, split))
-        if run_dir.name.startswith("broken"):
+        if run_dir.name.startswith("broken") and split == "dev":
             raise ValueError("the dev split has no labelled participants")
-        return fake_report()
+        return fake_report(0.3, 10, 3) if split == "dev" else fake_report(0.6, 8, 2)
 
     monkeypatch.setattr(core.evaluate, "evaluate_run", evaluate_run)
+    monkeypatch.setattr(core.evaluate, "missing_test_labels", lambda config: None)
     return calls
+
+
+@pytest.fixture
+def no_scoring(monkeypatch):
+    """Fail the test if anything evaluates a run."""
+
+    def evaluate_run(*args, **kwargs):
+        raise AssertionError("the runs table evaluated a run")
+
+    monkeypatch.setattr(core.evaluate, "evaluate_run", evaluate_run)
 
 
 def test_no_runs_gives_an_empty_table_with_its_columns(tmp_path):
@@ -134,47 +148,89 @@ def test_baselines_from_counts_match_the_metrics_module(n, k):
     assert baselines_from_counts(n, k) == pytest.approx(expected)
 
 
-def test_evaluation_is_computed_once_per_best_checkpoint(tmp_path, scorer):
+def test_the_table_reads_the_saved_dev_and_test_evaluation(tmp_path, scorer, monkeypatch):
     run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
     checkpoint = run_dir / folder.BEST
     checkpoint.write_bytes(b"weights")
-    (row,) = runs_table(tmp_path).to_dict("records")
-    assert scorer == [("audio-a", "dev")]
-    assert (row["macro_f1_lo"], row["macro_f1_hi"], row["auroc_hi"]) == (0.1, 0.6, 0.9)
-    assert row["evaluation"] == "done"
-    cached = folder.read_json(run_dir / EVALUATION_FILE)
-    assert cached["key"]["checkpoint"] == folder.BEST and cached["report"]["intervals"]
+    saved = core.evaluate.evaluate_and_save(run_dir, n_boot=1000)
+    assert scorer == [("audio-a", "dev"), ("audio-a", "test")]
+    assert saved == folder.read_json(run_dir / EVALUATION_FILE)
+    assert saved["key"]["checkpoint"] == folder.BEST
 
-    runs_table(tmp_path)
-    assert len(scorer) == 1  # read from the run folder, not recomputed
+    monkeypatch.setattr(core.evaluate, "evaluate_run", None)  # the table never evaluates
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"] == "dev; test"
+    assert (row["macro_f1_lo"], row["macro_f1_hi"], row["auroc_hi"]) == (0.1, 0.6, 0.9)
+    assert row["macro_f1"] == pytest.approx(0.1)  # the best epoch's record
+    assert (row["n_test"], row["n_test_depressed"]) == (8, 2)
+    assert row["test_macro_f1"] == 0.6 and row["test_auroc"] == 0.7
+    assert (row["test_macro_f1_lo"], row["test_auroc_hi"]) == (0.1, 0.9)
+    # the trivial baselines on the test participants: 2 of 8 depressed
+    assert row["test_always_depressed_macro_f1"] == pytest.approx(2 / 10)
+    assert row["test_always_not_depressed_macro_f1"] == pytest.approx(6 / 14)
 
     later = checkpoint.stat().st_mtime_ns + 5_000_000_000
     os.utime(checkpoint, ns=(later, later))  # a resumed run saved a better model
-    runs_table(tmp_path)
-    assert len(scorer) == 2
-    assert runs_table(tmp_path, evaluate=False)["evaluation"].tolist() == ["done"]
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"] == NOT_EVALUATED
+    assert pd.isna(row["macro_f1_lo"]) and pd.isna(row["test_macro_f1"])
+    assert row["macro_f1"] == pytest.approx(0.1)  # the record still gives the point metric
 
 
-def test_running_runs_are_not_evaluated_until_they_end(tmp_path, scorer):
+def test_finished_runs_without_an_evaluation_are_not_evaluated(tmp_path, no_scoring):
+    run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"] == NOT_EVALUATED
+    assert pd.isna(row["macro_f1_lo"]) and pd.isna(row["test_macro_f1"])
+    assert not (run_dir / EVALUATION_FILE).exists()
+
+
+def test_a_finished_run_whose_process_still_lives_is_being_evaluated(tmp_path, no_scoring):
+    run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)], owner=True)  # this process
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"] == "being evaluated"
+
+
+def test_running_runs_are_not_evaluated_until_they_end(tmp_path, no_scoring):
     run_dir = make_run(tmp_path, "audio-a", state="running", losses=[(1.0, 0.9)], owner=True)
     (run_dir / folder.BEST).write_bytes(b"weights")
     (row,) = runs_table(tmp_path).to_dict("records")
     assert row["status"] == "running" and row["evaluation"] == "after the run ends"
     assert row["macro_f1"] == pytest.approx(0.1) and pd.isna(row["macro_f1_lo"])
-    assert scorer == []
 
 
-def test_a_failed_evaluation_is_reported_and_not_retried(tmp_path, scorer):
+def test_a_failed_split_is_recorded_and_the_other_still_scored(tmp_path, scorer):
     run_dir = make_run(tmp_path, "broken-a", losses=[(1.0, 0.9)])
     (run_dir / folder.BEST).write_bytes(b"weights")
+    saved = core.evaluate.evaluate_and_save(run_dir)
+    assert saved["splits"]["dev"] == {
+        "error": "ValueError: the dev split has no labelled participants"
+    }
+    assert "report" in saved["splits"]["test"]
     (row,) = runs_table(tmp_path).to_dict("records")
-    assert row["evaluation"].startswith("error: ValueError: the dev split has no labelled")
-    assert pd.isna(row["macro_f1_lo"])
-    runs_table(tmp_path)
-    assert len(scorer) == 1
-    forget_evaluation(run_dir)
-    runs_table(tmp_path)
-    assert len(scorer) == 2
+    assert row["evaluation"].startswith("dev failed: ValueError: the dev split has no labelled")
+    assert row["evaluation"].endswith("; test")
+    assert pd.isna(row["macro_f1_lo"]) and row["test_macro_f1"] == 0.6
+
+
+def test_missing_test_labels_are_recorded_as_such(tmp_path, scorer, monkeypatch):
+    why = "no test labels: full_test_split.csv is not in /corpus"
+    monkeypatch.setattr(core.evaluate, "missing_test_labels", lambda config: why)
+    run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    saved = core.evaluate.evaluate_and_save(run_dir)
+    assert saved["splits"]["test"] == {"no_labels": why}
+    assert scorer == [("audio-a", "dev")]
+    (row,) = runs_table(tmp_path).to_dict("records")
+    assert row["evaluation"] == "dev; test: no labels"
+
+
+def test_a_run_without_a_best_model_is_not_evaluated(tmp_path, scorer):
+    run_dir = make_run(tmp_path, "audio-a", state="failed")
+    assert core.evaluate.evaluate_and_save(run_dir) is None
+    assert scorer == [] and not (run_dir / EVALUATION_FILE).exists()
 
 
 def test_text_runs_are_keyed_by_their_saved_pipeline(tmp_path):

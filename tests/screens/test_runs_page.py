@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -11,9 +13,11 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+import core.evaluate
+from core.evaluation.metrics import BASELINE_NAMES
 from core.pipeline.config import make_config
 from core.runs import folder
-from core.runs.table import EVALUATION_FILE, runs_table, table_csv
+from core.runs.table import EVALUATION_FILE, NOT_EVALUATED, runs_table, table_csv
 from ui.common import FOLDER_LABEL
 from ui.runs_figures import confusion_heatmap, ema, loss_overlay, roc_figure
 
@@ -59,6 +63,26 @@ def open_runs_page(corpus_root: Path) -> AppTest:
 def shown(at: AppTest) -> pd.DataFrame:
     (table,) = [d.value for d in at.dataframe if "run" in d.value.columns]
     return table
+
+
+def scores(at: AppTest) -> pd.DataFrame:
+    """The one-run scores table (split, scored by, metrics)."""
+    (table,) = [d.value for d in at.dataframe if "scored by" in d.value.columns]
+    return table
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+@pytest.fixture
+def no_scoring(monkeypatch):
+    """Fail the test if anything evaluates a run."""
+
+    def evaluate_run(*args, **kwargs):
+        raise AssertionError("the Runs page evaluated a run on a visit")
+
+    monkeypatch.setattr(core.evaluate, "evaluate_run", evaluate_run)
 
 
 def select(at: AppTest, rows: list[int]) -> AppTest:
@@ -108,8 +132,10 @@ def test_finished_running_and_failed_runs_are_listed(small_corpus, three_runs):
     assert "path" not in table.columns
     captions = " ".join(c.value for c in at.caption)
     assert "same 10 dev participants (3 depressed)" in captions
-    assert "always depressed macro-F1 0.231" in captions
+    assert "always 'depressed' 0.231" in captions
+    assert "always 'not depressed' 0.412" in captions
     assert "per participant" in captions
+    assert "Dev picks the checkpoint" in captions and "optimistic" in captions
 
     # nothing selected: no curves; every run can be inspected
     assert not at.get("plotly_chart") and not at.slider
@@ -136,7 +162,7 @@ def test_csv_export_is_the_runs_table(small_corpus, three_runs, monkeypatch):
     at = open_runs_page(small_corpus)
     assert at.get("download_button")[0].label == "Export table as CSV"
     data = stored["runs.csv"]
-    assert data == table_csv(runs_table(three_runs, evaluate=False))
+    assert data == table_csv(runs_table(three_runs))
     exported = pd.read_csv(io.BytesIO(data)).set_index("run")
     assert set(exported.index) == {"audio-done", "face-running", "audio-failed"}
     assert {"macro_f1_lo", "macro_f1_hi", "always_depressed_macro_f1", "hidden_size"} <= set(
@@ -162,30 +188,106 @@ def test_deleting_a_run_needs_confirmation(small_corpus, three_runs):
     assert not [b for b in at.button if b.key == "runs_delete_confirm"]
 
 
-def test_confusion_matrix_and_roc_of_a_real_run(small_corpus, text_run, monkeypatch):
+def test_dev_and_test_of_a_real_run_with_intervals_and_baselines(
+    small_corpus, text_run, monkeypatch, no_scoring
+):
     monkeypatch.setenv("DAIC_RUNS_ROOT", str(text_run.parent))
+    mtime = (text_run / EVALUATION_FILE).stat().st_mtime_ns  # written when the run ended
+    saved = folder.read_json(text_run / EVALUATION_FILE)
+    dev, test = (saved["splits"][s]["report"] for s in ("dev", "test"))
     at = open_runs_page(small_corpus)
-    cached = folder.read_json(text_run / EVALUATION_FILE)  # scored once, on first render
-    report = cached["report"]
     (row,) = shown(at).to_dict("records")
-    lo, hi = report["intervals"]["macro_f1"]
-    assert row["macro_f1_ci"] == f"[{lo:.2f}, {hi:.2f}]"
-    assert row["macro_f1"] == pytest.approx(report["metrics"]["macro_f1"])
-    assert row["evaluation"] == "done"
+    for prefix, report in (("", dev), ("test_", test)):
+        lo, hi = report["intervals"]["macro_f1"]
+        assert row[f"{prefix}macro_f1_ci"] == f"[{lo:.2f}, {hi:.2f}]"
+        assert row[f"{prefix}macro_f1"] == pytest.approx(report["metrics"]["macro_f1"])
+        lo, hi = report["intervals"]["auroc"]
+        assert row[f"{prefix}auroc_ci"] == f"[{lo:.2f}, {hi:.2f}]"
+        for name in BASELINE_NAMES:
+            value = report["baselines"][name]["macro_f1"]
+            assert row[f"{prefix}{name}_macro_f1"] == pytest.approx(value)
+    assert row["evaluation"] == "dev; test"
+    captions = " ".join(c.value for c in at.caption)
+    assert f"same {test['metrics']['n']} test participants" in captions
+    assert "Dev picks the checkpoint" in captions
 
     at = select(at, [0])
-    charts = at.get("plotly_chart")
-    assert len(charts) == 3  # loss curves, confusion matrix, ROC
-    metrics = {m.label: m.value for m in at.metric}
-    baselines = report["baselines"]
-    assert metrics["model macro-F1"] == f"{report['metrics']['macro_f1']:.3f}"
-    assert metrics["baseline: always depressed"] == (
-        f"{baselines['always_depressed']['macro_f1']:.3f}"
-    )
-    assert any("Participant level" in c.value for c in at.caption)
-    mtime = (text_run / EVALUATION_FILE).stat().st_mtime_ns
+    table = scores(at)
+    assert table["split"].tolist() == ["dev"] * 3 + ["test"] * 3
+    assert table["scored by"].tolist() == ["model", *BASELINE_NAMES.values()] * 2
+    for split, report in (("dev", dev), ("test", test)):
+        model = table[(table["split"] == split) & (table["scored by"] == "model")].iloc[0]
+        assert model["macro-F1"] == pytest.approx(report["metrics"]["macro_f1"])
+        assert model["macro-F1 CI"] == "[{:.2f}, {:.2f}]".format(*report["intervals"]["macro_f1"])
+        assert model["AUROC CI"] == "[{:.2f}, {:.2f}]".format(*report["intervals"]["auroc"])
+    specs = chart_specs(at)
+    titles = [spec["layout"]["title"]["text"] for spec in specs]
+    assert titles[1:] == ["Confusion matrix, dev", "Confusion matrix, test", "ROC curves"]
+    roc_names = [trace["name"] for trace in specs[3]["data"]]
+    assert [n.split(" ")[0] for n in roc_names[1:]] == ["dev", "test"]
+    caption = next(c.value for c in at.caption if c.value.startswith("Participant level"))
+    assert "one document of each participant's words" in caption
+    assert "window" not in caption  # a text run has no windows
+    assert "Dev picked the checkpoint" in caption
     at.run()
-    assert (text_run / EVALUATION_FILE).stat().st_mtime_ns == mtime  # not scored again
+    assert (text_run / EVALUATION_FILE).stat().st_mtime_ns == mtime  # never scored on a visit
+
+
+def test_a_run_without_an_evaluation_is_evaluated_only_on_request(
+    small_corpus, text_run, runs_root, monkeypatch
+):
+    old = runs_root / "text-old"
+    shutil.copytree(text_run, old)
+    (old / EVALUATION_FILE).unlink()  # as a run finished by an older version
+    folder.write_status(old, "completed", "fitted", owner=False)  # its process is long gone
+    calls = []
+    evaluate_run = core.evaluate.evaluate_run
+
+    def counting(run_dir, split, n_boot=1000):
+        calls.append(split)
+        return evaluate_run(run_dir, split, n_boot)
+
+    monkeypatch.setattr(core.evaluate, "evaluate_run", counting)
+    at = open_runs_page(small_corpus)
+    at.run()
+    assert calls == [] and not (old / EVALUATION_FILE).exists()
+    (row,) = shown(at).to_dict("records")
+    assert row["evaluation"] == NOT_EVALUATED and row["macro_f1_ci"] == ""
+    assert any("no saved evaluation" in i.value for i in at.info)
+
+    at.button(key="runs_evaluate_one").click().run()
+    assert not at.exception, at.exception
+    assert calls == ["dev", "test"]
+    assert (old / EVALUATION_FILE).exists()
+    (row,) = shown(at).to_dict("records")
+    assert row["evaluation"] == "dev; test" and row["test_macro_f1_ci"]
+
+
+def test_a_corpus_without_test_labels_is_named_plainly(small_corpus, runs_root, monkeypatch):
+    run_dir = make_run(runs_root, "audio-done", epochs=2)
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    why = (
+        "no test labels: full_test_split.csv is not in /corpus, so only the dev split can be scored"
+    )
+    monkeypatch.setattr(core.evaluate, "missing_test_labels", lambda config: why)
+    monkeypatch.setattr(
+        core.evaluate, "evaluate_run", lambda run_dir, split, n_boot: fake_dev_report()
+    )
+    core.evaluate.evaluate_and_save(run_dir)
+    at = open_runs_page(small_corpus)
+    captions = " ".join(c.value for c in at.caption)
+    assert "No test figures for 1 run" in captions and "full_test_split.csv" in captions
+    (row,) = shown(at).to_dict("records")
+    assert row["evaluation"] == "dev; test: no labels" and pd.isna(row["test_macro_f1"])
+    assert any(why in w.value for w in at.warning)
+    assert scores(at)["split"].tolist() == ["dev"] * 3
+
+
+def fake_dev_report() -> dict:
+    """A dev report of 4 participants (1 depressed), as core.evaluate.evaluate_run gives."""
+    from core.evaluation.metrics import evaluate
+
+    return evaluate([1, 2, 3, 4], [0.9, 0.2, 0.6, 0.1], [1, 0, 0, 0], n_boot=20)
 
 
 def test_renders_quickly_with_twenty_runs(small_corpus, runs_root):
@@ -222,9 +324,12 @@ def test_figures_of_the_runs_page():
     assert heatmap.data[0].z.tolist() == [[5, 2], [1, 3]]
     assert list(heatmap.data[0].y) == ["true not depressed", "true depressed"]
 
-    roc = roc_figure([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], 0.75, "ROC")
+    roc = roc_figure(
+        {"dev": ([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], 0.75), "test": ([0, 1], [0.3, 0.7], None)},
+        "ROC",
+    )
     curve = roc.data[1]
     assert (curve.x[0], curve.y[0], curve.x[-1], curve.y[-1]) == (0, 0, 1, 1)
-    assert "AUROC 0.750" in curve.name
+    assert curve.name == "dev (AUROC 0.750)" and roc.data[2].name == "test"
     with pytest.raises(ValueError, match="both classes"):
-        roc_figure([1, 1], [0.2, 0.8], None, "ROC")
+        roc_figure({"test": ([1, 1], [0.2, 0.8], None)}, "ROC")
