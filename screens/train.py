@@ -172,10 +172,10 @@ def stop_requested_s(run_dir: Path) -> float | None:
 
 def new_run_data_root(corpus: Corpus) -> str | None:
     """The corpus a new run trains on, as ``start_run`` takes it: None for the sample."""
-    from core.data.sample import SAMPLE_ROOT
+    from core.data.sample import sample_root
 
     root = Path(corpus.root)
-    return None if root.resolve() == SAMPLE_ROOT.resolve() else str(root)
+    return None if root.resolve() == sample_root().resolve() else str(root)
 
 
 def settings_problem(modality: str, values: dict[str, Any]) -> str | None:

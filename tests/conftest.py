@@ -21,10 +21,18 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """Keep the frame cache of every test out of the repository."""
-    monkeypatch.setenv("DAIC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "frame-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_storage(tmp_path_factory: pytest.TempPathFactory):
+    """Keep the frame cache and the generated sample in this session's temporary folder.
+
+    Session-wide, so a server a test starts (the browser test) inherits it too: no test
+    writes into the user's own ``~/.cache/daic-dashboard``.
+    """
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAIC_CACHE_DIR", str(base / "frame-cache"))
+        patch.setenv("DAIC_SAMPLE_DIR", str(base / "sample"))
+        yield
 
 
 @pytest.fixture(scope="session")

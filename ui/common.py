@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
 
-from core.data import Corpus, DataError
+from core.data import Corpus, DataError, sample, storage
 from core.pipeline.config import DEFAULT_RUNS_ROOT  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
@@ -27,24 +28,169 @@ def corpus_stamp(root: Path) -> float:
     return max(stamps)
 
 
-def ensure_sample_ui() -> Path:
-    """Return the bundled sample's root, generating it (with progress) on first use."""
-    from core.data.sample import SAMPLE_ROOT, ensure_sample, sample_ready
+class SampleJob:
+    """Generates the bundled sample in a background thread, once for every browser session.
 
-    if sample_ready():
-        return SAMPLE_ROOT
-    bar = st.progress(0.0, text="Generating the synthetic sample corpus (first start only)")
+    One object per sample folder is shared by all sessions of the server
+    (:func:`sample_job`); :meth:`start` does nothing while a generation runs or once the
+    sample is complete, so a second tab never starts a second one. Another server process
+    generating the same folder is waited for by :func:`core.data.sample.ensure_sample`'s
+    file lock.
 
-    def progress(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"Generating sample: {done}/{total} sessions")
+    Parameters
+    ----------
+    root : pathlib.Path
+        The sample's corpus root.
 
-    root = ensure_sample(progress=progress)
-    bar.empty()
-    return root
+    Attributes
+    ----------
+    done, total : int
+        Sessions written so far, out of how many.
+    error : str or None
+        Why the last generation failed (type and message), or None.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.done = 0
+        self.total = int(sample.SAMPLE_SETTINGS["participants"])
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def running(self) -> bool:
+        """Whether a generation is under way."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, retry: bool = False) -> None:
+        """Start generating unless it is running, complete, or failed (then only on ``retry``)."""
+        with self._guard:
+            if self.running or sample.sample_ready(self.root) or (self.error and not retry):
+                return
+            self.done, self.error = 0, None
+            self._thread = threading.Thread(target=self._run, name="sample-generation", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current generation ends (for tests and scripts)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _run(self) -> None:
+        try:
+            sample.ensure_sample(self.root, progress=self._progress)
+        except Exception as error:  # noqa: BLE001 - shown on the page, with a retry button
+            self.error = f"{type(error).__name__}: {error}"
+
+
+@st.cache_resource(show_spinner=False)
+def sample_job(root: str) -> SampleJob:
+    """The one :class:`SampleJob` of this server for the sample at ``root``."""
+    return SampleJob(Path(root))
+
+
+@st.fragment(run_every=1.0)
+def sample_progress_ui(job: SampleJob) -> None:
+    """A progress bar that refreshes itself each second; the whole app reruns when done."""
+    if not job.running:
+        stored_summary.clear()
+        st.rerun()  # ready (or failed): draw every page element again
+    st.progress(
+        job.done / max(job.total, 1),
+        text=f"Generating the synthetic sample: {job.done}/{job.total} sessions "
+        "(first start only; it is kept for the next start)",
+    )
+
+
+def ensure_sample_ui() -> Path | None:
+    """The bundled sample's root, or None while it is being generated in the background.
+
+    The first call starts the generation (:class:`SampleJob`) and returns at once; the
+    caller shows :func:`sample_status_ui` in the page meanwhile.
+    """
+    root = sample.sample_root()
+    if sample.sample_ready(root):
+        return root
+    sample_job(str(root)).start()
+    return None
+
+
+def sample_status_ui() -> None:
+    """The main area's note while the sample is generated: progress, or the error and a retry."""
+    job = sample_job(str(sample.sample_root()))
+    if job.error:
+        st.error(
+            f"Generating the synthetic sample failed: {job.error}. Check that "
+            f"`{job.root.parent}` is writable with about 200 MB free (or point "
+            f"`{storage.SAMPLE_ENV}` to another folder), then try again."
+        )
+        if st.button("Try again", key="sample_retry"):
+            job.start(retry=True)
+            st.rerun()
+        return
+    st.info(
+        "The bundled synthetic sample is being generated, once, in the background "
+        "(about half a minute). This page fills in by itself as soon as it is ready."
+    )
+    sample_progress_ui(job)
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def stored_summary() -> list[tuple[str, str, int]]:
+    """``(label, folder, bytes)`` of what the app keeps on disk (rescanned each minute)."""
+    return [(item.label, str(item.folder), item.bytes) for item in storage.stored()]
+
+
+def storage_ui() -> None:
+    """Sidebar: where the sample and frame cache live, their size, and how to clear them."""
+    items = stored_summary()
+    total = storage.human_size(sum(size for _, _, size in items))
+    with st.expander(f"Sample and cache on disk: {total}"):
+        for label, folder, size in items:
+            st.caption(f"{label.capitalize()}: `{folder}` ({storage.human_size(size)})")
+        st.caption(
+            "Clear them with `python -m core.data clear-cache` (the sample is generated "
+            f"again when needed). Move them with `{storage.SAMPLE_ENV}` and "
+            f"`{storage.CACHE_ENV}`."
+        )
+
+
+def _chosen_root(choice: str) -> Path | None:
+    """The corpus root the sidebar's choice names, or None (still generating, or no folder)."""
+    if choice == SAMPLE_LABEL:
+        return ensure_sample_ui()
+    typed = st.text_input("Corpus folder", key="data_folder", placeholder="/data/daic-woz")
+    if not typed:
+        st.info("Type the folder that holds the sessions and split files.")
+        return None
+    return Path(typed).expanduser()
+
+
+def _open_ui(root: Path) -> Corpus | None:
+    """Sidebar: open the corpus at ``root`` and summarise its splits; None on failure."""
+    try:
+        corpus = open_corpus(str(root), corpus_stamp(root))
+    except (DataError, OSError) as error:
+        st.error(f"Cannot open this corpus: {error}")
+        return None
+    splits = corpus.splits()
+    st.caption(" · ".join(f"{name} {s['n']} ({s['depressed']} dep.)" for name, s in splits.items()))
+    if corpus.problems:
+        st.warning(f"{len(corpus.problems)} corpus problem(s): see the Data page.")
+    st.session_state["data_root"] = str(root)
+    return corpus
 
 
 def data_source_ui() -> Corpus | None:
-    """Sidebar: choose the data source; return the opened corpus or None."""
+    """Sidebar: choose the data source; return the opened corpus or None.
+
+    While the bundled sample is being generated this returns None at once, the sidebar
+    says so, and the main area shows the progress (:func:`sample_status_ui`).
+    """
     with st.sidebar:
         st.header("Data source")
         choice = st.radio(
@@ -54,27 +200,15 @@ def data_source_ui() -> Corpus | None:
             help="The sample is synthetic (IDs from 900). A real corpus must be in the "
             "DAIC-WOZ layout: NNN_P folders or NNN_P.zip archives and the split files.",
         )
-        if choice == SAMPLE_LABEL:
-            root = ensure_sample_ui()
-        else:
-            typed = st.text_input("Corpus folder", key="data_folder", placeholder="/data/daic-woz")
-            if not typed:
-                st.info("Type the folder that holds the sessions and split files.")
-                return None
-            root = Path(typed).expanduser()
-        try:
-            corpus = open_corpus(str(root), corpus_stamp(root))
-        except (DataError, OSError) as error:
-            st.error(f"Cannot open this corpus: {error}")
-            return None
-        splits = corpus.splits()
-        st.caption(
-            " · ".join(f"{name} {s['n']} ({s['depressed']} dep.)" for name, s in splits.items())
-        )
-        if corpus.problems:
-            st.warning(f"{len(corpus.problems)} corpus problem(s): see the Data page.")
-        st.session_state["data_root"] = str(root)
-        return corpus
+        root = _chosen_root(choice)
+        generating = choice == SAMPLE_LABEL and root is None
+        if generating:
+            st.caption("The sample is being generated; it opens here when it is ready.")
+        corpus = _open_ui(root) if root is not None else None
+        storage_ui()
+    if generating:
+        sample_status_ui()
+    return corpus
 
 
 def runs_root() -> Path:

@@ -34,23 +34,25 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data import known_defects
+from core.data import known_defects, storage
 from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 
 CACHE_VERSION = 1
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
 
-CACHE_ENV = "DAIC_CACHE_DIR"
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_ENV = storage.CACHE_ENV
 
 Extractor = Callable[[Corpus, int, FeatureSettings], SessionFrames]
 
 
 def default_directory() -> Path:
-    """``$DAIC_CACHE_DIR`` if set, else ``<repo root>/.cache/frames`` (git-ignored)."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else _REPO_ROOT / ".cache" / "frames"
+    """``$DAIC_CACHE_DIR`` if set, else ``frames/`` in the per-user folder.
+
+    See :func:`core.data.storage.frames_dir`: ``~/.cache/daic-dashboard/frames`` unless
+    ``$XDG_CACHE_HOME`` says otherwise; ``python -m core.data clear-cache`` empties it.
+    """
+    return storage.frames_dir()
 
 
 def _digest(payload: object) -> str:

@@ -1,12 +1,16 @@
-"""The bundled demo corpus: generated on first use, never half-written.
+"""The bundled demo corpus: generated once, never half-written, kept outside the repository.
 
-The sample is synthetic (:mod:`core.data.synth`) and git-ignored; :func:`ensure_sample`
-writes it the first time it is needed. Generation happens in a private temporary folder
-next to the target, which is renamed into place only when complete, and a marker file
-records the generator version and settings: a folder without a matching marker is never
-mistaken for a finished sample. Concurrent callers (threads or processes) are serialised
-by an advisory lock where the platform has one (``fcntl``); without it, the atomic rename
-still guarantees that at most one complete corpus wins and the others are discarded.
+The sample is synthetic (:mod:`core.data.synth`); :func:`ensure_sample` writes it the first
+time it is needed into :func:`sample_root` (a per-user folder, see
+:mod:`core.data.storage`; ``$DAIC_SAMPLE_DIR`` moves it). Each session is one ``NNN_P.zip``
+archive, as DAIC-WOZ is distributed, which takes about 40 % of the space of plain folders.
+
+Generation happens in a private temporary folder next to the target, which is renamed into
+place only when complete, and a marker file records the generator version and settings: a
+folder without a matching marker is never mistaken for a finished sample. Concurrent
+callers (threads or processes) are serialised by an advisory lock where the platform has
+one (``fcntl``); without it, the atomic rename still guarantees that at most one complete
+corpus wins and the others are discarded.
 """
 
 from __future__ import annotations
@@ -21,24 +25,36 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 
+from core.data import storage
 from core.data.synth import GENERATOR_VERSION, write_corpus
 
-SAMPLE_ROOT = Path(__file__).resolve().parents[2] / "sample_data" / "generated" / "daic_sample"
-"""Where the demo corpus lives (git-ignored)."""
-
 SAMPLE_SETTINGS = MappingProxyType({"participants": 60, "minutes": 1.0, "seed": 0})
-"""Arguments of :func:`core.data.synth.write_corpus` for the demo corpus.
+"""What the demo corpus holds (arguments of :func:`core.data.synth.write_corpus`).
 
-60 one-minute sessions take about 5-15 s to write on a 2-core machine and about 460 MB
-on disk; every planted word still reaches 7 or more of the 34 training transcripts.
+60 one-minute sessions; every planted word still reaches 7 or more of the 34 training
+transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take about 175 MB and
+15-30 s on a 2-core machine (as folders: 441 MB).
 """
+
+SAMPLE_ARCHIVES = True
+"""Write each session as ``NNN_P.zip`` (the distributed layout) rather than a folder."""
 
 MARKER = ".synth_sample.json"
 """Marker file inside a complete sample; holds the generator version and settings."""
 
 
+def sample_root() -> Path:
+    """Where the demo corpus lives: ``daic_sample`` in :func:`core.data.storage.sample_dir`."""
+    return storage.sample_dir() / storage.SAMPLE_NAME
+
+
 def _expected(settings: dict) -> dict:
-    return {"generator": "core.data.synth", "version": GENERATOR_VERSION, **settings}
+    return {
+        "generator": "core.data.synth",
+        "version": GENERATOR_VERSION,
+        **settings,
+        "archives": SAMPLE_ARCHIVES,
+    }
 
 
 def _is_current(root: Path, settings: dict) -> bool:
@@ -103,7 +119,7 @@ def _ensure(root: Path, settings: dict, progress: Callable[[int, int], None] | N
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
         tmp.chmod(0o755)  # mkdtemp's 0o700 would hide the corpus from other users
         try:
-            write_corpus(tmp, **settings, progress=progress)
+            write_corpus(tmp, **settings, archives=SAMPLE_ARCHIVES, progress=progress)
             (tmp / MARKER).write_text(json.dumps(_expected(settings), indent=1) + "\n")
             _swap_in(tmp, root, settings)
         finally:
@@ -119,7 +135,7 @@ def ensure_sample(
     Parameters
     ----------
     root : pathlib.Path, optional
-        Where the sample lives; :data:`SAMPLE_ROOT` by default.
+        Where the sample lives; :func:`sample_root` by default.
     progress : callable, optional
         Called as ``progress(done, total)`` after each session while generating.
 
@@ -130,9 +146,10 @@ def ensure_sample(
         current generator version. A folder whose marker is missing or differs (an older
         generator, other settings, an interrupted run) is replaced.
     """
-    return _ensure(Path(root) if root is not None else SAMPLE_ROOT, dict(SAMPLE_SETTINGS), progress)
+    chosen = Path(root) if root is not None else sample_root()
+    return _ensure(chosen, dict(SAMPLE_SETTINGS), progress)
 
 
 def sample_ready(root: Path | None = None) -> bool:
     """Whether the demo corpus is already generated and current (no work to do)."""
-    return _is_current(Path(root) if root is not None else SAMPLE_ROOT, dict(SAMPLE_SETTINGS))
+    return _is_current(Path(root) if root is not None else sample_root(), dict(SAMPLE_SETTINGS))

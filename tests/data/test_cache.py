@@ -150,7 +150,8 @@ def test_default_directory(monkeypatch, tmp_path):
     assert default_directory() == tmp_path / "elsewhere"
     assert FrameCache().directory == tmp_path / "elsewhere"
     monkeypatch.delenv("DAIC_CACHE_DIR")
-    assert default_directory().parts[-2:] == (".cache", "frames")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_directory() == tmp_path / "xdg" / "daic-dashboard" / "frames"
 
 
 def test_failures_are_retried_not_cached(corpus, tmp_path):

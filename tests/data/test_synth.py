@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import csv
 import re
-import threading
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import formats, sample
+from core.data import formats
 from core.data.synth import (
     NEGATIVE_WORDS,
     POSITIVE_WORDS,
@@ -345,79 +343,3 @@ def test_command_line(tmp_path, capsys):
         == 0
     )
     assert len(list((tmp_path / "zips").glob("*_P.zip"))) == 6
-
-
-# --- The bundled sample ----------------------------------------------------------------
-
-TINY = {"participants": 6, "minutes": 0.2, "seed": 0}
-
-
-@pytest.fixture
-def tiny_sample(monkeypatch):
-    monkeypatch.setattr(sample, "SAMPLE_SETTINGS", TINY)
-
-
-def test_ensure_sample_generates_once(tiny_sample, tmp_path):
-    root = tmp_path / "daic_sample"
-    calls = []
-    assert sample.ensure_sample(root, progress=lambda done, total: calls.append(done)) == root
-    assert calls == list(range(1, 7))
-    marker = root / sample.MARKER
-    assert marker.exists() and len(list(root.glob("*_P"))) == 6
-    stamp = marker.stat().st_mtime_ns
-    assert sample.ensure_sample(root) == root
-    assert marker.stat().st_mtime_ns == stamp  # not regenerated
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".daic_sample.tmp")] == []
-
-
-def test_ensure_sample_replaces_stale_or_partial_corpora(tiny_sample, tmp_path, monkeypatch):
-    root = tmp_path / "daic_sample"
-    root.mkdir()
-    (root / "900_P").mkdir()  # an interrupted copy without a marker
-    (tmp_path / ".daic_sample.tmp-dead").mkdir()  # left by a killed process
-    sample.ensure_sample(root)
-    assert len(list(root.glob("*_P"))) == 6 and (root / sample.MARKER).exists()
-    assert not (tmp_path / ".daic_sample.tmp-dead").exists()
-    monkeypatch.setattr(sample, "SAMPLE_SETTINGS", {**TINY, "participants": 7})
-    sample.ensure_sample(root)
-    assert len(list(root.glob("*_P"))) == 7
-
-
-def in_threads(n: int, target) -> list[BaseException]:
-    """Run ``target`` in ``n`` threads at once; return what they raised."""
-    errors: list[BaseException] = []
-
-    def call():
-        try:
-            target()
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=call) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
-
-
-def test_ensure_sample_from_two_threads(tiny_sample, tmp_path):
-    root = tmp_path / "daic_sample"
-    assert in_threads(2, lambda: sample.ensure_sample(root)) == []
-    assert len(list(root.glob("*_P"))) == 6 and (root / sample.MARKER).exists()
-    leftovers = [p.name for p in tmp_path.iterdir() if p.name != ".daic_sample.lock"]
-    assert leftovers == ["daic_sample"]
-
-
-def test_ensure_sample_without_a_lock(tiny_sample, tmp_path, monkeypatch):
-    """Where there is no fcntl, racing callers still end with one complete corpus."""
-
-    @contextmanager
-    def no_lock(root):
-        yield False
-
-    monkeypatch.setattr(sample, "_lock", no_lock)
-    root = tmp_path / "daic_sample"
-    assert in_threads(3, lambda: sample.ensure_sample(root)) == []
-    assert len(list(root.glob("*_P"))) == 6 and (root / sample.MARKER).exists()
-    assert [p.name for p in tmp_path.iterdir()] == ["daic_sample"]

@@ -239,7 +239,7 @@ def test_fusion_offers_finished_runs_on_the_same_data(
 def test_the_bundled_sample_is_started_as_no_data_root(
     runs_root: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("core.data.sample.SAMPLE_ROOT", small_corpus)
+    monkeypatch.setattr("core.data.sample.sample_root", lambda: small_corpus)
     monkeypatch.setattr("ui.common.ensure_sample_ui", lambda: small_corpus)
     calls = []
 
