@@ -32,8 +32,8 @@ SAMPLE_SETTINGS = MappingProxyType({"participants": 60, "minutes": 1.0, "seed": 
 """What the demo corpus holds (arguments of :func:`core.data.synth.write_corpus`).
 
 60 one-minute sessions; every planted word still reaches 7 or more of the 34 training
-transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take about 175 MB and
-15-30 s on a 2-core machine (as folders: 441 MB).
+transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take 180 MB on disk (as
+folders: 460 MB) and 10-30 s to write on a 2-core machine, depending on its load.
 """
 
 SAMPLE_ARCHIVES = True
