@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/dashboard.py [--runs 20] [--reruns 5] [--repeats 5] [--json]
+    python benchmarks/dashboard.py --runs-page 1 200 [--reruns 5] [--json]
 
 Writes a small synthetic corpus (24 participants of about 0.5 min) and a runs root of
 ``--runs`` hand-made run folders (mixed modalities and states, about 30 epochs of
@@ -26,6 +27,15 @@ live delay
     is missing.
 
 Targets: every page first and warm render <= 1.5 s; live delay median and max <= 2 s.
+
+``--runs-page N [N ...]`` measures only the Runs page against the number of runs: it
+trains one real audio run (``python -m core.train``, 20 epochs, which evaluates itself on
+dev and test when it ends) and, for each N, a runs root of N copies of that finished run
+folder under distinct names (files hard-linked). Per N: *rebuilt* is a fresh session
+with Streamlit's data cache cleared (the table read from every run folder: what the
+first visit after any run changes costs), *new tab* a fresh session with the table
+cached, *warm* the median of ``--reruns`` reruns. Target: every figure <= 1.5 s.
+
 With ``--json`` the last line printed is one JSON object of the figures.
 """
 
@@ -35,6 +45,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -189,6 +200,99 @@ def time_pages(corpus: Path, reruns: int) -> dict[str, dict[str, float]]:
     return result
 
 
+# ---------------------------------------------------------------------------- Runs page
+REAL_EPOCHS = 20
+
+
+def train_real_run(corpus: Path, root: Path) -> Path:
+    """One real finished audio run; its own process saves its dev and test evaluation."""
+    run_dir = root / "audio-real"
+    command = [sys.executable, "-m", "core.train", "audio", "--data", str(corpus)]
+    command += ["--run-dir", str(run_dir), "--quiet", "--max-epochs", str(REAL_EPOCHS)]
+    command += ["--hidden-size", "16", "--patience", str(REAL_EPOCHS)]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True, env=dict(os.environ))
+    from core.runs.table import read_evaluation
+
+    if read_evaluation(run_dir) is None:
+        raise RuntimeError(f"the training process left no evaluation in {run_dir}")
+    return run_dir
+
+
+def time_runs_page(corpus: Path, source: Path, tmp_path: Path, counts: list[int], reruns: int):
+    """Runs page seconds with ``count`` copies of ``source`` for each count."""
+    import streamlit as st
+
+    result: dict[str, dict[str, float]] = {}
+    for i, count in enumerate(counts):
+        root = tmp_path / f"runs-{count}"
+        root.mkdir()
+        for k in range(count):
+            shutil.copytree(source, root / f"audio-{k:03d}", copy_function=os.link)
+        os.environ["DAIC_RUNS_ROOT"] = str(root)
+        if i == 0:
+            open_session(corpus, "Runs")  # imports and process-wide set-up, paid once
+        st.cache_data.clear()
+        at, rebuilt = open_session(corpus, "Runs")
+        shown = at.dataframe[0].value
+        if len(shown) != count or set(shown["evaluation"]) != {"dev; test"}:
+            raise RuntimeError(f"expected {count} runs evaluated on dev and test:\n{shown}")
+        _, new_tab = open_session(corpus, "Runs")
+        times = []
+        for _ in range(reruns):
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+            check(at, "Runs")
+        result[str(count)] = {
+            "rebuilt_s": rebuilt,
+            "new_tab_s": new_tab,
+            "warm_s": statistics.median(times),
+            "warm_max_s": max(times),
+        }
+    return result
+
+
+def runs_page_main(args: argparse.Namespace) -> int:
+    """``--runs-page``: the Runs page's render time against the number of runs."""
+    with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
+        tmp_path = Path(tmp)
+        corpus, cache = tmp_path / "daic", tmp_path / "cache"
+        os.environ["DAIC_CACHE_DIR"] = str(cache)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from core.data.synth import write_corpus
+
+        write_corpus(corpus, participants=24, minutes=0.5, seed=3)
+        source = train_real_run(corpus, tmp_path / "trained")
+        pages = time_runs_page(corpus, source, tmp_path, args.runs_page, args.reruns)
+    print(
+        f"Runs page against the number of runs (copies of one real audio run), "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(f"{'runs':>6} {'rebuilt':>9} {'new tab':>9} {'warm':>9} {'warm max':>9}  result")
+    met = True
+    for count, t in pages.items():
+        ok = max(t["rebuilt_s"], t["new_tab_s"], t["warm_s"]) <= PAGE_TARGET_S
+        met &= ok
+        print(
+            f"{count:>6} {t['rebuilt_s']:9.3f} {t['new_tab_s']:9.3f} {t['warm_s']:9.3f} "
+            f"{t['warm_max_s']:9.3f}  {'pass' if ok else 'FAIL'}"
+        )
+    print(f"target: every figure <= {PAGE_TARGET_S} s; met: {met}")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "runs_page": pages,
+                    "target_s": PAGE_TARGET_S,
+                    "met": met,
+                    "reruns": args.reruns,
+                    "cpus": os.cpu_count(),
+                }
+            )
+        )
+    return 0
+
+
 # ---------------------------------------------------------------------------- live delay
 def free_port() -> int:
     with socket.socket() as sock:
@@ -297,8 +401,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=20, help="hand-made run folders")
     parser.add_argument("--reruns", type=int, default=5, help="warm reruns per page")
     parser.add_argument("--repeats", type=int, default=5, help="live-delay measurements")
+    parser.add_argument(
+        "--runs-page",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="only time the Runs page with N copies of one real finished run, for each N",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.runs_page:
+        if min(args.runs_page) < 1:
+            parser.error("--runs-page counts must be at least 1")
+        return runs_page_main(args)
     if args.runs < 1:
         parser.error("--runs must be at least 1 (one running run is needed)")
 
