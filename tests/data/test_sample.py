@@ -86,6 +86,15 @@ def test_the_sample_is_written_as_session_archives_less_than_half_the_size(tiny_
         np.testing.assert_array_equal(a.values, b.values)
 
 
+def test_the_sample_is_deterministic(tiny_sample, tmp_path):
+    a = sample.ensure_sample(tmp_path / "a" / "daic_sample")
+    b = sample.ensure_sample(tmp_path / "b" / "daic_sample")
+    files = sorted(p.name for p in a.iterdir())
+    assert files == sorted(p.name for p in b.iterdir()) and len(files) == 6 + 5
+    for name in files:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def test_an_older_folder_sample_is_replaced_by_archives(tiny_sample, tmp_path, monkeypatch):
     root = tmp_path / "daic_sample"
     monkeypatch.setattr(sample, "SAMPLE_ARCHIVES", False)
