@@ -149,7 +149,7 @@ def storage_ui() -> None:
     """Sidebar: where the sample and frame cache live, their size, and how to clear them."""
     items = stored_summary()
     total = storage.human_size(sum(size for _, _, size in items))
-    with st.expander(f"Sample and cache on disk: {total}"):
+    with st.expander(f"Sample and cache: {total}"):
         for label, folder, size in items:
             st.caption(f"{label.capitalize()}: `{folder}` ({storage.human_size(size)})")
         st.caption(

@@ -101,7 +101,7 @@ def test_the_sidebar_says_where_the_sample_and_cache_are_and_how_to_clear_them(g
     event.set()
     sample.ensure_sample()
     at = open_app()
-    (expander,) = [e for e in at.sidebar.expander if "on disk" in e.label]
+    (expander,) = [e for e in at.sidebar.expander if e.label.startswith("Sample and cache: ")]
     size = storage.size_of(sample.sample_root().parent)
     assert storage.human_size(size) in expander.label
     text = " ".join(c.value for c in expander.caption)
