@@ -3,8 +3,10 @@
 The participant comes from the active corpus (any split) or from one uploaded session
 zip, checked like the corpus and kept in a private temporary folder. Each modality uses
 the run and checkpoint chosen here (the best run and its best checkpoint by default); the
-learned fusion always uses the source runs it was trained with. The explanations of the
-Explain page follow inline.
+learned fusion always uses the source runs it was trained with, and is not shown for a
+participant missing one of its inputs. Every score of a participant a run was trained on
+says it is in-sample. The explanations of the Explain page follow, each computed only
+when its section is opened (after the scores are on the screen).
 """
 
 from __future__ import annotations
@@ -30,12 +32,12 @@ from ui.explain_cache import (
     corpus_for,
     fusion_score,
     neural_explanation,
+    neural_score,
     text_model,
     text_score,
     text_terms,
     training_ids,
 )
-from ui.explain_views import highlighted_transcript, neural_explanation_panel
 
 UPLOAD_STATE = "predict_upload"
 MODALITIES = ("text", "audio", "face")
@@ -90,9 +92,19 @@ def upload_ui() -> UploadedSession | None:
         f"{session.filename}: participant {session.pid}, "
         f"modalities {', '.join(session.modalities)}."
     )
+    for modality, why in session.missing.items():
+        st.warning(f"No {modality} score: {why}")
     for problem in session.problems:
-        st.caption(f"Note: {problem}")
+        if not any(problem in why for why in session.missing.values()):
+            st.caption(f"Note: {problem}")
     return session
+
+
+def explain_views():
+    """The explanation panels, imported when one is first opened (Captum loads in seconds)."""
+    import ui.explain_views
+
+    return ui.explain_views
 
 
 def label_of(corpus: Corpus | None, pid: int) -> str:
@@ -134,26 +146,35 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
 
 
 def score_modality(modality: str, choice, root: str, uploaded: bool, pid: int) -> dict:
-    """Probability (and explanation) of one modality, or why there is none."""
+    """Probability of one modality (forward passes only), or why there is none."""
     run_dir, which = choice
     stamp = checkpoint_stamp(run_dir, which)
+    result = {"probability": np.nan, "run_dir": run_dir, "which": which, "stamp": stamp}
     try:
         if modality == "text":
             score = text_score(run_dir, stamp, root, uploaded, pid)
-            return {"probability": score.probability, "run_dir": run_dir}
-        explanation, means = neural_explanation(run_dir, which, stamp, root, uploaded, pid)
+        else:
+            score = neural_score(run_dir, which, stamp, root, uploaded, pid)
     except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
-        return {"probability": np.nan, "error": str(error), "run_dir": run_dir}
-    return {
-        "probability": explanation.probability,
-        "explanation": explanation,
-        "means": means,
-        "run_dir": run_dir,
-    }
+        return {**result, "error": str(error)}
+    return {**result, "probability": score.probability}
+
+
+def missing_modality(modality: str, pid: int, upload: UploadedSession | None) -> dict:
+    """Why a participant has no score for a modality: the damaged file, or no files."""
+    why = upload.missing.get(modality) if upload is not None else None
+    return {"probability": np.nan, "error": why or f"participant {pid} has no {modality} files"}
 
 
 def percent(p: float | None) -> str:
     return "—" if p is None or not np.isfinite(p) else f"{p:.0%}"
+
+
+def fusion_value(fusion) -> str:
+    """The fusion's metric: its probability only when every input it was trained with is there."""
+    if fusion is None:
+        return "no run"
+    return percent(fusion.probability) if fusion.complete else "not shown"
 
 
 def scores_row(results: dict, fusion, late: float, label: str) -> None:
@@ -166,18 +187,66 @@ def scores_row(results: dict, fusion, late: float, label: str) -> None:
             percent(result["probability"]) if result else "no run",
             help="Depressed-probability; audio and face: the mean over the session's windows.",
         )
-    columns[3].metric("Fusion", percent(fusion.probability) if fusion else "no run")
+    columns[3].metric("Fusion", fusion_value(fusion))
+    averaged = [m for m, r in results.items() if np.isfinite(r["probability"])]
     columns[4].metric(
-        "Late fusion", percent(late), help="Mean of the modality probabilities shown."
+        "Late fusion",
+        percent(late),
+        help="Mean of the modality probabilities shown: " + (", ".join(averaged) or "none"),
     )
     st.markdown(f"**True label:** {label}")
 
 
+def fusion_notes(fusion, pid: int) -> None:
+    """Which runs the fusion used, its notes, and why it is not shown when an input is missing."""
+    used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
+    st.caption(f"The fusion uses the runs it was trained with: {used}.")
+    for note in fusion.notes:
+        st.caption(f"Fusion: {note}")
+    if not fusion.complete:
+        lacking = " and ".join(fusion.missing)
+        st.warning(
+            f"Fusion: not shown. It was trained with audio, face and text inputs, and "
+            f"participant {pid} has no usable {lacking} input, so it would read zeros in "
+            "that input's place, a case its validation says nothing about. The late fusion "
+            "averages the modalities that do exist."
+        )
+
+
+def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
+    """Say so for every score shown that comes from a run trained on this participant."""
+    trained_on = {
+        m: Path(r["run_dir"]).name
+        for m, r in results.items()
+        if "error" not in r and pid in training_ids(r["run_dir"])
+    }
+    for modality, name in trained_on.items():
+        st.warning(
+            f"{modality.capitalize()}: run {name} was trained on participant {pid} (an ID "
+            "in its training split), so this score is in-sample and says little about how "
+            "the model does on new people."
+        )
+    if fusion is not None and fusion.complete:
+        runs = {"fusion": fusion_dir, **fusion.sources}
+        fused_on = [f"{m} {Path(r).name}" for m, r in runs.items() if pid in training_ids(r)]
+        if fused_on:
+            st.warning(
+                f"Fusion: participant {pid} is in the training split of its run(s) "
+                f"{', '.join(fused_on)}, so this score is in-sample and says little about "
+                "how the model does on new people."
+            )
+    shown = [m for m, r in results.items() if np.isfinite(r["probability"])]
+    if any(m in trained_on for m in shown):
+        st.warning(
+            f"Late fusion: it averages in-sample scores ({', '.join(trained_on)}), so this "
+            "score is in-sample too and says little about how the models do on new people."
+        )
+
+
 def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
     """The participant's transcript with the text run's top n-grams highlighted."""
-    run_dir = result["run_dir"]
+    run_dir, stamp = result["run_dir"], result["stamp"]
     try:
-        stamp = checkpoint_stamp(run_dir, "best")
         pipeline = text_model(run_dir, stamp)
         terms = text_terms(run_dir, stamp, 30)
         speakers = read_config(Path(run_dir))["text"]["speakers"]
@@ -192,13 +261,26 @@ def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
         + (", ".join(present) if present else "none")
     )
     direction = dict(zip(terms["term"], terms["points_to"], strict=True))
-    st.html(highlighted_transcript(lines, direction))
+    st.html(explain_views().highlighted_transcript(lines, direction))
+
+
+def neural_panel(modality: str, result: dict, root: str, uploaded: bool, pid: int) -> None:
+    """Attention and Integrated Gradients of the participant under the modality's run."""
+    run_dir, which, stamp = result["run_dir"], result["which"], result["stamp"]
+    try:
+        with st.spinner("Computing attention and Integrated Gradients"):
+            explanation, means = neural_explanation(run_dir, which, stamp, root, uploaded, pid)
+    except (CheckpointError, DataError, ValueError, OSError) as error:
+        st.error(f"No {modality} explanation: {error}")
+        return
+    explain_views().neural_explanation_panel(explanation, means, f"predict_{modality}")
 
 
 st.title("Predict")
-st.warning(predict.NOTICE, icon="⚕️")
+st.warning(predict.NOTICE)
 corpus = page_corpus()
 source = st.radio("Who", [FROM_CORPUS, FROM_UPLOAD], horizontal=True, key="predict_source")
+upload = None
 if source == FROM_UPLOAD:
     upload = upload_ui()
     if upload is None:
@@ -231,16 +313,16 @@ with st.spinner(f"Scoring participant {pid}"):
     results = {
         m: score_modality(m, choices[m], root, uploaded, pid)
         if m in has
-        else {"probability": np.nan, "error": f"participant {pid} has no {m} files"}
+        else missing_modality(m, pid, upload)
         for m in MODALITIES
         if choices[m]
     }
-    fusion = None
-    if choices["fusion"]:
-        fusion_dir = choices["fusion"][0]
+    fusion, fusion_dir = None, choices["fusion"][0] if choices["fusion"] else None
+    if fusion_dir:
         try:
+            unusable = tuple(upload.missing.items()) if upload is not None else ()
             fusion = fusion_score(
-                fusion_dir, checkpoint_stamp(fusion_dir, "best"), root, uploaded, pid
+                fusion_dir, checkpoint_stamp(fusion_dir, "best"), root, uploaded, pid, unusable
             )
         except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
             st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
@@ -248,25 +330,19 @@ late = predict.late_fusion_score({m: r["probability"] for m, r in results.items(
 st.subheader(f"Participant {pid}")
 scores_row(results, fusion, late, label)
 if fusion is not None:
-    used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
-    st.caption(f"The fusion uses the runs it was trained with: {used}.")
-    for note in fusion.notes:
-        st.caption(f"Fusion: {note}")
+    fusion_notes(fusion, pid)
 for modality, result in results.items():
     if "error" in result:
         st.error(f"{modality.capitalize()}: {result['error']}")
-    elif pid in training_ids(result["run_dir"]):
-        st.warning(
-            f"{modality.capitalize()}: run {Path(result['run_dir']).name} was trained on "
-            f"participant {pid} (an ID in its training split), so this score is in-sample "
-            "and says little about how the model does on new people.",
-            icon="⚠️",
-        )
+in_sample_warnings(results, fusion, fusion_dir, pid)
+# Each explanation is computed only while its section is open, after the scores are shown.
 explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]
 for modality in explained:
     result = results[modality]
-    with st.expander(f"Why: {modality}", expanded=modality == explained[0]):
+    with st.expander(f"Why: {modality}", key=f"predict_why_{modality}", on_change="rerun") as why:
+        if not why.open:
+            continue
         if modality == "text":
             text_panel(result, root, uploaded, pid)
         else:
-            neural_explanation_panel(result["explanation"], result["means"], f"predict_{modality}")
+            neural_panel(modality, result, root, uploaded, pid)

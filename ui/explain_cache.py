@@ -1,8 +1,12 @@
 """Cached loaders for the Explain and Predict pages (plain arguments, no widgets).
 
-Explanations are kept with ``st.cache_resource`` (they are read-only and hold large
-arrays, so they are shared rather than copied); each key carries the checkpoint's
-modification time, so retraining or resuming a run is never served stale results.
+Each run is loaded once (model, configuration, normaliser; a text run's fitted pipeline;
+a fusion model) and each participant's scores are kept per run, so the fusion reuses the
+windows and embeddings its source runs already computed for the modality scores, and an
+explanation reuses the windows its score cut. Models, scores and explanations are kept
+with ``st.cache_resource`` (read-only, holding large arrays, so shared rather than
+copied); each key carries the checkpoint's modification time, so retraining or resuming a
+run is never served stale results.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import streamlit as st
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
-from core.explain.neural import SessionExplanation
+from core.explain.predict import FusionScore, NeuralScore
 from core.explain.text import term_importances
 from core.pipeline.config import read_config, resolve_data_root
+from core.pipeline.fusion import load_fusion_run
+from core.pipeline.neural import load_neural_run
 from core.pipeline.text import load_text_run, participant_documents
 from core.runs import folder
 from core.runs.table import best_checkpoint
@@ -38,19 +44,45 @@ def corpus_for(root: str, uploaded: bool) -> Corpus:
     return Corpus(root) if uploaded else open_corpus(root, corpus_stamp(Path(root)))
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
-def neural_explanation(
+def frame_cache(uploaded: bool) -> FrameCache | None:
+    """The frame cache for the active corpus; None for an upload.
+
+    Nothing derived from an uploaded session is written to disk.
+    """
+    return None if uploaded else FrameCache()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def neural_run(run_dir: str, which: str, stamp: float):
+    """An audio or face run's ``(model, config, normaliser)``, loaded once.
+
+    The model is shared by every session, so its parameters are frozen for good
+    (nothing here trains it; Integrated Gradients needs gradients of the inputs only).
+    """
+    model, config, normaliser = load_neural_run(Path(run_dir), which)
+    return model.requires_grad_(False), config, normaliser
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def neural_score(
     run_dir: str, which: str, stamp: float, root: str, uploaded: bool, pid: int
-) -> tuple[SessionExplanation, dict[str, float]]:
+) -> NeuralScore:
+    """One participant's windows, window probabilities and embedding under one run."""
+    model, config, normaliser = neural_run(run_dir, which, stamp)
+    corpus = corpus_for(root, uploaded)
+    return predict.score_neural(model, config, normaliser, corpus, pid, frame_cache(uploaded))
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def neural_explanation(run_dir: str, which: str, stamp: float, root: str, uploaded: bool, pid: int):
     """A session's explanation under one run, and the run's training-mean features.
 
-    Frames of the active corpus go through the frame cache; an upload's never do, so
-    nothing derived from an upload is written to disk.
+    Returns ``(SessionExplanation, dict)``. Reuses the run and the windows that
+    :func:`neural_score` keeps; only the explanation itself is computed here.
     """
-    cache = None if uploaded else FrameCache()
-    explanation, normaliser = predict.explain_neural_run(
-        Path(run_dir), corpus_for(root, uploaded), pid, which, cache
-    )
+    model, _, normaliser = neural_run(run_dir, which, stamp)
+    windows = neural_score(run_dir, which, stamp, root, uploaded, pid).windows
+    explanation = predict.explain_windows(model, windows)
     names = normaliser.feature_names_in_ or []
     return explanation, dict(zip(names, normaliser.mean_.tolist(), strict=True))
 
@@ -83,11 +115,47 @@ def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
     return predict.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def fusion_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
-    """The learned fusion's output for one participant (frames cached as for explanations)."""
-    cache = None if uploaded else FrameCache()
-    return predict.score_fusion(Path(run_dir), corpus_for(root, uploaded), pid, cache)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def fusion_run(run_dir: str, stamp: float):
+    """A fusion run's ``(model, config)``, loaded once."""
+    return load_fusion_run(Path(run_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def fusion_score(
+    run_dir: str,
+    stamp: float,
+    root: str,
+    uploaded: bool,
+    pid: int,
+    unusable: tuple[tuple[str, str], ...] = (),
+) -> FusionScore:
+    """The learned fusion's output for one participant.
+
+    Its source runs score the participant through :func:`neural_score` and
+    :func:`text_score`, so a source run that is also the modality's chosen run is not
+    run twice. ``unusable`` pairs a modality with why its files cannot be used (an
+    upload's check).
+    """
+
+    def neural(source: Path) -> NeuralScore:
+        source = str(source)
+        return neural_score(source, "best", checkpoint_stamp(source, "best"), *participant)
+
+    def text(source: Path) -> float:
+        source = str(source)
+        return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
+
+    participant = (root, uploaded, pid)
+    return predict.score_fusion(
+        Path(run_dir),
+        corpus_for(root, uploaded),
+        pid,
+        loaded=fusion_run(run_dir, stamp),
+        neural=neural,
+        text=text,
+        unusable=dict(unusable),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

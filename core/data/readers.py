@@ -93,7 +93,17 @@ def _locate_row(data: bytes, message: str) -> str:
     match = re.search(r"column #(\d+): .*invalid value '(.*)'", message, re.S)
     if match:
         column, value = int(match.group(1)), match.group(2)
-        return f"non-numeric cell {value!r} in column {column + 1}"
+        cell = value.encode()
+        line_no = next(
+            (
+                i + 1
+                for i, line in enumerate(data.splitlines())
+                if len(cells := line.split(b",")) > column and cells[column].strip() == cell
+            ),
+            None,
+        )
+        where = f"row {line_no}" if line_no else "a row"
+        return f"{where} has a non-numeric cell {value!r} in column {column + 1}"
     return message.replace("CSV parse error: ", "")
 
 

@@ -6,25 +6,31 @@ that run's own feature settings and normaliser; the learned fusion always uses t
 source runs it was trained with (its inputs are *their* embeddings), and says which.
 Training participants get the text run's out-of-fold probability as fusion input,
 exactly as in fusion training.
+
+Scoring is forward passes only (:func:`score_neural`); the Integrated Gradients
+explanation (:func:`explain_neural_run`, :func:`explain_windows`) is a separate, much
+dearer step that a caller runs only when it is asked for. Every step takes the loaded
+models as arguments, so a caller can load each run once and reuse it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
+from torch import nn
 
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
 from core.data.features import Normaliser
 from core.data.text import participant_document
-from core.explain.neural import SessionExplanation, explain_session
-from core.explain.session import session_windows
-from core.models import late_fusion
+from core.explain.session import SessionWindows, session_windows
+from core.models import FusionNet, late_fusion
 from core.pipeline import text as text_pipeline
 from core.pipeline.config import read_config, resolve_data_root
 from core.pipeline.fusion import SOURCE_MODALITIES, load_fusion_run
@@ -32,6 +38,9 @@ from core.pipeline.neural import load_neural_run, predict_windows
 from core.runs.status import RunInfo, list_runs
 from core.runs.table import best_checkpoint
 from core.training.checkpoint import CheckpointError
+
+if TYPE_CHECKING:  # the explanation modules import Captum, which takes seconds to load
+    from core.explain.neural import SessionExplanation
 
 NOTICE = (
     "Research software, not a diagnostic device. These scores come from models trained "
@@ -81,6 +90,81 @@ def training_ids(run_dir: Path) -> set[int]:
     return set(corpus.ids("train"))
 
 
+@dataclass
+class NeuralScore:
+    """An audio or face run's view of one participant: forward passes, no explanation.
+
+    Attributes
+    ----------
+    windows : SessionWindows
+        The session cut into the run's windows (normalised).
+    window_probs : numpy.ndarray
+        ``(W,)`` depressed-probability of each window.
+    embedding : numpy.ndarray or None
+        ``(D,)`` the mean window embedding (the fusion's input); None without windows.
+    """
+
+    windows: SessionWindows
+    window_probs: np.ndarray
+    embedding: np.ndarray | None
+
+    @property
+    def probability(self) -> float:
+        """The participant's depressed-probability: the mean over windows (NaN if none)."""
+        return float(self.window_probs.mean()) if len(self.window_probs) else float("nan")
+
+
+def score_neural(
+    model: nn.Module,
+    config: dict[str, Any],
+    normaliser: Normaliser,
+    corpus: Corpus,
+    pid: int,
+    cache: FrameCache | None = None,
+) -> NeuralScore:
+    """Score one participant with a loaded audio or face run (see :func:`load_neural_run`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The run's model, in eval mode.
+    config : dict
+        The run's configuration (from its checkpoint).
+    normaliser : Normaliser
+        The run's normaliser.
+    corpus : Corpus
+        Corpus holding the participant.
+    pid : int
+        Participant ID.
+    cache : FrameCache, optional
+        Read the frames through this cache.
+
+    Raises
+    ------
+    DataError
+        A file the run needs is missing or unreadable (the message names it).
+    ValueError
+        The session's features differ from the run's.
+    """
+    windows = session_windows(corpus, pid, config, normaliser, cache)
+    probs = predict_windows(model, windows.x)  # (W,)
+    embedding = None
+    if len(windows):
+        embedding = predict_windows(model, windows.x, embeddings=True).mean(axis=0)  # (D,)
+    return NeuralScore(windows, probs, embedding)
+
+
+def explain_windows(model: nn.Module, windows: SessionWindows) -> SessionExplanation:
+    """Attention, spatial gate and Integrated Gradients of windows already cut.
+
+    The dear part of an explanation (Captum is imported only here); see
+    :func:`core.explain.neural.explain_session`.
+    """
+    from core.explain.neural import explain_session
+
+    return explain_session(model, windows)
+
+
 def explain_neural_run(
     run_dir: Path,
     corpus: Corpus,
@@ -108,7 +192,7 @@ def explain_neural_run(
     """
     model, config, normaliser = load_neural_run(Path(run_dir), which, device)
     windows = session_windows(corpus, pid, config, normaliser, cache)
-    return explain_session(model, windows), normaliser
+    return explain_windows(model, windows), normaliser
 
 
 @dataclass
@@ -172,24 +256,70 @@ class FusionScore:
     Attributes
     ----------
     probability : float
-        Depressed-probability.
+        Depressed-probability. With a missing input (see ``missing``) the model reads
+        zeros in that input's place, so this number is only meaningful when
+        ``complete``.
     sources : dict
         Modality to the source run folder the fusion was trained with.
     available : dict
         Modality to whether that input was present (missing ones enter as zeros).
     notes : list of str
         Why an input is missing, or that the text input is out-of-fold.
+    missing : dict
+        Modality to why its input is missing (the file and its problem, when a file
+        is damaged); empty when every input is present.
     """
 
     probability: float
     sources: dict[str, str]
     available: dict[str, bool]
     notes: list[str] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every input the fusion was trained with is present."""
+        return all(self.available.values())
+
+
+NeuralScorer = Callable[[Path], NeuralScore]
+"""Scores the participant with one source run (folder in, :class:`NeuralScore` out)."""
+TextScorer = Callable[[Path], float]
+"""The text source run's depressed-probability for the participant (NaN: no text)."""
+
+
+def fusion_text_input(
+    text_run: Path, corpus: Corpus, pid: int, text: TextScorer
+) -> tuple[float, str | None]:
+    """The fusion's text input: out-of-fold for the text run's training participants.
+
+    Returns
+    -------
+    probability : float
+        NaN when the participant has no participant text.
+    note : str or None
+        Says when the probability is out-of-fold.
+    """
+    if _same_corpus(read_config(text_run), corpus):
+        probability = float(text_pipeline.train_oof(text_run, [pid])[0])
+        if np.isfinite(probability):
+            return probability, (
+                "text input: the text run's out-of-fold probability (a training participant)"
+            )
+    return text(text_run), None
 
 
 @torch.no_grad()
 def score_fusion(
-    fusion_run: Path, corpus: Corpus, pid: int, cache: FrameCache | None = None
+    fusion_run: Path,
+    corpus: Corpus,
+    pid: int,
+    cache: FrameCache | None = None,
+    *,
+    loaded: tuple[FusionNet, dict[str, Any]] | None = None,
+    neural: NeuralScorer | None = None,
+    text: TextScorer | None = None,
+    unusable: dict[str, str] | None = None,
 ) -> FusionScore:
     """Run a fusion model on one participant through its own source runs.
 
@@ -203,13 +333,31 @@ def score_fusion(
         Participant ID.
     cache : FrameCache, optional
         Read the audio and face frames through this cache.
+    loaded : tuple, optional
+        The fusion run's ``(model, config)`` when the caller has loaded it already.
+    neural, text : callable, optional
+        Score the participant with a source run, when the caller keeps those runs
+        loaded (and their scores); by default each source run is loaded here.
+    unusable : dict, optional
+        Modalities already known to be unusable, to why (an upload whose file failed
+        its check): left out even where the rows a run reads would parse.
 
     Raises
     ------
     CheckpointError
-        The fusion checkpoint (or a source run's) is missing or damaged.
+        The fusion checkpoint is missing or damaged.
     """
-    model, config = load_fusion_run(Path(fusion_run))
+    model, config = loaded or load_fusion_run(Path(fusion_run))
+    if neural is None:
+
+        def neural(source: Path) -> NeuralScore:
+            return score_neural(*load_neural_run(source), corpus, pid, cache)
+
+    if text is None:
+
+        def text(source: Path) -> float:
+            return score_text(source, corpus, pid).probability
+
     sources = {m: str(p) for m, p in config["sources"].items()}
     dims = config["data"]
     inputs = {
@@ -218,46 +366,40 @@ def score_fusion(
         "text_prob": torch.zeros(1, 1),
         "mask": torch.zeros(1, len(SOURCE_MODALITIES)),
     }
-    available = dict.fromkeys(SOURCE_MODALITIES, False)
+    missing = {m: why for m, why in (unusable or {}).items() if m in SOURCE_MODALITIES}
     notes = []
     for modality in ("audio", "face"):
+        if modality in missing:
+            continue
         try:
-            source, source_config, normaliser = load_neural_run(Path(sources[modality]))
-            windows = session_windows(corpus, pid, source_config, normaliser, cache)
+            score = neural(Path(sources[modality]))
         except (CheckpointError, DataError, ValueError) as error:
-            notes.append(f"{modality} input missing: {error}")
+            missing[modality] = str(error)
             continue
-        if not len(windows):
-            notes.append(f"{modality} input missing: {'; '.join(windows.notes)}")
+        if score.embedding is None:
+            missing[modality] = "; ".join(score.windows.notes) or "no window"
             continue
-        embedding = predict_windows(source, windows.x, embeddings=True).mean(axis=0)  # (D,)
-        inputs[f"{modality}_emb"][0] = torch.as_tensor(embedding)
+        inputs[f"{modality}_emb"][0] = torch.as_tensor(score.embedding)
         inputs["mask"][0, SOURCE_MODALITIES.index(modality)] = 1.0
-        available[modality] = True
-    text_run = Path(sources["text"])
     try:
-        probability = np.nan
-        if _same_corpus(read_config(text_run), corpus):
-            probability = float(text_pipeline.train_oof(text_run, [pid])[0])
-            if np.isfinite(probability):
-                notes.append(
-                    "text input: the text run's out-of-fold probability (a training participant)"
-                )
-        if not np.isfinite(probability):
-            probability = score_text(text_run, corpus, pid).probability
+        if "text" not in missing:
+            probability, note = fusion_text_input(Path(sources["text"]), corpus, pid, text)
+            notes += [note] if note else []
+            if not np.isfinite(probability):
+                missing["text"] = f"participant {pid} has no participant text"
     except (DataError, FileNotFoundError, ValueError) as error:
-        probability = np.nan
-        notes.append(f"text input missing: {error}")
-    if np.isfinite(probability):
+        missing["text"] = str(error)
+    if "text" not in missing:
         inputs["text_prob"][0, 0] = probability
         inputs["mask"][0, SOURCE_MODALITIES.index("text")] = 1.0
-        available["text"] = True
+    notes += [f"{m} input missing: {why}" for m, why in missing.items()]
     logits = model(**inputs)  # (1, 2)
     return FusionScore(
         probability=float(torch.softmax(logits, dim=1)[0, 1]),
         sources=sources,
-        available=available,
+        available={m: m not in missing for m in SOURCE_MODALITIES},
         notes=notes,
+        missing=missing,
     )
 
 

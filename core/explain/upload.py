@@ -65,6 +65,9 @@ class UploadedSession:
         Non-fatal problems of the session's own files, each naming the file.
     filename : str
         The name the file was uploaded under.
+    missing : dict
+        Each modality that is not in ``modalities``, to why: the damaged file with its
+        row and problem, or the files the upload lacks.
     """
 
     pid: int
@@ -72,6 +75,7 @@ class UploadedSession:
     modalities: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     filename: str = ""
+    missing: dict[str, str] = field(default_factory=dict)
 
 
 def _size(n: int) -> str:
@@ -183,6 +187,24 @@ def _check_members(
             )
 
 
+def _missing_modalities(
+    source: SessionSource, modalities: list[str], found: list[str], name: str
+) -> dict[str, str]:
+    """Why each modality the session does not give is missing, naming its files."""
+    missing = {}
+    for modality, kinds in formats.MODALITY_FILES.items():
+        if modality in modalities:
+            continue
+        present = [f"{name}:{source.members[kind]}" for kind in kinds if source.has(kind)]
+        if not present:
+            wanted = " or ".join(formats.session_file(source.pid, kind) for kind in kinds)
+            missing[modality] = f"{name} has no {wanted}"
+            continue
+        why = [p for p in found if p.startswith(tuple(present))]
+        missing[modality] = "; ".join(why) or f"{', '.join(present)}: no usable data"
+    return missing
+
+
 def open_upload(
     data: bytes,
     filename: str,
@@ -254,4 +276,5 @@ def open_upload(
             path.unlink(missing_ok=True)
             raise
     problems = [*source.notes, *known_defects.known_notes(pid), *found]
-    return UploadedSession(pid, corpus, modalities, problems, name)
+    missing = _missing_modalities(source, modalities, found, name)
+    return UploadedSession(pid, corpus, modalities, problems, name, missing)

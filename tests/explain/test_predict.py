@@ -89,3 +89,70 @@ def test_explainable_runs_put_the_best_run_on_this_corpus_first(trained_runs, pl
 def test_training_ids_are_the_run_corpus_training_split(trained_runs, planted_corpus):
     ids = predict.training_ids(trained_runs["audio"])
     assert ids == set(Corpus(planted_corpus).ids("train"))
+
+
+def test_scores_are_forward_passes_that_the_explanation_agrees_with(trained_runs, planted_corpus):
+    corpus = Corpus(planted_corpus)
+    pid = corpus.ids("dev")[1]
+    score = predict.score_neural(*load_neural_run(trained_runs["face"]), corpus, pid)
+    explanation, _ = predict.explain_neural_run(trained_runs["face"], corpus, pid)
+    assert score.probability == pytest.approx(explanation.probability, abs=1e-6)
+    np.testing.assert_array_equal(score.windows.x, explanation.windows.x)
+    model, _, _ = load_neural_run(trained_runs["face"])
+    embeddings = predict_windows(model, score.windows.x, embeddings=True)  # (W, D)
+    np.testing.assert_allclose(score.embedding, embeddings.mean(axis=0), rtol=1e-6)
+
+
+def test_fusion_reuses_the_scores_it_is_given(trained_runs, planted_corpus):
+    corpus = Corpus(planted_corpus)
+    pid = corpus.ids("dev")[2]
+    asked = []
+
+    def neural(source):
+        asked.append(source.name)
+        return predict.score_neural(*load_neural_run(source), corpus, pid)
+
+    given = predict.score_fusion(trained_runs["fusion"], corpus, pid, neural=neural)
+    assert sorted(asked) == ["audio", "face"]
+    assert given == predict.score_fusion(trained_runs["fusion"], corpus, pid)
+
+
+def _damage_covarep_in_a_turn(root, pid):
+    """Put text in a COVAREP cell inside the participant's first turn; return the row."""
+    from core.data.formats import COVAREP_RATE_HZ
+    from core.data.gate import session_turns
+
+    start, stop = session_turns(Corpus(root), pid)[0]
+    row = int((start + stop) / 2 * COVAREP_RATE_HZ) + 1
+    path = root / f"{pid}_P" / f"{pid}_COVAREP.csv"
+    lines = path.read_bytes().split(b"\n")
+    cells = lines[row - 1].split(b",")
+    cells[3] = b"loud"
+    lines[row - 1] = b",".join(cells)
+    path.write_bytes(b"\n".join(lines))
+    return row
+
+
+def test_damaged_file_makes_the_fusion_incomplete_and_says_where(trained_runs, tmp_path):
+    from core.data.synth import write_corpus
+
+    root = tmp_path / "one"
+    write_corpus(root, participants=6, minutes=0.5, seed=5)
+    pid = Corpus(root).ids("dev")[0]
+    row = _damage_covarep_in_a_turn(root, pid)
+    fusion = predict.score_fusion(trained_runs["fusion"], Corpus(root), pid)
+    assert not fusion.complete
+    assert list(fusion.missing) == ["audio"]
+    assert fusion.missing["audio"] == (
+        f"{pid}_P/{pid}_COVAREP.csv: row {row} has a non-numeric cell 'loud' in column 4"
+    )
+
+
+def test_inputs_known_unusable_are_left_out(trained_runs, planted_corpus):
+    corpus = Corpus(planted_corpus)
+    pid = corpus.ids("dev")[0]
+    why = "mine.zip:300_COVAREP.csv: row 11 has 73 columns, expected 74"
+    fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid, unusable={"audio": why})
+    assert fusion.available == {"audio": False, "face": True, "text": True}
+    assert fusion.missing == {"audio": why} and not fusion.complete
+    assert predict.score_fusion(trained_runs["fusion"], corpus, pid).complete

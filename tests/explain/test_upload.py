@@ -72,7 +72,7 @@ def test_valid_upload_opens_as_a_one_session_corpus(session, session_zip, tmp_pa
     assert isinstance(upload, UploadedSession)
     assert (upload.pid, upload.filename) == (pid, f"{pid}_P.zip")
     assert upload.modalities == ["text", "audio", "face"]
-    assert upload.problems == []
+    assert upload.problems == [] and upload.missing == {}
     assert upload.corpus.ids() == [pid]
     assert upload.corpus.participants[pid].split is None
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [f"{pid}_P.zip"]
@@ -198,3 +198,32 @@ def test_workdir_must_be_fresh(session_zip, session, tmp_path):
     with pytest.raises(FileExistsError):
         open_upload(session_zip, f"{session[0]}_P.zip", tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["other.txt"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "problem"),
+    [
+        (lambda cells: cells[:-1], "row 11 has 73 columns, expected 74"),
+        (lambda cells: [*cells[:3], b"loud", *cells[4:]], "row 11 has a non-numeric cell 'loud'"),
+    ],
+    ids=["short-row", "text-cell"],
+)
+def test_damaged_covarep_says_which_row_and_why_audio_is_missing(
+    session, tmp_path, damage, problem
+):
+    pid, files = session
+    name = formats.session_file(pid, "covarep")
+    lines = files[name].split(b"\n")
+    lines[10] = b",".join(damage(lines[10].split(b",")))
+    upload = open_upload(_zip({**files, name: b"\n".join(lines)}), "mine.zip", tmp_path / "w")
+    assert upload.modalities == ["text", "face"]
+    assert upload.missing["audio"].startswith(f"mine.zip:{name}: {problem}")
+    assert list(upload.missing) == ["audio"]
+
+
+def test_missing_files_are_named_as_the_reason(session, tmp_path):
+    pid, files = session
+    clnf = [formats.session_file(pid, kind) for kind in formats.MODALITY_FILES["face"]]
+    kept = {name: data for name, data in files.items() if name not in clnf}
+    upload = open_upload(_zip(kept), "mine.zip", tmp_path / "w")
+    assert upload.missing == {"face": f"mine.zip has no {' or '.join(clnf)}"}

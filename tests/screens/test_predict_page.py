@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import Corpus
+from core.data.formats import COVAREP_RATE_HZ
+from core.data.gate import session_turns
 from core.explain.predict import NOTICE
 from tests.screens.apptest import open_page
 
@@ -25,6 +28,11 @@ def metrics(at: AppTest) -> dict[str, str]:
 
 def percent(value: str) -> float:
     return float(value.rstrip("%")) / 100
+
+
+def why_sections(at: AppTest) -> list[str]:
+    """The labels of the page's explanation sections."""
+    return [e.label for e in at.expander if e.label.startswith("Why: ")]
 
 
 def session_zip(corpus_root: Path, pid: int, folder_inside: bool = False) -> bytes:
@@ -57,10 +65,20 @@ def test_corpus_participant_through_every_model(planted_corpus, trained_root):
     # The default runs are the best ones on this corpus: lowest validation loss.
     assert Path(at.selectbox(key="predict_face_run").value).name == "face"
     assert any("The fusion uses the runs it was trained with" in c.value for c in at.caption)
-    assert len(at.expander) == 3
-    assert any("<mark" in h.proto.body for h in at.get("html"))
+    assert why_sections(at) == ["Why: face", "Why: audio", "Why: text"]
     assert at.warning[0].value == NOTICE
     assert not any("in-sample" in w.value for w in at.warning)  # a dev participant
+    # Explanations are computed only when their section is opened.
+    assert not at.get("plotly_chart") and not at.get("html")
+    at.session_state["predict_why_text"] = True
+    at.run()
+    assert any("<mark" in h.proto.body for h in at.get("html"))
+    assert not at.get("plotly_chart")
+    at.session_state["predict_why_face"] = True
+    at.run()
+    assert not at.exception, at.exception
+    assert at.get("plotly_chart")
+    assert metrics(at) == shown
 
 
 def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_root):
@@ -68,7 +86,9 @@ def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_
     at = open_page("predict", planted_corpus, predict_pid=pid)
     assert any("out-of-fold" in c.value for c in at.caption)
     in_sample = [w.value for w in at.warning if "so this score is in-sample" in w.value]
-    assert [w.split(":")[0] for w in in_sample] == ["Text", "Audio", "Face"]
+    heads = [w.split(":")[0] for w in in_sample]
+    assert heads == ["Text", "Audio", "Face", "Fusion", "Late fusion"]
+    assert percent(metrics(at)["Fusion"]) >= 0  # the in-sample fusion is still shown
 
 
 def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, trained_root):
@@ -114,3 +134,63 @@ def test_oversized_upload_is_refused_by_name(planted_corpus, trained_root, monke
     (error,) = [e.value for e in at.error]
     assert "big.zip" in error and "limit" in error
     assert not at.metric
+
+
+def damaged_covarep(folder: Path, pid: int, row: int, how: str) -> None:
+    """Damage one row of a session's COVAREP file: a cell short, or text in a cell."""
+    path = folder / f"{pid}_COVAREP.csv"
+    lines = path.read_bytes().split(b"\n")
+    cells = lines[row - 1].split(b",")
+    if how == "short":
+        cells = cells[:-1]
+    else:
+        cells[3] = b"loud"
+    lines[row - 1] = b",".join(cells)
+    path.write_bytes(b"\n".join(lines))
+
+
+def test_upload_with_a_damaged_covarep_names_the_row_and_shows_no_fusion(
+    planted_corpus, trained_root, tmp_path
+):
+    pid = Corpus(planted_corpus).ids("test", labelled=True)[1]
+    session = tmp_path / f"{pid}_P"
+    shutil.copytree(planted_corpus / f"{pid}_P", session)
+    damaged_covarep(session, pid, 11, "short")
+    at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")
+    at.file_uploader(key="predict_file").upload("mine.zip", session_zip(tmp_path, pid))
+    at.run()
+    assert not at.exception, at.exception
+    said = [m.value for m in (*at.error, *at.warning, *at.success, *at.caption)]
+    assert not any("has no audio files" in m for m in said)
+    why = f"mine.zip:{pid}_COVAREP.csv: row 11 has 73 columns, expected 74"
+    assert f"No audio score: {why}" in [w.value for w in at.warning]
+    assert f"Audio: {why}" in [e.value for e in at.error]
+    shown = metrics(at)
+    assert (shown["Audio"], shown["Fusion"]) == ("—", "not shown")
+    assert percent(shown["Late fusion"]) == pytest.approx(
+        np.mean([percent(shown["Text"]), percent(shown["Face"])]), abs=0.015
+    )
+    (caveat,) = [w.value for w in at.warning if w.value.startswith("Fusion: not shown")]
+    assert "no usable audio input" in caveat
+
+
+def test_corpus_participant_with_a_damaged_covarep_shows_no_fusion(trained_root, tmp_path):
+    from core.data.synth import write_corpus
+
+    root = tmp_path / "daic"
+    write_corpus(root, participants=6, minutes=0.5, seed=5)
+    corpus = Corpus(root)
+    pid = corpus.ids("dev")[0]
+    start, stop = session_turns(corpus, pid)[0]  # a row the audio runs read
+    row = int((start + stop) / 2 * COVAREP_RATE_HZ) + 1
+    damaged_covarep(root / f"{pid}_P", pid, row, "text")
+    at = open_page("predict", root, predict_pid=pid)
+    why = f"{pid}_P/{pid}_COVAREP.csv: row {row} has a non-numeric cell 'loud' in column 4"
+    assert f"Audio: {why}" in [e.value for e in at.error]
+    assert any(why in c.value for c in at.caption)  # the fusion's note names it too
+    shown = metrics(at)
+    assert shown["Fusion"] == "not shown"
+    assert percent(shown["Late fusion"]) == pytest.approx(
+        np.mean([percent(shown["Text"]), percent(shown["Face"])]), abs=0.015
+    )
+    assert any(w.value.startswith("Fusion: not shown") for w in at.warning)
