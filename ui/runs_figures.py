@@ -154,8 +154,8 @@ def roc_figure(curves: dict[str, RocCurve], title: str) -> go.Figure:
         title=title,
         xaxis_title="false positive rate<br>(not depressed called depressed)",
         yaxis_title="true positive rate (depressed found)",
-        xaxis={"range": [0, 1]},
-        yaxis={"range": [0, 1.02]},
+        xaxis={"range": [-0.01, 1.01], "dtick": 0.25},
+        yaxis={"range": [-0.01, 1.02], "dtick": 0.25},
         legend={"orientation": "h", "y": -0.3},
         margin={"t": 50},
     )
