@@ -1,0 +1,131 @@
+"""Tables and sentences of the Runs page, from the runs table and saved evaluations.
+
+Plain functions of plain values (no Streamlit), so they are easy to test and reuse.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from core.evaluation.metrics import BASELINE_NAMES
+from core.runs.table import BASELINES, METRICS, SPLITS
+
+# Display names of the runs table's metrics (core.runs.table.METRICS).
+LABELS = {
+    "macro_f1": "macro-F1",
+    "f1_depressed": "F1 depressed",
+    "f1_not_depressed": "F1 not depressed",
+    "auroc": "AUROC",
+}
+# How each modality gives one probability per participant.
+HOW_SCORED = {
+    "audio": "each participant's window probabilities averaged",
+    "face": "each participant's window probabilities averaged",
+    "text": "one document of each participant's words, so one probability per participant",
+    "fusion": (
+        "one probability per participant from the audio and face embeddings and the text "
+        "probability; late fusion is the mean of the modalities' probabilities"
+    ),
+}
+
+
+def interval_text(lo: float | None, hi: float | None) -> str:
+    """``[0.41, 0.77]``, or empty when there is no interval."""
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return ""
+    return f"[{lo:.2f}, {hi:.2f}]"
+
+
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as displayed: intervals as text next to their metric, no folder paths."""
+    shown = table.drop(columns=["path"])
+    for prefix in ("", "test_"):
+        for name in METRICS:
+            column = prefix + name
+            bounds = zip(shown[f"{column}_lo"], shown[f"{column}_hi"], strict=True)
+            ci = [interval_text(lo, hi) for lo, hi in bounds]
+            shown = shown.drop(columns=[f"{column}_lo", f"{column}_hi"])
+            shown.insert(shown.columns.get_loc(column) + 1, f"{column}_ci", ci)
+    done = shown["epochs"].astype("Int64").astype(str)
+    total = shown["max_epochs"].astype("Int64").astype(str).replace("<NA>", "?")
+    shown["epochs"] = done + "/" + total
+    front = ["run", "modality", "status", "reason", "epochs", "best_epoch", "best_val_loss"]
+    front.append("evaluation")
+    for name in METRICS:  # dev and test side by side
+        front += [name, f"{name}_ci", f"test_{name}", f"test_{name}_ci"]
+    for name in BASELINES:
+        front += [f"{name}_macro_f1", f"test_{name}_macro_f1"]
+    front += ["n_dev", "n_dev_depressed", "n_test", "n_test_depressed"]
+    rest = [c for c in shown.columns if c not in front and c != "max_epochs"]
+    return shown[front + rest]
+
+
+def baseline_caption(table: pd.DataFrame) -> str:
+    """One line naming the trivial baselines of each split, when every run saw the same."""
+    parts = []
+    for split, prefix in (("dev", ""), ("test", "test_")):
+        scored = table.dropna(subset=[f"n_{split}", f"n_{split}_depressed"])
+        counts = set(zip(scored[f"n_{split}"], scored[f"n_{split}_depressed"], strict=True))
+        if len(counts) > 1:
+            parts.append(f"runs were scored on different {split} participants: see the columns")
+        elif counts:
+            (n, k), first = counts.pop(), scored.iloc[0]
+            names = ", ".join(
+                f"{name} {first[f'{prefix}{key}_macro_f1']:.3f}"
+                for key, name in BASELINE_NAMES.items()
+            )
+            parts.append(f"on the same {int(n)} {split} participants ({int(k)} depressed): {names}")
+    if not parts:
+        return ""
+    return "Trivial baselines (macro-F1) " + "; ".join(parts) + "."
+
+
+def test_split_caption(table: pd.DataFrame) -> str | None:
+    """Say plainly which runs have no test figures because their corpus has no test labels."""
+    count = int(table["evaluation"].astype(str).str.contains("test: no labels").sum())
+    if not count:
+        return None
+    runs = "1 run" if count == 1 else f"{count} runs"
+    return (
+        f"**No test figures for {runs}:** the corpus has no test labels "
+        "(`full_test_split.csv` is missing or labels no one), so dev, the split that "
+        "picked the checkpoint, is the only one scored."
+    )
+
+
+def scores_table(saved: dict[str, Any]) -> pd.DataFrame:
+    """The model, late fusion and trivial baselines on each split, one row each."""
+    rows = []
+    for split in SPLITS:
+        report = saved["splits"].get(split, {}).get("report")
+        if report is None:
+            continue
+        scorers: list[tuple[str, dict, dict]] = [("model", report["metrics"], report["intervals"])]
+        if "late_fusion" in report:
+            late = report["late_fusion"]
+            scorers.append(("late fusion", late["metrics"], late["intervals"]))
+        scorers += [(BASELINE_NAMES[k], m, {}) for k, m in report["baselines"].items()]
+        for scorer, metrics, intervals in scorers:
+            row = {"split": split, "scored by": scorer}
+            for name, label in LABELS.items():
+                value = metrics.get(name)
+                row[label] = None if value is None or math.isnan(value) else value
+                if name in ("macro_f1", "auroc"):
+                    row[f"{label} CI"] = interval_text(*(intervals.get(name) or (None, None)))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def split_notes(saved: dict[str, Any]) -> list[str]:
+    """One sentence per split that was not scored, saying why."""
+    notes = []
+    for split in SPLITS:
+        entry = saved["splits"].get(split, {})
+        if "no_labels" in entry:
+            notes.append(f"Test split: {entry['no_labels']}.")
+        elif "error" in entry:
+            notes.append(f"Evaluating the {split} split failed: {entry['error']}")
+    return notes
