@@ -1,0 +1,33 @@
+import pandas as pd
+
+from core.runs.table import run_row_columns
+from ui.runs_tables import shown_table, test_split_caption
+
+
+def _table(evaluations):
+    rows = [dict.fromkeys(run_row_columns()) for _ in evaluations]
+    for i, (row, evaluation) in enumerate(zip(rows, evaluations, strict=True)):
+        row.update(run=f"run-{i}", epochs=1, max_epochs=1, evaluation=evaluation, path="/x")
+        row.update(macro_f1=0.5, macro_f1_lo=0.2, macro_f1_hi=0.7, test_macro_f1=0.4)
+    return pd.DataFrame(rows)
+
+
+def test_each_test_metric_stands_beside_its_dev_metric():
+    columns = list(shown_table(_table(["dev; test"])).columns)
+    start = columns.index("macro_f1")
+    assert columns[start : start + 4] == [
+        "macro_f1",
+        "macro_f1_ci",
+        "test_macro_f1",
+        "test_macro_f1_ci",
+    ]
+    assert columns.index("evaluation") < start
+    assert "path" not in columns and "max_epochs" not in columns
+    assert shown_table(_table(["dev; test"]))["macro_f1_ci"].tolist() == ["[0.20, 0.70]"]
+
+
+def test_runs_without_test_labels_are_counted_plainly():
+    assert test_split_caption(_table(["dev; test", "not evaluated"])) is None
+    caption = test_split_caption(_table(["dev; test: no labels", "dev; test: no labels"]))
+    assert caption.startswith("**No test figures for 2 runs:**")
+    assert "full_test_split.csv" in caption
