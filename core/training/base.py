@@ -8,6 +8,7 @@ here, so the loop in :meth:`BaseTrainer.train` stays a dozen lines.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -34,7 +35,10 @@ from core.training.early_stopping import (
     EarlyStoppingState,
     early_stopping_decision,
     non_finite_reason,
+    resumed_state,
 )
+
+log = logging.getLogger(__name__)
 
 STATUSES = ("created", "running", "completed", "early-stopped", "stopped", "failed")
 
@@ -170,6 +174,9 @@ class BaseTrainer(ABC):
         ``failed``.
     stop_reason : str or None
         Why the run ended early.
+    early_stopping_reset : str or None
+        Why :meth:`resume` restarted the early-stopping counter (an early-stopped run
+        resumed), until the next epoch's history record carries it.
     """
 
     def __init__(
@@ -213,6 +220,7 @@ class BaseTrainer(ABC):
         self.learning_rates: list[float] = []
         self.history: list[dict[str, Any]] = []
         self.early_stopping = EarlyStoppingState()
+        self.early_stopping_reset: str | None = None
         self.status: str = "created"
         self.stop_reason: str | None = None
         self.should_stop = False
@@ -258,7 +266,8 @@ class BaseTrainer(ABC):
             :attr:`history`: per epoch ``epoch``, ``train_loss``, ``val_loss``, ``lr``,
             ``best_val_loss``, ``best_epoch``, ``improved``,
             ``epochs_without_improvement``, ``elapsed_s``, then what ``validate``
-            returned as extras.
+            returned as extras. The first epoch after a resume that reset early
+            stopping also has ``early_stopping_reset`` (why).
         """
         self._loaders = {"train": train_loader, "val": val_loader}
         self.n_epochs = int(n_epochs)
@@ -387,6 +396,11 @@ class BaseTrainer(ABC):
             "epochs_without_improvement": state.counter,
             "elapsed_s": time.perf_counter() - self._epoch_started,
         }
+        if self.early_stopping_reset is not None:
+            record["early_stopping_reset"], self.early_stopping_reset = (
+                self.early_stopping_reset,
+                None,
+            )
         record.update({k: v for k, v in to_plain(dict(extras)).items() if k not in record})
         self.epoch = epoch
         self.train_losses.append(train_loss)
@@ -457,7 +471,10 @@ class BaseTrainer(ABC):
         """Restore model, optimizer, scheduler, histories, RNG and loader states.
 
         Called by ``train(resume_from=...)``; loaders given to that call get their
-        shuffling state back.
+        shuffling state back. Early stopping continues as saved, except that a counter
+        which already reached the patience (the run had early-stopped) restarts at 0
+        (:func:`~core.training.early_stopping.resumed_state`); the patience is this
+        trainer's, so a resumed run may be given a new one.
 
         Parameters
         ----------
@@ -492,7 +509,14 @@ class BaseTrainer(ABC):
             self.val_losses = list(ckpt["val_losses"])
             self.learning_rates = list(ckpt["learning_rates"])
             self.history = list(ckpt["history"])
-            self.early_stopping = EarlyStoppingState.from_dict(ckpt["early_stopping"])
+            saved = ckpt["early_stopping"]
+            self.early_stopping, self.early_stopping_reset = resumed_state(
+                EarlyStoppingState.from_dict(saved),
+                int(saved.get("patience", self.patience)),
+                self.patience,
+            )
+            if self.early_stopping_reset is not None:
+                log.info("%s", self.early_stopping_reset)
             for name, state in ckpt.get("loader_states", {}).items():
                 loader = self._loaders.get(name)
                 if hasattr(loader, "load_state_dict"):

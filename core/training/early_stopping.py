@@ -108,8 +108,48 @@ def early_stopping_decision(
     new_state = replace(state, counter=state.counter + 1)
     if patience > 0 and new_state.counter >= patience:
         reason = (
-            f"early stopping: validation loss has not improved for {new_state.counter} "
-            f"epochs (best {state.best_loss:.4g} at epoch {state.best_epoch})"
+            f"no improvement in validation loss for {new_state.counter} epochs "
+            f"(best {state.best_loss:.4g} at epoch {state.best_epoch})"
         )
         return new_state, True, reason
     return new_state, False, None
+
+
+def resumed_state(
+    state: EarlyStoppingState, saved_patience: int, patience: int
+) -> tuple[EarlyStoppingState, str | None]:
+    """The early-stopping state a resumed run continues with, and why it changed.
+
+    A counter that has already reached a patience restarts at 0: the saved one (the run
+    had early-stopped) or the new one (it would stop after one more epoch). The best loss
+    and epoch are kept, so ``best_model.pth`` stays the best. Any other run resumes with
+    its state as saved, so an interrupted run continues exactly.
+
+    Parameters
+    ----------
+    state : EarlyStoppingState
+        The state saved in the checkpoint.
+    saved_patience : int
+        The patience the run had (0 or less: early stopping was off).
+    patience : int
+        The patience it resumes with.
+
+    Returns
+    -------
+    new_state : EarlyStoppingState
+        ``state`` itself, or a copy with ``counter=0``.
+    reason : str or None
+        Why the counter was reset (for the run's log and history), or None.
+    """
+    reached = [p for p in (saved_patience, patience) if 0 < p <= state.counter]
+    if not reached:
+        return state, None
+    if 0 < saved_patience <= state.counter:
+        cause = f"the run had early-stopped after {state.counter} epochs without improvement"
+    else:
+        cause = f"its {state.counter} epochs without improvement already reach the new patience"
+    reason = (
+        f"early stopping reset on resume: {cause}; the counter restarts at 0 with patience "
+        f"{patience} (best {state.best_loss:.4g} at epoch {state.best_epoch} kept)"
+    )
+    return replace(state, counter=0), reason

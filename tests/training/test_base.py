@@ -76,13 +76,39 @@ def test_early_stopping_stops_at_the_right_epoch_with_a_reason(tmp_path):
     history = trainer.train([0, 1], [0], n_epochs=10)
     assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5]
     assert trainer.status == "early-stopped"
-    assert trainer.stop_reason.startswith("early stopping: validation loss has not improved")
+    assert trainer.stop_reason.startswith("no improvement in validation loss for 3 epochs")
     assert [r["epochs_without_improvement"] for r in history] == [0, 0, 1, 2, 3]
     assert [r["improved"] for r in history] == [True, True, False, False, False]
     assert history[-1]["best_val_loss"] == 0.8 and history[-1]["val_extra"] == 5
     assert load_checkpoint(tmp_path / "best_model.pth")["epoch"] == 2
     latest = load_checkpoint(tmp_path / "latest_checkpoint.pth")
     assert latest["epoch"] == 5 and latest["early_stopping"]["counter"] == 3
+
+
+def test_resuming_an_early_stopped_run_trains_the_more_epochs_asked_for(tmp_path):
+    losses = [1.0, 0.8, 0.9, 0.85, 0.81, 0.82, 0.83, 0.79, 0.80]  # stops at 5, improves at 8
+    first = ScriptedTrainer(losses, patience=3, run_dir=tmp_path)
+    first.train([0, 1], [0], n_epochs=5 + 4)
+    assert (first.status, first.epoch) == ("early-stopped", 5)
+
+    resumed = ScriptedTrainer(losses, patience=3, run_dir=tmp_path)
+    history = resumed.train([0, 1], [0], n_epochs=5 + 4, resume_from=tmp_path)
+    assert [r["epoch"] for r in history] == list(range(1, 10))  # 4 more, not 1
+    assert resumed.status == "completed"
+    assert [r["epochs_without_improvement"] for r in history[5:]] == [1, 2, 0, 1]
+    assert "had early-stopped after 3 epochs" in history[5]["early_stopping_reset"]
+    assert all("early_stopping_reset" not in r for r in history[:5] + history[6:])
+    assert history[5]["best_val_loss"] == 0.8  # the best is kept, not forgotten
+
+
+def test_resuming_with_a_new_patience_uses_it(tmp_path):
+    losses = [1.0, 0.8, 0.9, 0.85, 0.81] + [0.9] * 10
+    ScriptedTrainer(losses, patience=3, run_dir=tmp_path).train([0, 1], [0], n_epochs=15)
+    resumed = ScriptedTrainer(losses, patience=6, run_dir=tmp_path)
+    history = resumed.train([0, 1], [0], n_epochs=15, resume_from=tmp_path)
+    assert resumed.status == "early-stopped" and resumed.epoch == 5 + 6
+    assert load_checkpoint(tmp_path / "latest_checkpoint.pth")["early_stopping"]["patience"] == 6
+    assert history[-1]["epochs_without_improvement"] == 6
 
 
 def test_a_run_without_trouble_completes():

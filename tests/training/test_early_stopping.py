@@ -6,6 +6,7 @@ from core.training.early_stopping import (
     EarlyStoppingState,
     early_stopping_decision,
     non_finite_reason,
+    resumed_state,
 )
 
 
@@ -22,9 +23,7 @@ def run(losses, patience, min_delta=0.0):
 def test_stops_exactly_after_patience_epochs_without_improvement():
     epoch, reason, state = run([1.0, 0.8, 0.9, 0.85, 0.81, 0.7], patience=3)
     assert epoch == 5
-    assert reason == (
-        "early stopping: validation loss has not improved for 3 epochs (best 0.8 at epoch 2)"
-    )
+    assert reason == "no improvement in validation loss for 3 epochs (best 0.8 at epoch 2)"
     assert state == EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=3)
 
 
@@ -71,3 +70,20 @@ def test_finite_losses_have_no_non_finite_reason():
 def test_state_round_trips_through_a_dict():
     state = EarlyStoppingState(best_loss=0.3, best_epoch=4, counter=2)
     assert EarlyStoppingState.from_dict(state.to_dict()) == state
+
+
+def test_a_resumed_early_stopped_state_restarts_its_counter_and_keeps_the_best():
+    stopped = EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=3)
+    state, reason = resumed_state(stopped, saved_patience=3, patience=3)
+    assert state == EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=0)
+    assert "had early-stopped after 3 epochs" in reason and "patience 3" in reason
+
+
+def test_a_resumed_interrupted_state_is_kept_exactly_unless_the_new_patience_is_reached():
+    interrupted = EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=2)
+    assert resumed_state(interrupted, saved_patience=5, patience=5) == (interrupted, None)
+    assert resumed_state(interrupted, saved_patience=5, patience=9) == (interrupted, None)
+    state, reason = resumed_state(interrupted, saved_patience=5, patience=2)
+    assert state.counter == 0 and "already reach the new patience" in reason
+    off = EarlyStoppingState(best_loss=0.8, best_epoch=2, counter=7)  # patience 0: no stopping
+    assert resumed_state(off, saved_patience=0, patience=0) == (off, None)

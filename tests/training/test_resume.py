@@ -110,3 +110,30 @@ def test_resume_from_a_missing_run_names_the_file(tmp_path):
     with pytest.raises(CheckpointError, match="latest_checkpoint.pth: file not found"):
         run.train(*loaders(), n_epochs=2, resume_from=tmp_path)
     assert run.status == "failed" and "file not found" in run.stop_reason
+
+
+def test_an_early_stopped_cli_run_resumes_for_more_epochs_with_early_stopping_reset(
+    small_corpus, tmp_path
+):
+    from core.runs import folder
+    from core.train import main
+
+    run_dir = tmp_path / "run"
+    tiny = ["--hidden-size", "8", "--window-s", "4", "--batch-size", "8", "--device", "cpu"]
+    args = ["audio", "--data", str(small_corpus), "--run-dir", str(run_dir), "--quiet", *tiny]
+    assert main([*args, "--max-epochs", "60", "--patience", "2"]) == 0
+    assert folder.read_json(run_dir / folder.STATUS)["state"] == "early-stopped"
+    done = len(folder.read_metrics(run_dir))
+
+    assert main(["--resume", str(run_dir), "--more-epochs", "4", "--quiet"]) == 0
+    config = folder.read_json(run_dir / folder.CONFIG)
+    assert config["training"]["max_epochs"] == done + 4
+    new = folder.read_metrics(run_dir)[done:]
+    assert len(new) >= 2  # patience 2 counts afresh: not stopped again after one epoch
+    assert "had early-stopped after 2 epochs" in new[0]["early_stopping_reset"]
+    assert "early stopping reset on resume" in (run_dir / folder.LOG).read_text()
+
+    assert main(["--resume", str(run_dir), "--more-epochs", "3", "--patience", "50"]) == 0
+    status = folder.read_json(run_dir / folder.STATUS)
+    assert status["state"] == "completed" and status["epoch"] == done + len(new) + 3
+    assert folder.read_json(run_dir / folder.CONFIG)["training"]["patience"] == 50
