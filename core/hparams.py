@@ -8,6 +8,7 @@ or defaults. Each entry belongs to one section of the run configuration (``model
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,36 +60,131 @@ class HParam:
             return self.default[modality]
         return self.default
 
-    def parse(self, value: Any) -> Any:
+    def parse(self, value: Any, label: str | None = None) -> Any:
         """Convert and validate a value from the command line or a widget.
+
+        Parameters
+        ----------
+        value : Any
+            The value, or its text as typed on the command line.
+        label : str, optional
+            How errors name the parameter (``--hidden-size`` on the command line);
+            default its name.
 
         Raises
         ------
         ValueError
-            The value has the wrong type or lies outside the allowed range or choices.
+            The value has the wrong type, is not finite, or lies outside the allowed
+            range or choices; the message names the parameter, the value and what is
+            allowed.
         """
-        if self.kind == "int":
-            value = int(value)
-        elif self.kind == "float":
-            value = float(value)
-        elif self.kind == "bool":
-            if isinstance(value, str):
-                value = value.lower() in ("1", "true", "yes", "on")
-            value = bool(value)
-        elif self.kind == "multi":
+        label = label or self.name
+        if self.kind == "multi":
             items = value.split(",") if isinstance(value, str) else list(value)
-            value = tuple(str(v).strip() for v in items if str(v).strip())
-            unknown = [v for v in value if v not in self.choices]
-            if unknown or not value:
-                raise ValueError(f"{self.name}: {unknown or 'nothing'} not in {self.choices}")
-            return value
+            chosen = tuple(str(v).strip() for v in items if str(v).strip())
+            unknown = [v for v in chosen if v not in self.choices]
+            if unknown or not chosen:
+                raise ValueError(f"{label} {value!r}: {self.allowed()}")
+            return chosen
         if self.kind == "choice":
             if value not in self.choices:
-                raise ValueError(f"{self.name}: {value!r} is not one of {self.choices}")
+                raise ValueError(f"{label} {value!r}: {self.allowed()}")
             return value
-        if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            raise ValueError(f"{self.name}: {value} is outside [{self.low}, {self.high}]")
+        if self.kind == "bool":
+            return _parse_bool(value, label)
+        number = _parse_number(value, self.kind, label, self.allowed())
+        if (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
+        ):
+            raise ValueError(f"{label} {value}: outside the {self.allowed()}")
+        return number
+
+    def allowed(self) -> str:
+        """What values are allowed, in words: ``allowed range 8 to 256``, or the choices."""
+        if self.kind == "bool":
+            return "allowed: true or false"
+        if self.kind == "choice":
+            return "allowed: " + ", ".join(map(str, self.choices))
+        if self.kind == "multi":
+            return "allowed: one or more of " + ", ".join(self.choices) + ", comma-separated"
+        scale = ", log scale" if self.log else ""
+        return f"allowed range {_number(self.low)} to {_number(self.high)}{scale}"
+
+    def describe(self) -> str:
+        """One line for ``--help`` and tooltips: what it does, its default(s), what is allowed.
+
+        Returns
+        -------
+        str
+            For example ``LSTM hidden units (default: audio 64, face 64, fusion 16;
+            allowed range 8 to 256)``.
+        """
+        if isinstance(self.default, dict):
+            shown = ", ".join(f"{m} {_text(v)}" for m, v in self.default.items())
+        else:
+            shown = _text(self.default)
+        return f"{self.help} (default: {shown}; {self.allowed()})"
+
+
+TRUE_WORDS = ("true", "yes", "on", "1")
+FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _number(value: float | None) -> str:
+    """A range bound as people write it: ``8``, ``0.05``, ``1e-05``."""
+    if value is None:
+        return "any"
+    if float(value).is_integer() and abs(value) >= 1:
+        return str(int(value))
+    return f"{value:g}"
+
+
+def _text(value: Any) -> str:
+    """A default value as it would be typed on the command line."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _parse_bool(value: Any, label: str) -> bool:
+    """``true``/``false`` (and yes/no, on/off, 1/0) or a real bool; anything else is an error."""
+    if isinstance(value, bool):
         return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{label} {value!r}: not true or false (use true/false, yes/no, on/off, 1/0)")
+
+
+def _parse_number(value: Any, kind: str, label: str, allowed: str) -> int | float:
+    """An int or a finite float from text or a number; a clear error otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{label} {value!r}: not a number ({allowed})")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{label} {value!r}: not a number ({allowed})") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{label} {value}: not a finite number ({allowed})")
+    if kind == "float":
+        return number
+    if not number.is_integer() or (isinstance(value, str) and not _is_int_text(value)):
+        raise ValueError(f"{label} {value!r}: not a whole number ({allowed})")
+    return int(number)
+
+
+def _is_int_text(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 HPARAMS: tuple[HParam, ...] = (
@@ -159,7 +255,7 @@ HPARAMS: tuple[HParam, ...] = (
         1,
         500,
         1,
-        help="epochs to train (a resumed run continues up to this total)",
+        help="epochs to train in all (a resumed run may go this many beyond where it stopped)",
     ),
     HParam(
         "patience",
@@ -376,3 +472,70 @@ def resolve(modality: str, values: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if value is not None:
             sections[table[name].section][name] = table[name].parse(value)
     return sections
+
+
+def by_name(name: str) -> HParam:
+    """The table entry called ``name``.
+
+    Raises
+    ------
+    KeyError
+        No hyper-parameter has that name.
+    """
+    for h in HPARAMS:
+        if h.name == name:
+            return h
+    raise KeyError(name)
+
+
+def resume_epochs(
+    done: int,
+    planned: int,
+    max_epochs: Any = None,
+    more_epochs: Any = None,
+    labels: tuple[str, str] = ("max_epochs", "more_epochs"),
+) -> int:
+    """The new total of epochs for a resumed run; the cap counts from where it stopped.
+
+    A resumed run may train up to the ``max_epochs`` slider's top value *more* epochs,
+    so a long run is never trapped under the cap of a new one.
+
+    Parameters
+    ----------
+    done : int
+        Epochs the run has finished.
+    planned : int
+        Its current total (``training.max_epochs``), used when neither count is given.
+    max_epochs : int, optional
+        A new total, from ``done + 1`` to ``done`` plus the cap.
+    more_epochs : int, optional
+        Epochs to add to ``done``, from 1 to the cap.
+    labels : tuple of str
+        How errors name the two counts (``--max-epochs`` on the command line).
+
+    Returns
+    -------
+    int
+        The total the resumed run trains up to.
+
+    Raises
+    ------
+    ValueError
+        Both counts given, or one out of its range (the message names it, its value and
+        the allowed range).
+    """
+    cap = int(by_name("max_epochs").high)
+    if max_epochs is not None and more_epochs is not None:
+        raise ValueError(f"give {labels[0]} (a new total) or {labels[1]}, not both")
+    if more_epochs is not None:
+        more = HParam(labels[1], "training", 1, NEURAL, "int", 1, cap).parse(more_epochs)
+        return done + more
+    if max_epochs is None:
+        return planned
+    total = HParam(labels[0], "training", 1, NEURAL, "int", done + 1, done + cap)
+    try:
+        return total.parse(max_epochs)
+    except ValueError as error:
+        raise ValueError(
+            f"{error}: the run has finished {done} epochs and a resume may add 1 to {cap} more"
+        ) from None

@@ -4,22 +4,29 @@ Usage::
 
     python -m core.train {text,audio,face,fusion} [--data ROOT] [--run-dir DIR]
                          [--max-epochs N] [--seed S] [--<hyper-parameter> VALUE ...]
-    python -m core.train --resume RUN_DIR [--max-epochs N]
+    python -m core.train --resume RUN_DIR [--max-epochs N | --more-epochs K] [--patience P]
 
-Every hyper-parameter of :mod:`core.hparams` is an option (``--hidden-size 64``). Exit
-status: 0 for a run that completed, stopped early or was stopped on request; 1 when it
-failed (the reason is in ``status.json`` and ``train.log``); 2 for bad arguments.
+Every hyper-parameter of :mod:`core.hparams` is an option (``--hidden-size 64``); its
+help shows the default and the allowed range or choices, and a value outside them is
+refused. A resumed run may train up to the epoch cap *beyond* where it stopped; an
+early-stopped one gets its early-stopping counter reset (see
+:func:`core.training.early_stopping.resumed_state`). Exit status: 0 for a run that
+completed, stopped early or was stopped on request; 1 when it failed, in set-up or in
+training (the exception's type and message are in ``status.json``, the traceback in
+the log); 2 for bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +41,73 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+RESUME_OPTIONS = ("max_epochs", "patience")
+"""Hyper-parameters a resumed run may change; the others belong to a new run."""
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def _checked(h: hparams.HParam, upper: bool = True) -> Callable[[str], Any]:
+    """An argparse type that validates with the hyper-parameter table itself.
+
+    ``upper=False`` leaves the top of the range to be checked later (``--max-epochs``:
+    a resumed run's cap counts from where it stopped).
+    """
+    if not upper:
+        h = dataclasses.replace(h, high=None)
+
+    def parse(text: str) -> Any:
+        try:
+            return h.parse(text, "invalid value")
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type for a whole number from ``low`` to ``high``."""
+    return _checked(hparams.HParam("", "", low, (), "int", low, high))
+
+
+def _folder(text: str) -> str:
+    """An argparse type for a folder that must exist."""
+    if not Path(text).expanduser().is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return text
+
+
+def _metavar(h: hparams.HParam) -> str:
+    if h.kind == "choice":
+        return "{" + ",".join(h.choices) + "}"
+    return {"multi": "SET,SET", "bool": "BOOL"}.get(h.kind, h.kind.upper())
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser, with one option per hyper-parameter."""
+    """The command-line parser, with one validated option per hyper-parameter."""
     parser = argparse.ArgumentParser(
-        prog="python -m core.train", description=__doc__.split("\n")[0]
+        prog="python -m core.train",
+        description=__doc__.split("\n")[0],
+        epilog="Every hyper-parameter shows its default and allowed values; a value outside "
+        "them stops the command with exit status 2.",
     )
     parser.add_argument("modality", nargs="?", choices=hparams.MODALITIES)
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped or finished run")
-    parser.add_argument("--data", metavar="ROOT", help="corpus root (default: bundled sample)")
+    parser.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue a stopped or finished run; it takes only --max-epochs or "
+        "--more-epochs and --patience (an early-stopped run gets its early-stopping "
+        "counter reset)",
+    )
+    parser.add_argument(
+        "--more-epochs",
+        metavar="K",
+        type=_whole(1, int(hparams.by_name("max_epochs").high)),
+        help="with --resume: train K more epochs from where the run stopped "
+        f"(1 to {hparams.by_name('max_epochs').high:g})",
+    )
+    parser.add_argument(
+        "--data", metavar="ROOT", type=_folder, help="corpus root (default: bundled sample)"
+    )
     parser.add_argument("--run-dir", metavar="DIR", help="the run's folder (default: new one)")
     parser.add_argument(
         "--runs-root",
@@ -52,18 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="a configuration written by the run manager"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all)")
+    parser.add_argument(
+        "--seed",
+        type=_whole(*SEED_RANGE),
+        default=0,
+        help=f"the run's one seed (default: 0; allowed range {SEED_RANGE[0]} to {SEED_RANGE[1]})",
+    )
+    parser.add_argument(
+        "--threads", type=_whole(1), help="CPU threads for torch (default: all; at least 1)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     for m in ("audio", "face", "text"):
-        parser.add_argument(f"--{m}-run", metavar="RUN_DIR", help=f"fusion: the {m} run to use")
+        parser.add_argument(
+            f"--{m}-run", metavar="RUN_DIR", type=_folder, help=f"fusion: the {m} run to use"
+        )
     for h in hparams.HPARAMS:
-        kind = {"int": int, "float": float}.get(h.kind, str)
         parser.add_argument(
             _option(h.name),
-            type=kind,
+            type=_checked(h, upper=h.name != "max_epochs"),
             default=None,
-            help=f"{h.help} ({'/'.join(h.modalities)})",
+            metavar=_metavar(h),
+            help=f"{'/'.join(h.modalities)}: {h.describe()}",
         )
     return parser
 
@@ -77,7 +152,39 @@ def _values(args: argparse.Namespace, modality: str) -> dict[str, Any]:
     if wrong:
         options = ", ".join(_option(w) for w in wrong)
         raise ValueError(f"{modality} runs do not take {options}")
+    for name, value in given.items():  # the full range, naming the option
+        hparams.by_name(name).parse(value, _option(name))
     return given
+
+
+def _resume_settings(args: argparse.Namespace, config: dict[str, Any], run_dir: Path) -> None:
+    """Apply ``--max-epochs``/``--more-epochs`` and ``--patience`` to a resumed run's config.
+
+    Raises
+    ------
+    ValueError
+        A modality or another hyper-parameter given with ``--resume``, or an epoch count
+        out of range.
+    """
+    if args.modality:
+        raise ValueError("give a modality for a new run or --resume RUN_DIR, not both")
+    extra = [h.name for h in hparams.HPARAMS if h.name not in RESUME_OPTIONS]
+    given = [_option(name) for name in extra if getattr(args, name) is not None]
+    if given:
+        raise ValueError(
+            f"--resume takes only --max-epochs or --more-epochs and --patience; "
+            f"{', '.join(given)} belong to a new run"
+        )
+    training = config["training"]
+    training["max_epochs"] = hparams.resume_epochs(
+        len(folder.read_metrics(run_dir)),
+        training["max_epochs"],
+        args.max_epochs,
+        args.more_epochs,
+        labels=("--max-epochs", "--more-epochs"),
+    )
+    if args.patience is not None:
+        training["patience"] = args.patience
 
 
 def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
@@ -92,16 +199,15 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
 
             if read_status(run_dir).get("state") in ("starting", "running"):
                 raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
-        if args.max_epochs is not None:
-            config["training"]["max_epochs"] = hparams.resolve(
-                config["modality"], {"max_epochs": args.max_epochs}
-            )["training"]["max_epochs"]
-            folder.write_json_atomic(run_dir / folder.CONFIG, config)
+        _resume_settings(args, config, run_dir)
+        folder.write_json_atomic(run_dir / folder.CONFIG, config)
         if not os.environ.get(folder.MANAGED_ENV):  # the run manager clears it itself
             (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
         # With finished epochs on record a missing checkpoint is an error, not a restart.
         saved = (run_dir / folder.LATEST).exists() or bool(folder.read_metrics(run_dir))
         return config, run_dir, saved
+    if args.more_epochs is not None:
+        raise ValueError("--more-epochs goes with --resume RUN_DIR; a new run takes --max-epochs")
     if args.config:
         config = folder.read_json(Path(args.config))
         if not config or "modality" not in config:
@@ -136,25 +242,35 @@ def _heartbeat(run_dir: Path, every_s: float = 1.0) -> None:
         time.sleep(every_s)
 
 
+def _train(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
+    """Train one configuration with its modality's pipeline; return the final state."""
+    modality = config["modality"]
+    if modality == "text":
+        from core.pipeline.text import train_text
+
+        return train_text(config, run_dir)
+    if modality == "fusion":
+        from core.pipeline.fusion import train_fusion
+
+        return train_fusion(config, run_dir, resume=resume, progress=progress)
+    from core.pipeline.neural import train_neural
+
+    return train_neural(config, run_dir, resume=resume, progress=progress)
+
+
 def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
     """Train one configuration in ``run_dir``, then evaluate its best model; return the final state.
 
     The evaluation (dev, and test where labelled) is saved in the run folder before the
     process exits; it never changes the state (:func:`core.evaluate.evaluate_finished_run`).
     """
-    modality = config["modality"]
-    if modality == "text":
-        from core.pipeline.text import train_text
-
-        state = train_text(config, run_dir)
-    elif modality == "fusion":
-        from core.pipeline.fusion import train_fusion
-
-        state = train_fusion(config, run_dir, resume=resume, progress=progress)
-    else:
-        from core.pipeline.neural import train_neural
-
-        state = train_neural(config, run_dir, resume=resume, progress=progress)
+    try:
+        state = _train(config, run_dir, resume, progress)
+    except Exception as error:  # noqa: BLE001 - re-raised once the run folder says why
+        status = folder.read_json(run_dir / folder.STATUS) or {}
+        if status.get("state") != "failed":
+            folder.write_status(run_dir, "failed", failure_reason(error))
+        raise
     from core.evaluate import evaluate_finished_run
 
     evaluate_finished_run(run_dir)  # logs instead of raising: a completed run stays completed
@@ -163,13 +279,20 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (argparse printed why)
+        return int(exit_.code or 0)
     try:
         config, run_dir, resume = _prepare_run(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        _record_failure(args.resume or args.run_dir, f"{type(error).__name__}: {error}")
+        _record_failure(args.resume or args.run_dir, error)
         return 2
+    except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
+        traceback.print_exc()
+        _record_failure(args.resume or args.run_dir, error)
+        return 1
     # This process now owns the run.
     folder.write_status(run_dir, "starting", None, threads=args.threads)
     threading.Thread(target=_heartbeat, args=(run_dir,), daemon=True).start()
@@ -194,13 +317,24 @@ def main(argv: list[str] | None = None) -> int:
             handler.close()
 
 
-def _record_failure(run_dir: str | None, reason: str) -> None:
-    """Mark failed a run that the run manager set up for this process but that cannot start."""
-    if not run_dir or not os.environ.get(folder.MANAGED_ENV):
+def failure_reason(error: BaseException) -> str:
+    """How a status records an exception: ``DataError: 312_COVAREP.csv: ...``."""
+    return f"{type(error).__name__}: {error}"
+
+
+def _record_failure(run_dir: str | Path | None, error: BaseException) -> None:
+    """Mark failed, with the real error, a run that this process was to train but could not.
+
+    Only a run still *starting* is changed, and only when the run manager set it up for
+    this process or this process wrote that status itself: a bad ``--resume`` of a
+    run that belongs to someone else leaves it alone.
+    """
+    if not run_dir:
         return
     status = folder.read_json(Path(run_dir) / folder.STATUS) or {}
-    if status.get("state") == "starting":
-        folder.write_status(Path(run_dir), "failed", reason)
+    ours = os.environ.get(folder.MANAGED_ENV) or status.get("pid") == os.getpid()
+    if ours and status.get("state") == "starting":
+        folder.write_status(Path(run_dir), "failed", failure_reason(error))
 
 
 def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> int:
@@ -210,12 +344,9 @@ def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progr
     try:
         state = run(config, run_dir, resume, progress=progress)
     except Exception as error:  # noqa: BLE001 - any failure must end in a failed status
-        reason = f"{type(error).__name__}: {error}"
+        reason = failure_reason(error)
         log.error("run failed: %s\n%s", reason, traceback.format_exc())
-        status = folder.read_json(run_dir / folder.STATUS) or {}
-        if status.get("state") != "failed":
-            folder.write_status(run_dir, "failed", reason)
-        return 1
+        return 1  # run() has recorded the failure in the run's status
     status = folder.read_json(run_dir / folder.STATUS) or {}
     log.info("run %s: %s", state, status.get("reason"))
     print(run_dir)

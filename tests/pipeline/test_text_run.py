@@ -2,12 +2,14 @@ import json
 import re
 
 import numpy as np
+import pytest
 
+from core import hparams
 from core.data import Corpus
 from core.evaluate import evaluate_run
 from core.pipeline.text import load_text_run, participant_documents, train_oof
 from core.runs import folder
-from core.train import main
+from core.train import build_parser, main
 
 
 def _train_text(corpus_root, run_dir, *extra):
@@ -100,3 +102,68 @@ def test_bad_arguments_exit_2_with_a_message(small_corpus, tmp_path, capsys):
     assert _train_text(small_corpus, run_dir) == 0
     assert main(["--resume", str(run_dir)]) == 2
     assert "text runs have no epochs" in capsys.readouterr().err
+
+
+def _help_entries(text):
+    """``--option`` to its help text, from ``--help`` output (wrapped lines joined)."""
+    entries, current = {}, None
+    for line in text.splitlines():
+        words = line.split()
+        if line.startswith("  --"):
+            current = words[0]
+            entries[current] = " ".join(words[1:])
+        elif current and line.startswith(" " * 10) and words:
+            entries[current] += " " + " ".join(words)
+        else:
+            current = None
+    return entries
+
+
+def test_help_shows_every_hyper_parameters_default_and_allowed_values(capsys):
+    assert main(["--help"]) == 0
+    entries = _help_entries(capsys.readouterr().out)
+    for h in hparams.HPARAMS:
+        shown = entries["--" + h.name.replace("_", "-")]
+        assert "default: " in shown and h.allowed() in shown, (h.name, shown)
+    hidden = "default: audio 64, face 64, fusion 16; allowed range 8 to 256"
+    assert hidden in entries["--hidden-size"]
+    assert "default: false; allowed: true or false" in entries["--include-formant"]
+    assert "default: participant; allowed: participant, all" in entries["--gate"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "allowed"),
+    [
+        ("--include-formant", "maybe", "true or false"),
+        ("--lr", "nan", "1e-05 to 0.1"),
+        ("--lr", "inf", "1e-05 to 0.1"),
+        ("--dropout", "-0.1", "0 to 0.8"),
+        ("--hidden-size", "100000", "8 to 256"),
+        ("--hidden-size", "64.5", "8 to 256"),
+        ("--max-epochs", "900", "1 to 500"),
+        ("--gate", "some", "participant, all"),
+        ("--face-features", "aus,smell", "aus, pose, gaze, landmarks"),
+        ("--seed", "-1", "0 to 4294967295"),
+        ("--threads", "0", "1"),
+    ],
+)
+def test_invalid_values_exit_2_naming_option_value_and_allowed_range(
+    small_corpus, tmp_path, capsys, option, value, allowed
+):
+    modality = "face" if option == "--face-features" else "audio"
+    args = [modality, "--data", str(small_corpus), "--runs-root", str(tmp_path), option, value]
+    assert main(args) == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert option in message and value in message and allowed in message, message
+    assert list(tmp_path.iterdir()) == []  # no run was started
+
+
+def test_valid_words_for_true_and_false_are_accepted():
+    parser = build_parser()
+    for word, value in (("true", True), ("no", False), ("ON", True), ("0", False)):
+        assert parser.parse_args(["audio", "--include-formant", word]).include_formant is value
+
+
+def test_a_data_folder_that_does_not_exist_exits_2(tmp_path, capsys):
+    assert main(["audio", "--data", str(tmp_path / "nowhere"), "--runs-root", str(tmp_path)]) == 2
+    assert "--data" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
