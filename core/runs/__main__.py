@@ -4,7 +4,8 @@ Usage::
 
     python -m core.runs list [--root DIR] [--json]
     python -m core.runs stop RUN_DIR [--timeout S]
-    python -m core.runs resume RUN_DIR [--max-epochs N] [--threads N]
+    python -m core.runs resume RUN_DIR [--max-epochs N | --more-epochs K] [--patience P]
+                               [--threads N]
     python -m core.runs delete RUN_DIR
 
 The dashboard uses the same functions (:mod:`core.runs.manager`), and reads the same
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="continue a run in the background")
     resume.add_argument("run_dir", metavar="RUN_DIR")
     resume.add_argument("--max-epochs", type=int, help="new total number of epochs")
+    resume.add_argument("--more-epochs", type=int, help="epochs to train beyond those done")
+    resume.add_argument("--patience", type=int, help="a new early-stopping patience")
     resume.add_argument("--threads", type=int, help="CPU threads (default: a fair share)")
     delete = commands.add_parser("delete", help="delete a run folder (stopping it first)")
     delete.add_argument("run_dir", metavar="RUN_DIR")
@@ -117,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
         from core.training.checkpoint import CheckpointError
 
         try:
-            manager.resume_run(run_dir, max_epochs=args.max_epochs, threads=args.threads)
+            manager.resume_run(
+                run_dir,
+                max_epochs=args.max_epochs,
+                threads=args.threads,
+                more_epochs=args.more_epochs,
+                patience=args.patience,
+            )
         except (ValueError, FileNotFoundError, CheckpointError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

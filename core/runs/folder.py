@@ -216,3 +216,35 @@ def _parse(line: bytes) -> dict | None:
 def read_metrics(run_dir: Path) -> list[dict]:
     """All complete epoch records of a run (empty when there are none yet)."""
     return MetricsReader(run_dir).poll()
+
+
+def log_tail(run_dir: Path, lines: int = 25) -> str:
+    """The last lines of a run's log, for a reader who wants to see why it failed.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+    lines : int, default 25
+        How many lines.
+
+    Returns
+    -------
+    str
+        The end of ``train.log`` or ``process.log``, whichever was written last (a run
+        that fails before its log is opened leaves its traceback only in the process
+        output); ``"(no log written)"`` when there is neither.
+    """
+    logs = []
+    for name in (LOG, PROCESS_LOG):
+        try:
+            logs.append(((Path(run_dir) / name).stat().st_mtime, name))
+        except OSError:
+            continue
+    if not logs:
+        return "(no log written)"
+    path = Path(run_dir) / max(logs)[1]
+    with open(path, "rb") as handle:
+        handle.seek(max(0, handle.seek(0, os.SEEK_END) - 400 * lines))
+        text = handle.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])

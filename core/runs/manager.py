@@ -125,6 +125,7 @@ def _spawn(args: list[str], run_dir: Path, threads: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "core.train", *args, "--quiet", "--threads", str(threads)]
     try:
         with open(run_dir / folder.PROCESS_LOG, "ab") as log:
+            log_offset = log.tell()  # where this process's output starts
             process = subprocess.Popen(
                 command,
                 cwd=REPO_ROOT,
@@ -147,6 +148,7 @@ def _spawn(args: list[str], run_dir: Path, threads: int) -> subprocess.Popen:
             "time": time.time(),
             "threads": threads,
             "command": command,
+            "log_offset": log_offset,
         },
     )
     return process
@@ -204,7 +206,7 @@ def start_run(
         folder.write_json_atomic(run_dir / folder.CONFIG, config)
         folder.write_status(run_dir, "starting", None, owner=False, modality=modality)
         args = ["--run-dir", str(run_dir), "--config", str(run_dir / folder.CONFIG)]
-        _spawn(args, run_dir, threads)
+        _spawn([*args, "--runs-root", str(root)], run_dir, threads)  # fusion's sources too
     return run_dir
 
 
@@ -226,17 +228,31 @@ def _check_resumable(run_dir: Path) -> None:
         raise
 
 
-def resume_run(run_dir: Path, max_epochs: int | None = None, threads: int | None = None) -> Path:
+def resume_run(
+    run_dir: Path,
+    max_epochs: int | None = None,
+    threads: int | None = None,
+    more_epochs: int | None = None,
+    patience: int | None = None,
+) -> Path:
     """Continue a stopped, failed or finished run in a new process.
+
+    An early-stopped run continues with its early-stopping counter reset, so it trains
+    the epochs asked for unless it again goes ``patience`` epochs without improving.
 
     Parameters
     ----------
     run_dir : pathlib.Path
         Run folder.
     max_epochs : int, optional
-        New total number of epochs (default: the run's own).
+        New total number of epochs (default: the run's own), at most the epoch cap
+        beyond the epochs done.
     threads : int, optional
         CPU threads; by default the cores are shared with the active runs.
+    more_epochs : int, optional
+        Instead of ``max_epochs``: epochs to train beyond those done (1 to the cap).
+    patience : int, optional
+        A new early-stopping patience.
 
     Returns
     -------
@@ -246,8 +262,8 @@ def resume_run(run_dir: Path, max_epochs: int | None = None, threads: int | None
     Raises
     ------
     ValueError
-        The run is still active, is a text run (no epochs), ``max_epochs`` is out of
-        range, or it wants the GPU while another GPU run is active.
+        The run is still active, is a text run (no epochs), an epoch count or the
+        patience is out of range, or it wants the GPU while another GPU run is active.
     FileNotFoundError
         ``run_dir`` is not a run folder.
     core.training.checkpoint.CheckpointError
@@ -259,9 +275,13 @@ def resume_run(run_dir: Path, max_epochs: int | None = None, threads: int | None
     if config.get("modality") == "text":
         raise ValueError("text runs have no epochs to resume; start a new text run")
     args = ["--resume", str(run_dir)]
-    if max_epochs is not None:
-        hparams.resolve(config["modality"], {"max_epochs": max_epochs})  # validates
-        args += ["--max-epochs", str(int(max_epochs))]
+    done = len(folder.read_metrics(run_dir))
+    planned = int(config.get("training", {}).get("max_epochs") or done)
+    total = hparams.resume_epochs(done, planned, max_epochs, more_epochs)  # validates
+    if total != planned:
+        args += ["--max-epochs", str(total)]
+    if patience is not None:
+        args += ["--patience", str(hparams.by_name("patience").parse(patience))]
     root = run_dir.parent
     with locked(root / ROOT_LOCK), locked(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:

@@ -4,12 +4,14 @@ Disk is the source of truth: any number of dashboard sessions, and the command l
 (``python -m core.runs``), read the same run folders and so see the same runs.
 
 Status never lies: a run whose ``status.json`` says *starting* or *running* but whose
-process is gone (killed, crashed, machine rebooted) is reported, and recorded, as *failed*
-with the reason "process ended unexpectedly". Liveness is checked on the process itself:
-its ID and start time (so a recycled ID is not mistaken for the run; a zombie counts as
-dead), or, where ``/proc`` is missing, the heartbeat file the training process touches
-every second. A status written by the run manager just before it launches the process
-(*starting*, not owned) is judged by the process named in ``launcher.json``.
+process is gone (killed, crashed, machine rebooted) is reported, and recorded, as *failed*:
+with the exception its process printed last when there is one (a Python traceback in
+``process.log``), else with the reason "process ended unexpectedly". Liveness is checked
+on the process itself: its ID and start time (so a recycled ID is not mistaken for the
+run; a zombie counts as dead), or, where ``/proc`` is missing, the heartbeat file the
+training process touches every second. A status written by the run manager just before
+it launches the process (*starting*, not owned) is judged by the process named in
+``launcher.json``.
 
 Status changes made from outside the run's process (marking it failed, or stopped after a
 kill, or starting for a resume) happen under an advisory lock in the run folder, after
@@ -35,6 +37,8 @@ HEARTBEAT_STALE_S = 10.0
 LAUNCH_GRACE_S = 30.0
 """How long a status written just before launching may wait for its process."""
 DEAD_REASON = "process ended unexpectedly"
+LOG_TAIL_BYTES = 64_000
+"""How much of the end of ``process.log`` is searched for the exception a process died of."""
 ACTIVE = ("starting", "running")
 RUN_LOCK = ".lock"
 
@@ -241,7 +245,42 @@ def read_status(run_dir: Path) -> dict[str, Any]:
         again = status_file(run_dir)  # it may have finished, or been resumed, meanwhile
         if _identity(again) != _identity(status):
             return read_status(run_dir)
-        return record_state(run_dir, "failed", DEAD_REASON, again)
+        return record_state(run_dir, "failed", crash_reason(run_dir) or DEAD_REASON, again)
+
+
+def crash_reason(run_dir: Path) -> str | None:
+    """The exception the run's last process died of, from the traceback it printed.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder; ``process.log`` is read from where the last launched process began
+        writing (``log_offset`` in ``launcher.json``), so an older attempt's traceback
+        is never blamed.
+
+    Returns
+    -------
+    str or None
+        ``"DataError: ..."`` (the exception's type without its module, and its message),
+        or None when the output ends without a Python traceback.
+    """
+    launcher = folder.read_json(run_dir / folder.LAUNCHER) or {}
+    try:
+        with open(run_dir / folder.PROCESS_LOG, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(int(launcher.get("log_offset") or 0), size - LOG_TAIL_BYTES))
+            text = handle.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
+    header = text.rfind("Traceback (most recent call last):")
+    if header < 0:
+        return None
+    lines = text[header:].splitlines()[1:]
+    last = next((line for line in lines if line and not line[0].isspace()), None)
+    if last is None:
+        return None
+    kind, colon, message = last.partition(":")
+    return f"{kind.rsplit('.', 1)[-1]}{colon}{message}".strip()
 
 
 @dataclass

@@ -115,3 +115,14 @@ def test_a_run_outlives_its_launcher_and_other_processes_stop_and_resume_it(smal
     assert status["state"] == "completed"
     assert [r["epoch"] for r in folder.read_metrics(run_dir)] == list(range(1, done + 3))
     assert folder.read_json(run_dir / folder.LAUNCHER)["threads"] == 1
+
+
+def test_resume_takes_more_epochs_and_a_patience(root, capsys, monkeypatch):
+    launched = []
+    monkeypatch.setattr(manager, "_spawn", lambda args, run_dir, threads: launched.append(args))
+    run_dir = fake_run(root, "audio-early", "early-stopped", records=(0.7, 0.6, 0.65, 0.66))
+    monkeypatch.setattr(manager, "_check_resumable", lambda run_dir: None)
+    assert main(["resume", str(run_dir), "--more-epochs", "0"]) == 1
+    assert "more_epochs 0: outside the allowed range 1 to 500" in capsys.readouterr().err
+    assert main(["resume", str(run_dir), "--more-epochs", "10", "--patience", "9"]) == 0
+    assert launched == [["--resume", str(run_dir), "--max-epochs", "14", "--patience", "9"]]

@@ -125,6 +125,48 @@ def test_killed_run_is_failed_within_seconds_and_resumes_exactly(small_corpus, r
     assert "resuming audio run" in (victim / folder.LOG).read_text()
 
 
+def test_a_run_that_fails_in_set_up_records_the_real_error(tmp_path, runs_root):
+    # A fusion run fails before training: its audio source run cannot read the corpus.
+    missing = tmp_path / "no-corpus"
+    run_dir = manager.start_run("fusion", {"device": "cpu"}, missing, root=runs_root)
+    status = wait_finished(run_dir)
+    expected = f"DataError: {missing}: is not a folder; expected a DAIC-WOZ corpus root"
+    assert (status["state"], status["reason"]) == ("failed", expected), process_log(run_dir)
+    assert folder.read_json(run_dir / folder.STATUS)["reason"] == expected  # on disk
+    assert "Traceback" in folder.log_tail(run_dir)  # the details stay one click away
+    (source,) = [d for d in runs_root.iterdir() if d.name.startswith("audio-")]  # not checkpoints/
+    assert (manager.read_status(source)["state"], manager.read_status(source)["reason"]) == (
+        "failed",
+        expected,
+    )
+
+
+def test_resume_counts_the_epoch_cap_from_where_the_run_stopped(tmp_path, monkeypatch):
+    from core.train import build_parser
+
+    launched = []
+    monkeypatch.setattr(manager, "_spawn", lambda args, run_dir, threads: launched.append(args))
+    monkeypatch.setattr(manager, "_check_resumable", lambda run_dir: None)
+    run_dir = fake_run(tmp_path)
+    folder.rewrite_metrics(run_dir, [{"epoch": e, "val_loss": 0.5} for e in range(1, 481)])
+    folder.write_status(run_dir, "early-stopped", "no improvement", owner=False)
+
+    manager.resume_run(run_dir, more_epochs=100, patience=20)
+    assert launched[-1][2:] == ["--max-epochs", "580", "--patience", "20"]
+    folder.write_status(run_dir, "stopped", owner=False)
+    manager.resume_run(run_dir, max_epochs=900)
+    assert launched[-1][2:] == ["--max-epochs", "900"]
+    assert build_parser().parse_args(launched[-1]).max_epochs == 900  # the CLI takes it too
+    folder.write_status(run_dir, "stopped", owner=False)
+    with pytest.raises(ValueError, match="max_epochs 990: outside the allowed range 481 to 980"):
+        manager.resume_run(run_dir, max_epochs=990)
+    with pytest.raises(ValueError, match="more_epochs 0: outside the allowed range 1 to 500"):
+        manager.resume_run(run_dir, more_epochs=0)
+    with pytest.raises(ValueError, match="patience 0: outside the allowed range 1 to 100"):
+        manager.resume_run(run_dir, more_epochs=5, patience=0)
+    assert len(launched) == 2
+
+
 @pytest.fixture
 def finished_run(small_corpus, tmp_path):
     """A completed 3-epoch audio run, trained in this process."""

@@ -68,3 +68,36 @@ def test_an_unreadable_status_is_reported_not_raised(tmp_path):
     (run_dir / folder.STATUS).write_text("{not json")
     (info,) = run_status.list_runs(tmp_path)
     assert info.status == "failed" and "cannot be read" in info.reason
+
+
+OLD_CRASH = "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'old'\n"
+NEW_CRASH = (
+    "INFO starting audio run\n"
+    "Traceback (most recent call last):\n"
+    '  File "<frozen runpy>", line 198, in _run_module_as_main\n'
+    "    raise DataError(str(self.root), 'is not a folder')\n"
+    "core.data.errors.DataError: /data/x: is not a folder; expected a corpus root\n"
+)
+
+
+def dead_run(tmp_path, log_text, offset):
+    run_dir = fake_run(tmp_path)
+    (run_dir / folder.PROCESS_LOG).write_text(log_text)
+    folder.write_json_atomic(run_dir / folder.LAUNCHER, {"pid": 1, "log_offset": offset})
+    folder.write_status(run_dir, "running")
+    status = folder.read_json(run_dir / folder.STATUS)
+    folder.write_json_atomic(run_dir / folder.STATUS, {**status, "pid": 2**22 + 7})  # gone
+    return run_dir
+
+
+def test_a_dead_run_that_printed_a_traceback_is_failed_with_its_exception(tmp_path):
+    run_dir = dead_run(tmp_path, OLD_CRASH + NEW_CRASH, offset=len(OLD_CRASH))
+    status = run_status.read_status(run_dir)
+    expected = "DataError: /data/x: is not a folder; expected a corpus root"
+    assert (status["state"], status["reason"]) == ("failed", expected)
+    assert folder.read_json(run_dir / folder.STATUS)["reason"] == expected
+
+
+def test_an_older_attempts_traceback_is_not_blamed(tmp_path):
+    run_dir = dead_run(tmp_path, OLD_CRASH + "INFO resuming\n", offset=len(OLD_CRASH))
+    assert run_status.read_status(run_dir)["reason"] == run_status.DEAD_REASON
