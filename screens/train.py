@@ -153,15 +153,6 @@ def run_progress(
     )
 
 
-def log_tail(run_dir: Path, lines: int = 25) -> str:
-    """The last lines of a run's log (the training log, else the process output)."""
-    for name in (folder.LOG, folder.PROCESS_LOG):
-        path = run_dir / name
-        if path.exists():
-            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return "(no log written)"
-
-
 def stop_requested_s(run_dir: Path) -> float | None:
     """Seconds since someone asked the run to stop; None when nobody has."""
     try:
@@ -234,19 +225,19 @@ def hparam_ui(h: hparams.HParam, modality: str) -> Any:
     key = f"train_{modality}_{h.name}"
     default = h.default_for(modality)
     if h.kind == "bool":
-        return st.toggle(label, value=default, key=key, help=h.help)
+        return st.toggle(label, value=default, key=key, help=h.describe())
     if h.kind == "choice":
-        hint = f"{h.help}; on this machine auto means {auto_device()}" if h.name == "device" else ""
+        hint = f"; on this machine auto means {auto_device()}" if h.name == "device" else ""
         return st.radio(
             label,
             h.choices,
             h.choices.index(default),
             key=key,
-            help=hint or h.help,
+            help=h.describe() + hint,
             horizontal=True,
         )
     if h.kind == "multi":
-        return st.multiselect(label, h.choices, default=list(default), key=key, help=h.help)
+        return st.multiselect(label, h.choices, default=list(default), key=key, help=h.describe())
     if h.log:
         return st.select_slider(
             label,
@@ -254,11 +245,11 @@ def hparam_ui(h: hparams.HParam, modality: str) -> Any:
             value=default,
             format_func=lambda v: f"{v:.0e}",
             key=key,
-            help=f"{h.help} (log scale)",
+            help=h.describe(),
         )
     if h.kind == "int":
         low, high, step = int(h.low), int(h.high), int(h.step or 1)
-        return st.slider(label, low, high, int(default), step, key=key, help=h.help)
+        return st.slider(label, low, high, int(default), step, key=key, help=h.describe())
     step = float(h.step or (h.high - h.low) / 100)
     return st.slider(
         label,
@@ -268,7 +259,7 @@ def hparam_ui(h: hparams.HParam, modality: str) -> Any:
         step,
         format=f"%.{decimals(step)}f",
         key=key,
-        help=h.help,
+        help=h.describe(),
     )
 
 
@@ -332,8 +323,17 @@ def watched_run_ui(runs: list[manager.RunInfo]) -> manager.RunInfo | None:
     return by_path[chosen]
 
 
-def resume_ui(runs: list[manager.RunInfo]) -> tuple[Path, int] | None:
-    """Pick a finished audio, face or fusion run and a new total of epochs; None if none."""
+@dataclass
+class ResumeRequest:
+    """What the Resume tab asks for: which run, how many more epochs, which patience."""
+
+    run_dir: Path
+    more_epochs: int
+    patience: int
+
+
+def resume_ui(runs: list[manager.RunInfo]) -> ResumeRequest | None:
+    """Pick a finished audio, face or fusion run, more epochs and a patience; None if none."""
     candidates = {
         str(r.path): r for r in runs if r.modality != "text" and r.status in folder.FINISHED
     }
@@ -355,26 +355,40 @@ def resume_ui(runs: list[manager.RunInfo]) -> tuple[Path, int] | None:
         f"{STATE_BADGES[info.status]} after {info.epochs_done} of {info.max_epochs} epochs"
         + (f": {info.reason}" if info.reason else "")
     )
-    highest = int(next(h.high for h in hparams.HPARAMS if h.name == "max_epochs"))
-    first = min(info.epochs_done + 1, highest)
-    planned = info.max_epochs or 0
-    epochs = st.number_input(
-        "New total of epochs",
-        min_value=first,
-        max_value=highest,
-        value=planned if planned >= first else min(info.epochs_done + 10, highest),
-        key=f"train_resume_epochs_{Path(chosen).name}",
-        help="The run continues from its last checkpoint up to this many epochs in all. "
-        "An early-stopped run keeps its early-stopping counter.",
+    cap = int(hparams.by_name("max_epochs").high)
+    left = (info.max_epochs or 0) - info.epochs_done
+    more = st.number_input(
+        "More epochs",
+        min_value=1,
+        max_value=cap,
+        value=left if 0 < left <= cap else 10,
+        key=f"train_resume_more_{Path(chosen).name}",
+        help=f"Epochs to train beyond the {info.epochs_done} done, from the last "
+        f"checkpoint (1 to {cap} more, however long the run already is).",
     )
-    return Path(chosen), int(epochs)
+    patience_h = hparams.by_name("patience")
+    current = int(info.config.get("training", {}).get("patience") or patience_h.low)
+    patience = st.number_input(
+        LABELS["patience"],
+        min_value=int(patience_h.low),
+        max_value=int(patience_h.high),
+        value=min(max(current, int(patience_h.low)), int(patience_h.high)),
+        key=f"train_resume_patience_{Path(chosen).name}",
+        help=patience_h.describe(),
+    )
+    if info.status == "early-stopped":
+        st.caption(
+            "Early stopping starts afresh: its counter goes back to 0, so the run trains "
+            f"the {more} epochs unless it again goes {patience} epochs without improving."
+        )
+    return ResumeRequest(Path(chosen), int(more), int(patience))
 
 
 def stop_ui(run_dir: Path) -> None:
     """Stop a running run; if it ignores the request for a while, offer to force it."""
     waited = stop_requested_s(run_dir)
     pending = waited is not None
-    if st.button("Stop", key="train_stop", icon="⏹️", disabled=pending):
+    if st.button("Stop", key="train_stop", disabled=pending):
         manager.request_stop(run_dir)
         waited = 0.0
     if waited is None:
@@ -395,7 +409,7 @@ def run_view(run_dir: Path, status: dict[str, Any], records: list[dict[str, Any]
     if state == "failed":
         st.error(f"The run failed: {status.get('reason') or 'no reason was recorded'}")
         with st.expander("Last lines of the log"):
-            st.code(log_tail(run_dir), language=None)
+            st.code(folder.log_tail(run_dir), language=None)
     elif state in folder.FINISHED:
         st.success(f"{state.capitalize()}: {status.get('reason') or 'done'}")
     elif state == "starting":
@@ -410,6 +424,9 @@ def run_view(run_dir: Path, status: dict[str, Any], records: list[dict[str, Any]
     if not records:
         st.info("No finished epoch yet: the curves appear when the first epoch ends.")
         return
+    resets = [r for r in records if r.get("early_stopping_reset")]
+    if resets:
+        st.caption(f"Epoch {resets[-1]['epoch']}: {resets[-1]['early_stopping_reset']}")
     if modality == "text":
         text_scores_ui(records[-1])
     else:
@@ -499,9 +516,13 @@ with settings:
     new_tab, resume_tab = st.tabs(["New run", "Resume"])
     with resume_tab:
         chosen = resume_ui(runs)
-        if chosen and st.button("Resume", key="train_resume", icon="▶️"):
+        if chosen and st.button("Resume", key="train_resume"):
             try:
-                watch(manager.resume_run(*chosen))
+                watch(
+                    manager.resume_run(
+                        chosen.run_dir, more_epochs=chosen.more_epochs, patience=chosen.patience
+                    )
+                )
             except (ValueError, OSError, CheckpointError) as error:
                 st.error(f"Cannot resume: {error}")
             else:
@@ -520,7 +541,7 @@ with settings:
         seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
         sources = fusion_sources_ui(runs, data_root) if modality == "fusion" else None
         if values.get("speakers", "participant") != "participant":
-            st.warning(SHORTCUT_WARNING, icon="⚠️")
+            st.warning(SHORTCUT_WARNING)
         problem = settings_problem(modality, values)
         if problem:
             st.error(f"Cannot start: {problem}")
@@ -528,7 +549,6 @@ with settings:
             "Start",
             key="train_start",
             type="primary",
-            icon="▶️",
             disabled=problem is not None,
         ):
             try:

@@ -105,12 +105,26 @@ def lr_figure(records: Records, title: str = "Learning rate") -> go.Figure:
     return figure
 
 
+LR_FORMAT = ".2~e"
+"""d3-format of learning rates: three significant digits, trailing zeros dropped, so
+2.5e-4 reads ``2.5e-4`` (never rounded to ``3e-04``) and 1e-3 reads ``1e-3``."""
+
+
+def lr_label(value: float) -> str:
+    """A learning rate as :data:`LR_FORMAT` writes it: ``2.5e-4``, ``1e-3``, ``1.25e-4``."""
+    mantissa, exponent = f"{value:.2e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def _log_ticks(values: pd.Series, most: int = 6) -> dict[str, Any]:
     """A log axis ticked at the values a schedule used (when few), else at decades."""
     levels = sorted(set(values.dropna().round(12)))
+    hover = {"type": "log", "hoverformat": LR_FORMAT}
     if 0 < len(levels) <= most:
-        return {"type": "log", "tickvals": levels, "ticktext": [f"{v:.0e}" for v in levels]}
-    return {"type": "log", "dtick": 1, "tickformat": ".0e"}
+        return {**hover, "tickvals": levels, "ticktext": [lr_label(v) for v in levels]}
+    return {**hover, "dtick": 1, "tickformat": LR_FORMAT}
 
 
 def val_metrics_figure(
@@ -154,5 +168,6 @@ def overlay_figure(
             )
     figure = _layout(figure, title or column, column)
     if column == "lr":
-        figure.update_yaxes(type="log", dtick=1, tickformat=".0e")
+        lrs = [metrics_frame(r).get("lr", pd.Series(dtype=float)) for r in runs.values()]
+        figure.update_yaxes(**_log_ticks(pd.concat(lrs) if lrs else pd.Series(dtype=float)))
     return figure

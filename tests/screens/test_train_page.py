@@ -182,11 +182,55 @@ def test_resume_offers_the_run_on_screen(runs_root: Path, open_page: Callable[[]
     newer = make_run(runs_root, "completed", epochs=3, max_epochs=3)
     at = open_page()
     assert at.selectbox(key="train_resume_run").value == str(newer)
-    assert at.number_input(key=f"train_resume_epochs_{newer.name}").value == 13
+    assert at.number_input(key=f"train_resume_more_{newer.name}").value == 10
     at.selectbox(key="train_watch").set_value(str(older)).run()
     assert progress_text(at) == "Epoch 2 of 30"
     assert at.selectbox(key="train_resume_run").value == str(older)
-    assert at.number_input(key=f"train_resume_epochs_{older.name}").value == 30
+    assert at.number_input(key=f"train_resume_more_{older.name}").value == 28  # the rest
+    assert at.number_input(key=f"train_resume_patience_{older.name}").value == 5
+
+
+def test_resume_asks_for_more_epochs_and_a_patience_beyond_the_cap(
+    runs_root: Path, open_page: Callable[[], AppTest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_run = make_run(runs_root, "early-stopped", epochs=495, max_epochs=500, reason="...")
+    calls = []
+    monkeypatch.setattr(manager, "resume_run", lambda *a, **k: calls.append((a, k)) or a[0])
+    at = open_page()
+    assert any("counter goes back to 0" in c.value for c in at.caption)
+    at.number_input(key=f"train_resume_more_{long_run.name}").set_value(100)
+    at.number_input(key=f"train_resume_patience_{long_run.name}").set_value(12)
+    at.button(key="train_resume").click().run()
+    assert not at.exception
+    assert calls == [((long_run,), {"more_epochs": 100, "patience": 12})]  # to epoch 595
+
+
+def test_an_early_stopped_run_says_why_once(runs_root: Path, open_page: Callable[[], AppTest]):
+    from core.training.early_stopping import EarlyStoppingState, early_stopping_decision
+
+    state = EarlyStoppingState(best_loss=0.61, best_epoch=7, counter=4)
+    _, stop, reason = early_stopping_decision(state, 12, 0.7, patience=5)
+    assert stop
+    make_run(runs_root, "early-stopped", epochs=12, max_epochs=30, reason=reason)
+    at = open_page()
+    (line,) = [s.value for s in at.success]
+    assert line.startswith("Early-stopped: no improvement in validation loss for 5 epochs")
+    assert line.lower().count("early") == 1
+
+
+def test_a_run_that_failed_in_set_up_shows_the_real_error_and_its_log(
+    runs_root: Path, open_page: Callable[[], AppTest], tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-corpus"
+    run_dir = manager.start_run("fusion", {"device": "cpu"}, missing, root=runs_root)
+    wait_for(run_dir, finished, timeout_s=90)
+    at = open_page()
+    at.selectbox(key="train_watch").set_value(str(run_dir)).run()
+    (error,) = [e.value for e in at.error]
+    assert f"DataError: {missing}: is not a folder" in error
+    assert "process ended unexpectedly" not in error
+    log = [c.value for c in at.code]
+    assert any("Traceback" in text and "DataError" in text for text in log)
 
 
 def test_failed_run_shows_its_reason(runs_root: Path, open_page: Callable[[], AppTest]) -> None:
@@ -296,7 +340,7 @@ def test_stop_then_resume_an_audio_run(runs_root: Path, open_page: Callable[[], 
 
         at.run()  # the stopped run is shown, and offered for resuming
         assert at.selectbox(key="train_resume_run").value == str(run_dir)
-        at.number_input(key=f"train_resume_epochs_{run_dir.name}").set_value(done + 1)
+        at.number_input(key=f"train_resume_more_{run_dir.name}").set_value(1)
         at.button(key="train_resume").click().run()
         assert not at.exception
         assert wait_for(run_dir, finished)["state"] == "completed"

@@ -60,3 +60,16 @@ def test_overlay_figure_has_one_trace_per_run() -> None:
     figure = charts.overlay_figure({"a": records(), "b": records(3), "empty": []}, "lr")
     assert [trace.name for trace in figure.data] == ["a", "b"]
     assert figure.layout.yaxis.type == "log"
+
+
+def test_learning_rates_are_labelled_so_that_neighbours_are_told_apart() -> None:
+    halved = [{"epoch": e, "lr": 1e-3 * 0.5 ** (e - 1)} for e in range(1, 5)]  # to 1.25e-4
+    figure = charts.lr_figure(halved)
+    assert list(figure.layout.yaxis.ticktext) == ["1.25e-4", "2.5e-4", "5e-4", "1e-3"]
+    assert charts.lr_label(3e-4) == "3e-4" != charts.lr_label(2.5e-4)
+    # Many levels: decades, formatted by Plotly's d3-format. ".2~e" draws 2.5e-4 as
+    # "2.5e−4" in Chromium, where the old ".0e" drew "3e−4".
+    many = charts.lr_figure([{"epoch": e, "lr": 1e-3 * 0.9**e} for e in range(1, 12)])
+    assert many.layout.yaxis.tickformat == many.layout.yaxis.hoverformat == ".2~e"
+    overlay = charts.overlay_figure({"a": halved}, "lr")
+    assert list(overlay.layout.yaxis.ticktext) == ["1.25e-4", "2.5e-4", "5e-4", "1e-3"]
