@@ -35,10 +35,10 @@ from ui.runs_tables import (
     HOW_SCORED,
     LABELS,
     baseline_caption,
+    no_test_labels_caption,
     scores_table,
     shown_table,
     split_notes,
-    test_split_caption,
 )
 
 DELETE_TARGET = "runs_delete_target"
@@ -247,7 +247,7 @@ if table.empty:
     st.stop()
 
 st.caption(DEV_NOTE)
-if note := test_split_caption(table):
+if note := no_test_labels_caption(table):
     st.caption(note)
 st.caption(
     "Metrics are per participant, at each run's best epoch; CI columns are 95 % bootstrap "

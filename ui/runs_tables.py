@@ -83,7 +83,7 @@ def baseline_caption(table: pd.DataFrame) -> str:
     return "Trivial baselines (macro-F1) " + "; ".join(parts) + "."
 
 
-def test_split_caption(table: pd.DataFrame) -> str | None:
+def no_test_labels_caption(table: pd.DataFrame) -> str | None:
     """Say plainly which runs have no test figures because their corpus has no test labels."""
     count = int(table["evaluation"].astype(str).str.contains("test: no labels").sum())
     if not count:

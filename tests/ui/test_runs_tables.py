@@ -1,7 +1,7 @@
 import pandas as pd
 
 from core.runs.table import run_row_columns
-from ui.runs_tables import shown_table, test_split_caption
+from ui.runs_tables import no_test_labels_caption, shown_table
 
 
 def _table(evaluations):
@@ -27,7 +27,7 @@ def test_each_test_metric_stands_beside_its_dev_metric():
 
 
 def test_runs_without_test_labels_are_counted_plainly():
-    assert test_split_caption(_table(["dev; test", "not evaluated"])) is None
-    caption = test_split_caption(_table(["dev; test: no labels", "dev; test: no labels"]))
+    assert no_test_labels_caption(_table(["dev; test", "not evaluated"])) is None
+    caption = no_test_labels_caption(_table(["dev; test: no labels", "dev; test: no labels"]))
     assert caption.startswith("**No test figures for 2 runs:**")
     assert "full_test_split.csv" in caption
