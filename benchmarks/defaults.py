@@ -3,7 +3,7 @@
 For each seed, trains text, audio and face runs with the defaults on the bundled sample
 (or ``--data``), then a fusion run over those three, and scores each on the dev split per
 participant. Prints per-run macro-F1 and AUROC, then mean and standard deviation per
-modality beside the best trivial baseline (always depressed / always not depressed).
+modality beside the best trivial baseline (always 'depressed' / always 'not depressed').
 
     python benchmarks/defaults.py [--seeds 0 1 2] [--data ROOT] [--json]
 """

@@ -135,9 +135,9 @@ def test_trivial_baselines_come_from_the_same_participants(tmp_path):
     make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
     (row,) = runs_table(tmp_path).to_dict("records")
     assert (row["n_dev"], row["n_dev_depressed"]) == (10, 3)
-    # always depressed: F1 = 2*3 / (2*3 + 7) for the depressed class, 0 for the other
+    # always 'depressed': F1 = 2*3 / (2*3 + 7) for the depressed class, 0 for the other
     assert row["always_depressed_macro_f1"] == pytest.approx(3 / 13)
-    # always not depressed: F1 = 2*7 / (2*7 + 3) for the not-depressed class
+    # always 'not depressed': F1 = 2*7 / (2*7 + 3) for the not-depressed class
     assert row["always_not_depressed_macro_f1"] == pytest.approx(7 / 17)
 
 
