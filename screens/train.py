@@ -243,7 +243,7 @@ def hparam_ui(h: hparams.HParam, modality: str) -> Any:
             label,
             log_grid(h.low, h.high, default),
             value=default,
-            format_func=lambda v: f"{v:.0e}",
+            format_func=charts.lr_label,
             key=key,
             help=h.describe(),
         )
