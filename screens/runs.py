@@ -284,6 +284,9 @@ name = st.selectbox(
 run = table[table["run"] == name].iloc[0]
 reason = f": {run['reason']}" if pd.notna(run["reason"]) and run["reason"] else ""
 st.caption(f"{run['modality']} run, {run['status']}{reason}")
+if run["status"] == "failed":
+    with st.expander("Last lines of the log"):
+        st.code(folder.log_tail(Path(run["path"])), language=None)
 evaluation_ui(run)
 if st.button("Delete this run…", key="runs_delete"):
     st.session_state[DELETE_TARGET] = run["path"]

@@ -333,3 +333,13 @@ def test_figures_of_the_runs_page():
     assert curve.name == "dev (AUROC 0.750)" and roc.data[2].name == "test"
     with pytest.raises(ValueError, match="both classes"):
         roc_figure({"test": ([1, 1], [0.2, 0.8], None)}, "ROC")
+
+
+def test_a_failed_run_shows_its_reason_and_the_end_of_its_log(small_corpus, three_runs):
+    (three_runs / "audio-failed" / folder.PROCESS_LOG).write_text(
+        "Traceback (most recent call last):\nDataError: 312_COVAREP.csv: 73 columns\n"
+    )
+    at = open_runs_page(small_corpus)
+    at.selectbox(key="runs_inspect").set_value("audio-failed").run()
+    assert any("failed: failed on purpose" in c.value for c in at.caption)
+    assert any("DataError: 312_COVAREP.csv" in c.value for c in at.code)
