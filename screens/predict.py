@@ -25,6 +25,7 @@ from core.explain import predict
 from core.explain.text import transcript_highlights
 from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.pipeline.config import read_config
+from core.runs.status import list_runs
 from core.training.checkpoint import CheckpointError
 from ui.common import page_corpus, runs_root
 from ui.explain_cache import (
@@ -122,9 +123,10 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     """One run and checkpoint per modality, plus the fusion run (best first)."""
     choices: dict[str, tuple[str, str] | None] = {}
     columns = st.columns(4)
+    every_run = list_runs(runs_root())
     for column, modality in zip(columns, (*MODALITIES, "fusion"), strict=True):
         with column:
-            runs = predict.explainable_runs(runs_root(), modality, data_root)
+            runs = predict.explainable_runs(runs_root(), modality, data_root, every_run)
             names = {str(r.path): r.path.name for r in runs}
             options = [*names, ""]
             run_dir = st.selectbox(
@@ -214,31 +216,38 @@ def fusion_notes(fusion, pid: int) -> None:
 
 
 def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
-    """Say so for every score shown that comes from a run trained on this participant."""
-    trained_on = {
-        m: Path(r["run_dir"]).name
-        for m, r in results.items()
-        if "error" not in r and pid in training_ids(r["run_dir"])
-    }
-    for modality, name in trained_on.items():
+    """Say so for every score shown that comes from a run trained on this participant.
+
+    The fusion is in-sample when its own run or any of its source runs was trained on the
+    participant; the late fusion when any run whose score it averages was.
+    """
+    trained: dict[str, bool] = {}  # run folder -> whether the participant is in its training
+
+    def in_training(run_dir: str) -> bool:
+        if run_dir not in trained:
+            trained[run_dir] = pid in training_ids(run_dir)
+        return trained[run_dir]
+
+    shown = {m: r for m, r in results.items() if np.isfinite(r["probability"])}
+    in_sample = [m for m, r in shown.items() if in_training(r["run_dir"])]
+    for modality in in_sample:
         st.warning(
-            f"{modality.capitalize()}: run {name} was trained on participant {pid} (an ID "
-            "in its training split), so this score is in-sample and says little about how "
-            "the model does on new people."
+            f"{modality.capitalize()}: run {Path(shown[modality]['run_dir']).name} was "
+            f"trained on participant {pid} (an ID in its training split), so this score is "
+            "in-sample and says little about how the model does on new people."
         )
     if fusion is not None and fusion.complete:
         runs = {"fusion": fusion_dir, **fusion.sources}
-        fused_on = [f"{m} {Path(r).name}" for m, r in runs.items() if pid in training_ids(r)]
+        fused_on = [f"{m} {Path(r).name}" for m, r in runs.items() if in_training(r)]
         if fused_on:
             st.warning(
                 f"Fusion: participant {pid} is in the training split of its run(s) "
                 f"{', '.join(fused_on)}, so this score is in-sample and says little about "
                 "how the model does on new people."
             )
-    shown = [m for m, r in results.items() if np.isfinite(r["probability"])]
-    if any(m in trained_on for m in shown):
+    if in_sample:
         st.warning(
-            f"Late fusion: it averages in-sample scores ({', '.join(trained_on)}), so this "
+            f"Late fusion: it averages in-sample scores ({', '.join(in_sample)}), so this "
             "score is in-sample too and says little about how the models do on new people."
         )
 

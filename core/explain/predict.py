@@ -34,7 +34,7 @@ from core.models import FusionNet, late_fusion
 from core.pipeline import text as text_pipeline
 from core.pipeline.config import read_config, resolve_data_root
 from core.pipeline.fusion import SOURCE_MODALITIES, load_fusion_run
-from core.pipeline.neural import load_neural_run, predict_windows
+from core.pipeline.neural import load_neural_run
 from core.runs.status import RunInfo, list_runs
 from core.runs.table import best_checkpoint
 from core.training.checkpoint import CheckpointError
@@ -49,7 +49,12 @@ NOTICE = (
 CHECKPOINTS = ("best", "latest")
 
 
-def explainable_runs(runs_root: Path, modality: str, data_root: str | None = None) -> list[RunInfo]:
+def explainable_runs(
+    runs_root: Path,
+    modality: str,
+    data_root: str | None = None,
+    runs: list[RunInfo] | None = None,
+) -> list[RunInfo]:
     """Runs of one modality that have a saved model, the most suitable first.
 
     Runs on the same corpus come first, then lower best validation loss, then newer.
@@ -62,10 +67,13 @@ def explainable_runs(runs_root: Path, modality: str, data_root: str | None = Non
         Which runs.
     data_root : str or None
         The active corpus (as stored in configurations; None for the sample).
+    runs : list of RunInfo, optional
+        :func:`core.runs.status.list_runs` of ``runs_root``, when the caller has it
+        already (a page choosing a run of every modality reads the folders once).
     """
     runs = [
         info
-        for info in list_runs(runs_root)
+        for info in (list_runs(runs_root) if runs is None else runs)
         if info.modality == modality and best_checkpoint(info.path) is not None
     ]
 
@@ -147,11 +155,51 @@ def score_neural(
         The session's features differ from the run's.
     """
     windows = session_windows(corpus, pid, config, normaliser, cache)
-    probs = predict_windows(model, windows.x)  # (W,)
-    embedding = None
-    if len(windows):
-        embedding = predict_windows(model, windows.x, embeddings=True).mean(axis=0)  # (D,)
+    probs, embeddings = window_outputs(model, windows.x)  # (W,), (W, D)
+    embedding = embeddings.mean(axis=0) if len(windows) else None  # (D,)
     return NeuralScore(windows, probs, embedding)
+
+
+@torch.no_grad()
+def window_outputs(
+    model: nn.Module, x: np.ndarray, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """Depressed-probability and embedding of each window, from one forward pass.
+
+    AudioRNN and FaceSTRNN both classify their embedding with one linear layer, ``fc2``
+    (in eval mode the dropout before it is the identity), so the logits come from the
+    embedding instead of a second pass through the LSTM, the dearest part of scoring.
+    The result equals :func:`core.pipeline.neural.predict_windows` with and without
+    ``embeddings``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        AudioRNN or FaceSTRNN (eval mode is set here).
+    x : numpy.ndarray
+        Windows ``(N, T, F)``.
+    batch_size : int, default 512
+        Windows per forward pass.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray
+        ``(N,)`` float32.
+    embeddings : numpy.ndarray
+        ``(N, D)`` float32.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    probs, embeddings = [], []
+    for start in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[start : start + batch_size], device=device)  # (B, T, F)
+        embedding = model(xb, return_embedding=True)  # (B, D)
+        logits = model.fc2(embedding).float()  # (B, 2)
+        probs.append(torch.softmax(logits, dim=1)[:, 1].cpu())  # (B,)
+        embeddings.append(embedding.float().cpu())
+    if not probs:
+        return np.zeros(0, np.float32), np.zeros((0, 0), np.float32)
+    return torch.cat(probs).numpy(), torch.cat(embeddings).numpy()
 
 
 def explain_windows(model: nn.Module, windows: SessionWindows) -> SessionExplanation:

@@ -156,3 +156,13 @@ def test_inputs_known_unusable_are_left_out(trained_runs, planted_corpus):
     assert fusion.available == {"audio": False, "face": True, "text": True}
     assert fusion.missing == {"audio": why} and not fusion.complete
     assert predict.score_fusion(trained_runs["fusion"], corpus, pid).complete
+
+
+@pytest.mark.parametrize("run", ["audio", "face"])
+def test_one_pass_gives_the_probabilities_and_embeddings_of_two(trained_runs, planted_corpus, run):
+    model, config, normaliser = load_neural_run(trained_runs[run])
+    pid = Corpus(planted_corpus).ids("dev")[0]
+    x = predict.score_neural(model, config, normaliser, Corpus(planted_corpus), pid).windows.x
+    probs, embeddings = predict.window_outputs(model, x, batch_size=7)
+    np.testing.assert_allclose(probs, predict_windows(model, x), atol=1e-6)
+    np.testing.assert_allclose(embeddings, predict_windows(model, x, embeddings=True), atol=1e-6)
