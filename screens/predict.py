@@ -172,14 +172,14 @@ def percent(p: float | None) -> str:
     return "—" if p is None or not np.isfinite(p) else f"{p:.0%}"
 
 
-def fusion_value(fusion) -> str:
+def fusion_value(fusion, fusion_dir: str | None) -> str:
     """The fusion's metric: its probability only when every input it was trained with is there."""
     if fusion is None:
-        return "no run"
+        return "—" if fusion_dir else "no run"  # a run that cannot score says why below
     return percent(fusion.probability) if fusion.complete else "not shown"
 
 
-def scores_row(results: dict, fusion, late: float, label: str) -> None:
+def scores_row(results: dict, fusion, fusion_dir: str | None, late: float, label: str) -> None:
     """One metric per modality, the fusion, the late fusion, then the true label."""
     columns = st.columns(5)
     for column, modality in zip(columns[:3], MODALITIES, strict=True):
@@ -189,7 +189,7 @@ def scores_row(results: dict, fusion, late: float, label: str) -> None:
             percent(result["probability"]) if result else "no run",
             help="Depressed-probability; audio and face: the mean over the session's windows.",
         )
-    columns[3].metric("Fusion", fusion_value(fusion))
+    columns[3].metric("Fusion", fusion_value(fusion, fusion_dir))
     averaged = [m for m, r in results.items() if np.isfinite(r["probability"])]
     columns[4].metric(
         "Late fusion",
@@ -337,7 +337,7 @@ with st.spinner(f"Scoring participant {pid}"):
             st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
 late = predict.late_fusion_score({m: r["probability"] for m, r in results.items()})
 st.subheader(f"Participant {pid}")
-scores_row(results, fusion, late, label)
+scores_row(results, fusion, fusion_dir, late, label)
 if fusion is not None:
     fusion_notes(fusion, pid)
 for modality, result in results.items():

@@ -194,3 +194,17 @@ def test_corpus_participant_with_a_damaged_covarep_shows_no_fusion(trained_root,
         np.mean([percent(shown["Text"]), percent(shown["Face"])]), abs=0.015
     )
     assert any(w.value.startswith("Fusion: not shown") for w in at.warning)
+
+
+def test_fusion_run_that_cannot_score_says_why_not_no_run(
+    planted_corpus, trained_runs, tmp_path, monkeypatch
+):
+    root = tmp_path / "runs"
+    for name in ("text", "audio", "face", "fusion"):
+        shutil.copytree(trained_runs[name], root / name)
+    (root / "fusion" / "best_model.pth").write_bytes(b"not a checkpoint")
+    monkeypatch.setenv("DAIC_RUNS_ROOT", str(root))
+    pid = Corpus(planted_corpus).ids("dev")[0]
+    at = open_page("predict", planted_corpus, predict_pid=pid)
+    assert metrics(at)["Fusion"] == "—"
+    assert any(e.value.startswith("Fusion run fusion cannot score") for e in at.error)
