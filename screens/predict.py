@@ -209,9 +209,9 @@ def fusion_notes(fusion, pid: int) -> None:
         lacking = " and ".join(fusion.missing)
         st.warning(
             f"Fusion: not shown. It was trained with audio, face and text inputs, and "
-            f"participant {pid} has no usable {lacking} input, so it would read zeros in "
-            "that input's place, a case its validation says nothing about. The late fusion "
-            "averages the modalities that do exist."
+            f"participant {pid} has no usable {lacking} input: the fusion would read zeros "
+            "in its place, so its number would not be the model's view of this participant. "
+            "The late fusion averages the modalities that do exist."
         )
 
 

@@ -429,17 +429,18 @@ def score_fusion(
             continue
         inputs[f"{modality}_emb"][0] = torch.as_tensor(score.embedding)
         inputs["mask"][0, SOURCE_MODALITIES.index(modality)] = 1.0
-    try:
-        if "text" not in missing:
-            probability, note = fusion_text_input(Path(sources["text"]), corpus, pid, text)
-            notes += [note] if note else []
-            if not np.isfinite(probability):
-                missing["text"] = f"participant {pid} has no participant text"
-    except (DataError, FileNotFoundError, ValueError) as error:
-        missing["text"] = str(error)
     if "text" not in missing:
-        inputs["text_prob"][0, 0] = probability
-        inputs["mask"][0, SOURCE_MODALITIES.index("text")] = 1.0
+        try:
+            probability, note = fusion_text_input(Path(sources["text"]), corpus, pid, text)
+        except (DataError, FileNotFoundError, ValueError) as error:
+            missing["text"] = str(error)
+        else:
+            notes += [note] if note else []
+            if np.isfinite(probability):
+                inputs["text_prob"][0, 0] = probability
+                inputs["mask"][0, SOURCE_MODALITIES.index("text")] = 1.0
+            else:
+                missing["text"] = f"participant {pid} has no participant text"
     notes += [f"{m} input missing: {why}" for m, why in missing.items()]
     logits = model(**inputs)  # (1, 2)
     return FusionScore(
