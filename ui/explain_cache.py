@@ -63,11 +63,15 @@ def neural_run(run_dir: str, which: str, stamp: float):
     return model.requires_grad_(False), config, normaliser
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def neural_score(
     run_dir: str, which: str, stamp: float, root: str, uploaded: bool, pid: int
 ) -> NeuralScore:
-    """One participant's windows, window probabilities and embedding under one run."""
+    """One participant's windows, window probabilities and embedding under one run.
+
+    Two entries per participant (audio and face); a 15-minute session's windows take a
+    few MB, so the last 16 participants stay in memory.
+    """
     model, config, normaliser = neural_run(run_dir, which, stamp)
     corpus = corpus_for(root, uploaded)
     return predict.score_neural(model, config, normaliser, corpus, pid, frame_cache(uploaded))
