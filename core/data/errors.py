@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from core.errors import UserError
 
-class DataError(Exception):
+
+class DataError(UserError):
     """A corpus file that cannot be read as the DAIC-WOZ layout says it should be.
 
     Parameters

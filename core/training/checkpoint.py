@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.errors import UserError
+
 FORMAT_VERSION = 1
 """Version of the checkpoint payload layout; bump it when keys change meaning."""
 
@@ -24,7 +26,7 @@ LATEST_NAME = "latest_checkpoint.pth"
 BEST_NAME = "best_model.pth"
 
 
-class CheckpointError(Exception):
+class CheckpointError(UserError):
     """A checkpoint file that is missing, unreadable or not one of ours.
 
     Parameters
