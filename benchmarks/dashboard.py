@@ -104,7 +104,7 @@ def epoch_record(epoch: int, rng: random.Random, best: list) -> dict:
 
 def make_runs(root: Path, corpus: Path, count: int, seed: int = 0) -> Path:
     """``count`` hand-made run folders; the first is running, owned by this process."""
-    from core.pipeline.config import make_config
+    from core.config import make_config
     from core.runs import folder
 
     rng = random.Random(seed)

@@ -226,10 +226,10 @@ class Floor:
     """Every model loaded once; per participant only reading and forward passes."""
 
     def __init__(self, runs: Path) -> None:
-        from core.pipeline.config import read_config
         from core.pipeline.fusion import load_fusion_run
         from core.pipeline.neural import load_neural_run
         from core.pipeline.text import load_text_run
+        from core.runs.folder import read_config
 
         self.neural = {m: load_neural_run(runs / m) for m in ("audio", "face")}
         self.text = load_text_run(runs / "text")
@@ -260,8 +260,8 @@ class Floor:
         with torch.no_grad():
             for modality, (model, _, _) in self.neural.items():
                 x = torch.as_tensor(self.windows(corpus, pid, modality))
-                embedding = model(x, return_embedding=True)  # (W, D)
-                logits = model.fc2(embedding)  # (W, 2): the forward pass's head, in eval mode
+                embedding = model.embed(x)  # (W, D)
+                logits = model.logits_from_embedding(embedding)  # (W, 2)
                 probs[modality] = float(torch.softmax(logits, dim=1)[:, 1].mean())
                 inputs[f"{modality}_emb"] = embedding.mean(dim=0, keepdim=True)  # (1, D)
             document = participant_document(corpus.transcript(pid), self.speakers)

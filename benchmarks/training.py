@@ -71,10 +71,10 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from core.config import make_config  # noqa: E402
 from core.data.features import Normaliser  # noqa: E402
 from core.models import AudioRNN, FaceSTRNN  # noqa: E402
 from core.pipeline.callbacks import RunFolderWriter  # noqa: E402
-from core.pipeline.config import make_config  # noqa: E402
 from core.runs import folder  # noqa: E402
 from core.training.base import Callback, class_weights_from_participants  # noqa: E402
 from core.training.batches import WindowBatches  # noqa: E402

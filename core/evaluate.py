@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from core.config import resolve_data_root
 from core.data import formats
 from core.evaluation.metrics import BASELINE_NAMES, evaluate
 from core.pipeline.callbacks import json_safe
-from core.pipeline.config import read_config, resolve_data_root
 from core.runs import folder
+from core.runs.folder import read_config
 from core.runs.table import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key
 
 log = logging.getLogger(__name__)

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from core import hparams
-from core.pipeline.config import DEFAULT_RUNS_ROOT, make_config, read_config
+from core.config import make_config
 from core.runs import folder
+from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
 
 log = logging.getLogger("core.train")
 
@@ -66,7 +67,11 @@ def _checked(h: hparams.HParam, upper: bool = True) -> Callable[[str], Any]:
 
 def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse type for a whole number from ``low`` to ``high``."""
-    return _checked(hparams.HParam("", "", low, (), "int", low, high))
+    return _checked(
+        hparams.HParam(
+            name="", section="", default=low, modalities=(), kind="int", low=low, high=high
+        )
+    )
 
 
 def _folder(text: str) -> str:

@@ -17,7 +17,7 @@ from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, label_name
 from core.explain import predict
 from core.explain.text import permutation_importances, transcript_highlights
-from core.pipeline.config import read_config
+from core.runs.folder import read_config
 from core.training.checkpoint import CheckpointError
 from ui.common import page_corpus, runs_root
 from ui.explain_cache import (

@@ -24,7 +24,7 @@ from core.data.overview import NO_SPLIT, UNKNOWN, label_name
 from core.explain import predict
 from core.explain.text import transcript_highlights
 from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
-from core.pipeline.config import read_config
+from core.runs.folder import read_config
 from core.runs.status import list_runs
 from core.training.checkpoint import CheckpointError
 from ui.common import page_corpus, runs_root

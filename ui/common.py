@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.data import Corpus, DataError, sample, storage
-from core.pipeline.config import DEFAULT_RUNS_ROOT  # noqa: E402
+from core.runs.folder import DEFAULT_RUNS_ROOT  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"

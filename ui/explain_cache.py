@@ -16,16 +16,17 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.config import resolve_data_root
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
 from core.explain.predict import FusionScore, NeuralScore
 from core.explain.text import term_importances
-from core.pipeline.config import read_config, resolve_data_root
 from core.pipeline.fusion import load_fusion_run
 from core.pipeline.neural import load_neural_run
 from core.pipeline.text import load_text_run, participant_documents
 from core.runs import folder
+from core.runs.folder import read_config
 from core.runs.table import best_checkpoint
 from ui.common import corpus_stamp, open_corpus
 

@@ -25,6 +25,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from torch import nn
 
+from core.config import resolve_data_root
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
 from core.data.features import Normaliser
@@ -32,9 +33,9 @@ from core.data.text import participant_document
 from core.explain.session import SessionWindows, session_windows
 from core.models import FusionNet, late_fusion
 from core.pipeline import text as text_pipeline
-from core.pipeline.config import read_config, resolve_data_root
 from core.pipeline.fusion import SOURCE_MODALITIES, load_fusion_run
 from core.pipeline.neural import load_neural_run
+from core.runs.folder import read_config
 from core.runs.status import RunInfo, list_runs
 from core.runs.table import best_checkpoint
 from core.training.checkpoint import CheckpointError
@@ -166,9 +167,8 @@ def window_outputs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Depressed-probability and embedding of each window, from one forward pass.
 
-    AudioRNN and FaceSTRNN both classify their embedding with one linear layer, ``fc2``
-    (in eval mode the dropout before it is the identity), so the logits come from the
-    embedding instead of a second pass through the LSTM, the dearest part of scoring.
+    The logits come from the embedding (``model.logits_from_embedding``) instead of a
+    second pass through the LSTM, the dearest part of scoring.
     The result equals :func:`core.pipeline.neural.predict_windows` with and without
     ``embeddings``.
 
@@ -193,8 +193,8 @@ def window_outputs(
     probs, embeddings = [], []
     for start in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[start : start + batch_size], device=device)  # (B, T, F)
-        embedding = model(xb, return_embedding=True)  # (B, D)
-        logits = model.fc2(embedding).float()  # (B, 2)
+        embedding = model.embed(xb)  # (B, D)
+        logits = model.logits_from_embedding(embedding).float()  # (B, 2)
         probs.append(torch.softmax(logits, dim=1)[:, 1].cpu())  # (B,)
         embeddings.append(embedding.float().cpu())
     if not probs:

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.config import resolve_data_root
 from core.data import Corpus
 from core.data.features import load_windows
 from core.evaluation.metrics import aggregate_windows
 from core.models import FusionNet, build_model, late_fusion
 from core.pipeline import neural, text
-from core.pipeline.config import read_config, resolve_data_root
 from core.runs import folder
+from core.runs.folder import read_config
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
 from core.training.device import choose_device, seed_everything

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.config import resolve_data_root
 from core.data import Corpus
 from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSettings, load_windows
 from core.models import AudioRNN, FaceSTRNN, build_model
 from core.pipeline.callbacks import RunFolderWriter
-from core.pipeline.config import resolve_data_root
 from core.runs import folder
 from core.training.base import class_weights_from_participants
 from core.training.batches import WindowBatches
@@ -279,10 +279,9 @@ def predict_windows(
     for start in range(0, len(x), batch_size):
         xb = torch.as_tensor(x[start : start + batch_size], device=device)  # (B, T, F)
         if embeddings:
-            out.append(model(xb, return_embedding=True).float().cpu())  # (B, D)
+            out.append(model.embed(xb).float().cpu())  # (B, D)
             continue
-        result = model(xb)
-        logits = result[0] if isinstance(result, tuple) else result  # (B, 2)
+        logits = model.logits(xb)  # (B, 2)
         out.append(torch.softmax(logits.float(), dim=1)[:, 1].cpu())  # (B,)
     if not out:
         return np.zeros((0,), dtype=np.float32)

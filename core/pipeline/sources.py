@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from core.pipeline.config import make_config
+from core.config import make_config
 from core.pipeline.fusion import SOURCE_MODALITIES, best_finished_run
 from core.runs import folder
 

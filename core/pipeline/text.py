@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 
+from core.config import resolve_data_root
 from core.data import Corpus, DataError
 from core.data.text import participant_document
 from core.models.text import (
@@ -28,7 +29,6 @@ from core.models.text import (
     save_text_model,
 )
 from core.pipeline.callbacks import json_safe
-from core.pipeline.config import resolve_data_root
 from core.runs import folder
 
 MODEL_FILE = "text_model.skops"

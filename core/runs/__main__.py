@@ -23,8 +23,8 @@ import json
 import sys
 from pathlib import Path
 
-from core.pipeline.config import DEFAULT_RUNS_ROOT
 from core.runs import manager
+from core.runs.folder import DEFAULT_RUNS_ROOT
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,6 +42,8 @@ PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
 HEARTBEAT = "heartbeat"
 LAUNCHER = "launcher.json"
+DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
+"""Where runs live unless ``--root`` or ``DAIC_RUNS_ROOT`` says otherwise."""
 MANAGED_ENV = "DAIC_RUN_MANAGED"
 """Set in the environment of a training process that the run manager started."""
 
@@ -75,6 +77,20 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    """Read a run's ``config.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder holds no configuration (not a run folder).
+    """
+    config = read_json(Path(run_dir) / CONFIG)
+    if config is None:
+        raise FileNotFoundError(f"{run_dir}: no {CONFIG}; is this a run folder?")
+    return config
 
 
 def new_run_dir(root: Path, modality: str) -> Path:

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from core import hparams
-from core.pipeline.config import DEFAULT_RUNS_ROOT, make_config, read_config
+from core.config import make_config
 from core.runs import folder
+from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
 from core.runs.status import (
     ACTIVE,
     DEAD_REASON,

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.pipeline.config import DEFAULT_RUNS_ROOT
 from core.runs import folder
 
 HEARTBEAT_STALE_S = 10.0
@@ -377,7 +376,7 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     list of RunInfo
         Newest first; a folder that vanishes or cannot be read meanwhile is left out.
     """
-    root = Path(root or DEFAULT_RUNS_ROOT)
+    root = Path(root or folder.DEFAULT_RUNS_ROOT)
     if not root.is_dir():
         return []
     infos = []

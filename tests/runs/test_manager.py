@@ -212,7 +212,7 @@ def test_missing_latest_checkpoint_after_finished_epochs_is_an_error(finished_ru
 
 
 def test_a_run_with_no_finished_epoch_resumes_from_the_start(small_corpus, tmp_path):
-    from core.pipeline.config import make_config
+    from core.config import make_config
     from core.train import main
 
     run_dir = tmp_path / "unfinished"

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import core.evaluate
+from core.config import make_config
 from core.evaluation.metrics import trivial_baselines
-from core.pipeline.config import make_config
 from core.runs import folder
 from core.runs.table import (
     EVALUATION_FILE,

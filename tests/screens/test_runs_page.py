@@ -14,8 +14,8 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import core.evaluate
+from core.config import make_config
 from core.evaluation.metrics import BASELINE_NAMES
-from core.pipeline.config import make_config
 from core.runs import folder
 from core.runs.table import EVALUATION_FILE, NOT_EVALUATED, runs_table, table_csv
 from ui.common import FOLDER_LABEL

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import hparams
-from core.pipeline.config import make_config
+from core.config import make_config
 from core.runs import folder, manager
 from ui.common import FOLDER_LABEL
 

@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from core import hparams
-from core.runs import folder
 
 CONFIG_VERSION = 1
-DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
 
 
 def make_config(
@@ -64,17 +62,3 @@ def resolve_data_root(config: dict[str, Any]) -> Path:
     from core.data.sample import ensure_sample
 
     return ensure_sample()
-
-
-def read_config(run_dir: str | Path) -> dict[str, Any]:
-    """Read a run's ``config.json``.
-
-    Raises
-    ------
-    FileNotFoundError
-        The folder holds no configuration (not a run folder).
-    """
-    config = folder.read_json(Path(run_dir) / folder.CONFIG)
-    if config is None:
-        raise FileNotFoundError(f"{run_dir}: no {folder.CONFIG}; is this a run folder?")
-    return config
