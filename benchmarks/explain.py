@@ -80,7 +80,6 @@ from core.explain import neural  # noqa: E402
 from core.explain.attribution import Attribution, log_odds  # noqa: E402
 from core.explain.neural import SessionExplanation, explain_session  # noqa: E402
 from core.explain.session import SessionWindows, session_windows  # noqa: E402
-from core.models import FaceSTRNN  # noqa: E402
 from core.pipeline.neural import load_neural_run  # noqa: E402
 from core.runs import folder  # noqa: E402
 
@@ -195,12 +194,12 @@ def obvious(model: torch.nn.Module, load: Callable[[], SessionWindows]) -> tuple
     model.eval()  # parameters keep requires_grad=True
     x = torch.as_tensor(windows.x)  # (W, T, F)
     with torch.no_grad():
-        if isinstance(model, FaceSTRNN):
-            logits, spatial, attention = model(x)  # (W, 2), (W, T, 1), (W, T)
-            spatial = spatial.squeeze(-1)  # (W, T)
-        else:
-            logits, attention = model.forward_with_attention(x)  # (W, 2), (W, T)
-            spatial = None
+        attended_out = model.attend(x)  # logits (W, 2), temporal (W, T), spatial (W, T)
+        logits, attention, spatial = (
+            attended_out.logits,
+            attended_out.temporal,
+            attended_out.spatial,
+        )
     attended = time.perf_counter()
     ig = IntegratedGradients(lambda batch: log_odds(model, batch))
     values, delta = ig.attribute(x, baselines=torch.zeros_like(x), return_convergence_delta=True)

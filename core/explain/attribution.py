@@ -99,8 +99,7 @@ class Attribution:
 
 def log_odds(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``logit[1] - logit[0]`` of an AudioRNN or FaceSTRNN, shape ``(B,)``."""
-    out = model(x)
-    logits = out[0] if isinstance(out, tuple) else out  # (B, 2)
+    logits = model.logits(x)  # (B, 2)
     return logits[:, 1] - logits[:, 0]  # (B,)
 
 

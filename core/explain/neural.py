@@ -18,11 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from core.explain.attribution import Attribution, integrated_gradients
 from core.explain.session import SessionWindows
-from core.models import AudioRNN, FaceSTRNN
+from core.models import NeuralClassifier
 
 ATTENTION_CAVEAT = (
     "Attention weights show where the model looked, not why it decided: they are not a "
@@ -88,25 +87,23 @@ class SessionExplanation:
 
 
 @torch.no_grad()
-def _attention(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Probabilities, attention over time and (face) spatial gate of a batch."""
-    if isinstance(model, FaceSTRNN):
-        logits, spatial, temporal = model(x)  # (B, 2), (B, T, 1), (B, T)
-        return torch.softmax(logits, dim=1)[:, 1], temporal, spatial.squeeze(-1)
-    if isinstance(model, AudioRNN):
-        logits, weights = model.forward_with_attention(x)  # (B, 2), (B, T)
-        return torch.softmax(logits, dim=1)[:, 1], weights
-    raise TypeError(f"{type(model).__name__} is not an AudioRNN or FaceSTRNN")
+def _attention(model: NeuralClassifier, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Probabilities, attention over time and (when the model has one) spatial gate."""
+    attention = model.attend(x)  # logits (B, 2), temporal (B, T), spatial (B, T) or None
+    probs = torch.softmax(attention.logits, dim=1)[:, 1]  # (B,)
+    if attention.spatial is None:
+        return probs, attention.temporal
+    return probs, attention.temporal, attention.spatial
 
 
 def explain_session(
-    model: nn.Module, windows: SessionWindows, batch_windows: int = 256
+    model: NeuralClassifier, windows: SessionWindows, batch_windows: int = 256
 ) -> SessionExplanation:
     """Attention, spatial gate and Integrated Gradients for every window of a session.
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         A run's AudioRNN or FaceSTRNN (eval mode is set here).
     windows : SessionWindows
         The session's windows under that run's settings.
@@ -133,7 +130,7 @@ def explain_session(
         windows=windows,
         window_probs=columns[0],
         attention=columns[1],
-        spatial=columns[2] if isinstance(model, FaceSTRNN) else None,
+        spatial=columns[2] if model.has_spatial_gate else None,
         attribution=integrated_gradients(model, windows.x),
     )
 

@@ -1,12 +1,16 @@
-"""Model definitions: audio, face, text and fusion (names and shapes per SPEC section 4)."""
+"""Model definitions: audio, face, text and fusion.
+
+The neural models keep the reference parameter names and ``forward`` outputs and share
+:class:`~core.models.interface.NeuralClassifier` (``logits``, ``embed``,
+``logits_from_embedding``, ``attend``).
+"""
 
 from __future__ import annotations
-
-from torch import nn
 
 from core.models.audio_rnn import AudioRNN
 from core.models.face_strnn import FaceSTRNN, SpatialAttention, TemporalAttention
 from core.models.fusion import FusionNet, late_fusion
+from core.models.interface import Attention, NeuralClassifier
 from core.models.text import (
     fit_text_pipeline,
     load_text_model,
@@ -16,14 +20,14 @@ from core.models.text import (
 )
 
 #: Torch model classes a checkpoint may name, keyed by class name.
-MODEL_CLASSES: dict[str, type[nn.Module]] = {
+MODEL_CLASSES: dict[str, type[NeuralClassifier]] = {
     "AudioRNN": AudioRNN,
     "FaceSTRNN": FaceSTRNN,
     "FusionNet": FusionNet,
 }
 
 
-def build_model(class_name: str, init_kwargs: dict) -> nn.Module:
+def build_model(class_name: str, init_kwargs: dict) -> NeuralClassifier:
     """Rebuild a torch model from the class name and ``init_kwargs`` saved in a checkpoint.
 
     Parameters
@@ -35,7 +39,7 @@ def build_model(class_name: str, init_kwargs: dict) -> nn.Module:
 
     Returns
     -------
-    torch.nn.Module
+    NeuralClassifier
         A freshly initialised model; load the state dict into it.
 
     Raises
@@ -53,9 +57,11 @@ def build_model(class_name: str, init_kwargs: dict) -> nn.Module:
 
 __all__ = [
     "MODEL_CLASSES",
+    "Attention",
     "AudioRNN",
     "FaceSTRNN",
     "FusionNet",
+    "NeuralClassifier",
     "SpatialAttention",
     "TemporalAttention",
     "build_model",

@@ -1,7 +1,8 @@
 """Attention LSTM over acoustic (COVAREP/formant) frame windows.
 
-Parameter names and shapes follow SPEC section 4 so that checkpoints written by the
-original reference code load with ``strict=True``.
+Parameter names and shapes are those of the original reference code, so its checkpoints
+load with ``strict=True``; :class:`~core.models.interface.NeuralClassifier` adds the
+named methods the rest of the project calls.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from core.models.interface import Attention, NeuralClassifier
 
-class AudioRNN(nn.Module):
+
+class AudioRNN(NeuralClassifier):
     """Unidirectional LSTM with additive attention pooling over time.
 
     Parameters
@@ -67,8 +70,8 @@ class AudioRNN(nn.Module):
         embedding = torch.relu(self.fc1(context))  # (B, H // 2)
         return embedding, weights.squeeze(-1)  # (B, H // 2), (B, T)
 
-    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return logits together with the attention weights over time.
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the embedding ``ReLU(fc1(context))``.
 
         Parameters
         ----------
@@ -77,17 +80,45 @@ class AudioRNN(nn.Module):
 
         Returns
         -------
-        logits : torch.Tensor
+        torch.Tensor
+            Shape (B, hidden_size // 2).
+        """
+        embedding, _ = self._encode(x)  # (B, H // 2)
+        return embedding
+
+    def logits_from_embedding(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Return the logits ``fc2(dropout(embedding))``.
+
+        Parameters
+        ----------
+        embedding : torch.Tensor
+            Shape (B, hidden_size // 2), from :meth:`embed`.
+
+        Returns
+        -------
+        torch.Tensor
             Shape (B, 2); index 1 is the depressed class.
-        weights : torch.Tensor
-            Shape (B, T); softmax over time (each row sums to 1).
+        """
+        return self.fc2(self.dropout(embedding))  # (B, H // 2) -> (B, 2)
+
+    def attend(self, x: torch.Tensor) -> Attention:
+        """Return the logits and the attention weights over time, from one pass.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Frames of shape (B, T, F), or (B, F) for a single time step.
+
+        Returns
+        -------
+        Attention
+            ``logits`` (B, 2) and ``temporal`` (B, T); no spatial gate.
         """
         embedding, weights = self._encode(x)  # (B, H // 2), (B, T)
-        logits = self.fc2(self.dropout(embedding))  # (B, 2)
-        return logits, weights
+        return Attention(logits=self.logits_from_embedding(embedding), temporal=weights)
 
     def forward(self, x: torch.Tensor, return_embedding: bool = False) -> torch.Tensor:
-        """Classify a batch of frame windows.
+        """Classify a batch of frame windows (the reference signature).
 
         Parameters
         ----------
@@ -102,8 +133,7 @@ class AudioRNN(nn.Module):
         torch.Tensor
             Logits of shape (B, 2), or the embedding.
         """
+        embedding = self.embed(x)  # (B, H // 2)
         if return_embedding:
-            embedding, _ = self._encode(x)  # (B, H // 2)
             return embedding
-        logits, _ = self.forward_with_attention(x)  # (B, 2)
-        return logits
+        return self.logits_from_embedding(embedding)  # (B, 2)

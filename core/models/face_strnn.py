@@ -1,13 +1,16 @@
 """Spatio-temporal attention RNN (FaceSTRNN) over per-frame facial features.
 
-Parameter names and shapes follow SPEC section 4 so that checkpoints written by the
-original reference code load with ``strict=True``.
+Parameter names, shapes and ``forward`` outputs are those of the original reference code,
+so its checkpoints load with ``strict=True``; :class:`~core.models.interface.NeuralClassifier`
+adds the named methods the rest of the project calls.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from core.models.interface import Attention, NeuralClassifier
 
 
 class SpatialAttention(nn.Module):
@@ -78,15 +81,15 @@ class TemporalAttention(nn.Module):
         context : torch.Tensor
             Attention-weighted sum over time, shape (B, D).
         weights : torch.Tensor
-            Shape (B, T); each row sums to 1.
+            Shape (B, T, 1), as the reference returns them; sums to 1 over T.
         """
         scores = self.attention(x)  # (B, T, 1)
         weights = torch.softmax(scores, dim=1)  # (B, T, 1)
         context = (weights * x).sum(dim=1)  # (B, D)
-        return context, weights.squeeze(-1)  # (B, D), (B, T)
+        return context, weights  # (B, D), (B, T, 1)
 
 
-class FaceSTRNN(nn.Module):
+class FaceSTRNN(NeuralClassifier):
     """Spatial gate, bidirectional LSTM and temporal attention over facial frames.
 
     Parameters
@@ -109,8 +112,12 @@ class FaceSTRNN(nn.Module):
 
     Notes
     -----
-    ``batch_norm`` needs more than one sample per batch in training mode.
+    The embedding is taken after batch norm and dropout, as in the reference, so
+    :meth:`logits_from_embedding` is ``fc2`` alone. ``batch_norm`` needs more than one
+    sample per batch in training mode.
     """
+
+    has_spatial_gate = True
 
     def __init__(
         self,
@@ -145,10 +152,72 @@ class FaceSTRNN(nn.Module):
         self.batch_norm = nn.BatchNorm1d(hidden_size)
         self.fc2 = nn.Linear(hidden_size, num_classes)
 
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return the embedding, the spatial gate and the temporal weights for ``x``."""
+        if x.dim() != 3:
+            raise ValueError(f"FaceSTRNN expects (B, T, F) input, got {tuple(x.shape)}.")
+        gated, spatial_weights = self.spatial_attention(x)  # (B, T, F), (B, T, 1)
+        lstm_out, _ = self.lstm(gated)  # (B, T, 2H)
+        context, temporal_weights = self.temporal_attention(lstm_out)  # (B, 2H), (B, T, 1)
+        hidden = torch.relu(self.fc1(context))  # (B, H)
+        embedding = self.dropout(self.batch_norm(hidden))  # (B, H)
+        return embedding, spatial_weights, temporal_weights
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the embedding (after batch norm and dropout).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Shape (B, T, F).
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (B, hidden_size).
+        """
+        embedding, _, _ = self._encode(x)  # (B, H)
+        return embedding
+
+    def logits_from_embedding(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Return the logits ``fc2(embedding)``.
+
+        Parameters
+        ----------
+        embedding : torch.Tensor
+            Shape (B, hidden_size), from :meth:`embed`.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (B, num_classes).
+        """
+        return self.fc2(embedding)  # (B, H) -> (B, num_classes)
+
+    def attend(self, x: torch.Tensor) -> Attention:
+        """Return the logits, the temporal weights and the spatial gate, from one pass.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Shape (B, T, F).
+
+        Returns
+        -------
+        Attention
+            ``logits`` (B, num_classes), ``temporal`` (B, T) and ``spatial`` (B, T).
+        """
+        embedding, spatial, temporal = self._encode(x)  # (B, H), (B, T, 1), (B, T, 1)
+        return Attention(
+            logits=self.logits_from_embedding(embedding),  # (B, num_classes)
+            temporal=temporal.squeeze(-1),  # (B, T)
+            spatial=spatial.squeeze(-1),  # (B, T)
+        )
+
     def forward(
         self, x: torch.Tensor, return_embedding: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Classify a batch of facial frame windows.
+        """Classify a batch of facial frame windows (the reference signature and outputs).
 
         Parameters
         ----------
@@ -164,18 +233,12 @@ class FaceSTRNN(nn.Module):
         spatial_weights : torch.Tensor
             Shape (B, T, 1), per-frame gates in (0, 1).
         temporal_weights : torch.Tensor
-            Shape (B, T), softmax over time.
+            Shape (B, T, 1), softmax over time.
 
         Or the embedding tensor alone when ``return_embedding`` is True.
         """
-        if x.dim() != 3:
-            raise ValueError(f"FaceSTRNN expects (B, T, F) input, got {tuple(x.shape)}.")
-        gated, spatial_weights = self.spatial_attention(x)  # (B, T, F), (B, T, 1)
-        lstm_out, _ = self.lstm(gated)  # (B, T, 2H)
-        context, temporal_weights = self.temporal_attention(lstm_out)  # (B, 2H), (B, T)
-        hidden = torch.relu(self.fc1(context))  # (B, H)
-        embedding = self.dropout(self.batch_norm(hidden))  # (B, H)
+        embedding, spatial_weights, temporal_weights = self._encode(x)  # (B, H), 2 x (B, T, 1)
         if return_embedding:
             return embedding
-        logits = self.fc2(embedding)  # (B, num_classes)
+        logits = self.logits_from_embedding(embedding)  # (B, num_classes)
         return logits, spatial_weights, temporal_weights

@@ -14,11 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.models.interface import NeuralClassifier
+
 #: Order of the modalities in the availability mask.
 MODALITIES = ("audio", "face", "text")
 
 
-class FusionNet(nn.Module):
+class FusionNet(NeuralClassifier):
     """MLP over ``[audio_emb, face_emb, text_prob, mask]`` giving two logits.
 
     Parameters
@@ -36,6 +38,11 @@ class FusionNet(nn.Module):
     ----------
     init_kwargs : dict
         The constructor arguments, stored so a checkpoint can rebuild the model.
+
+    Notes
+    -----
+    :meth:`logits` and :meth:`embed` take the four named inputs as one mapping (as
+    :class:`~core.training.batches.WindowBatches` yields them); it has no attention.
     """
 
     def __init__(self, audio_dim: int, face_dim: int, hidden_size: int = 32, dropout: float = 0.3):
@@ -52,6 +59,44 @@ class FusionNet(nn.Module):
         self.fc1 = nn.Linear(in_features, hidden_size)
         self.dropout = nn.Dropout(dropout)
         self.fc2 = nn.Linear(hidden_size, 2)
+
+    def embed(self, x: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Return the hidden layer of a batch of named inputs.
+
+        Parameters
+        ----------
+        x : mapping of str to torch.Tensor
+            ``audio_emb``, ``face_emb``, ``text_prob`` and ``mask`` as :meth:`forward`
+            takes them.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape (B, hidden_size), after ReLU and dropout.
+        """
+        return self._hidden(x["audio_emb"], x["face_emb"], x["text_prob"], x["mask"])
+
+    def logits_from_embedding(self, embedding: torch.Tensor) -> torch.Tensor:
+        """Return the (B, 2) logits ``fc2(embedding)`` of the (B, hidden_size) hidden layer."""
+        return self.fc2(embedding)  # (B, hidden) -> (B, 2)
+
+    def _hidden(
+        self,
+        audio_emb: torch.Tensor,
+        face_emb: torch.Tensor,
+        text_prob: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> torch.Tensor:
+        """The hidden layer; see :meth:`forward` for the inputs."""
+        if text_prob.dim() == 1:
+            text_prob = text_prob.unsqueeze(-1)  # (B,) -> (B, 1)
+        mask = mask.to(audio_emb.dtype)  # (B, 3)
+        available = mask > 0  # (B, 3)
+        audio_emb = torch.where(available[:, 0:1], audio_emb, 0.0)  # (B, A)
+        face_emb = torch.where(available[:, 1:2], face_emb, 0.0)  # (B, Fe)
+        text_prob = torch.where(available[:, 2:3], text_prob, 0.0)  # (B, 1)
+        features = torch.cat([audio_emb, face_emb, text_prob, mask], dim=1)  # (B, A+Fe+1+3)
+        return self.dropout(torch.relu(self.fc1(features)))  # (B, hidden)
 
     def forward(
         self,
@@ -79,16 +124,8 @@ class FusionNet(nn.Module):
         torch.Tensor
             Logits of shape (B, 2).
         """
-        if text_prob.dim() == 1:
-            text_prob = text_prob.unsqueeze(-1)  # (B,) -> (B, 1)
-        mask = mask.to(audio_emb.dtype)  # (B, 3)
-        available = mask > 0  # (B, 3)
-        audio_emb = torch.where(available[:, 0:1], audio_emb, 0.0)  # (B, A)
-        face_emb = torch.where(available[:, 1:2], face_emb, 0.0)  # (B, Fe)
-        text_prob = torch.where(available[:, 2:3], text_prob, 0.0)  # (B, 1)
-        features = torch.cat([audio_emb, face_emb, text_prob, mask], dim=1)  # (B, A+Fe+1+3)
-        hidden = self.dropout(torch.relu(self.fc1(features)))  # (B, hidden)
-        return self.fc2(hidden)  # (B, 2)
+        hidden = self._hidden(audio_emb, face_emb, text_prob, mask)  # (B, hidden)
+        return self.logits_from_embedding(hidden)  # (B, 2)
 
 
 def late_fusion(probs: Mapping[str, np.ndarray | None]) -> np.ndarray:

@@ -17,8 +17,9 @@ def test_logits_embedding_and_attention_shapes():
     x = torch.randn(3, 5, 6)
     assert model(x).shape == (3, 2)
     assert model(x, return_embedding=True).shape == (3, 4)
-    logits, weights = model.forward_with_attention(x)
-    assert logits.shape == (3, 2)
+    attention = model.attend(x)
+    logits, weights = attention.logits, attention.temporal
+    assert logits.shape == (3, 2) and attention.spatial is None
     assert weights.shape == (3, 5)
     assert torch.allclose(weights.sum(dim=1), torch.ones(3))
     assert (weights >= 0).all()
@@ -33,7 +34,8 @@ def test_embedding_is_relu_output():
 def test_two_dimensional_input_gets_a_time_axis_of_one():
     model = make_model()
     x = torch.randn(4, 6)
-    logits, weights = model.forward_with_attention(x)
+    attention = model.attend(x)
+    logits, weights = attention.logits, attention.temporal
     assert logits.shape == (4, 2)
     assert torch.allclose(weights, torch.ones(4, 1))
     assert torch.allclose(model(x), model(x.unsqueeze(1)))
@@ -114,3 +116,25 @@ def test_init_kwargs_rebuild_the_model():
     rebuilt.load_state_dict(model.state_dict(), strict=True)
     assert model.init_kwargs == {"input_size": 6, "hidden_size": 8, "num_layers": 2, "dropout": 0.3}
     assert "init_kwargs" not in dict(model.named_buffers())
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_named_methods_agree_with_forward_exactly(mode):
+    model = make_model(num_layers=2)
+    model.train(mode == "train")
+    x = torch.randn(3, 5, 6)
+    torch.manual_seed(5)  # dropout draws the same masks in each pass
+    logits = model(x)
+    torch.manual_seed(5)
+    assert torch.equal(model.logits(x), logits)
+    torch.manual_seed(5)
+    assert torch.equal(model.attend(x).logits, logits)
+    torch.manual_seed(5)
+    embedding = model.embed(x)
+    torch.manual_seed(5)
+    assert torch.equal(embedding, model(x, return_embedding=True))
+    assert embedding.shape == (3, 4)
+    assert not model.has_spatial_gate
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.logits_from_embedding(model.embed(x)), model(x))

@@ -29,9 +29,9 @@ def test_temporal_attention_is_a_softmax_over_time():
     x = torch.randn(3, 5, 2 * H)
     context, weights = layer(x)
     assert context.shape == (3, 2 * H)
-    assert weights.shape == (3, 5)
-    assert torch.allclose(weights.sum(dim=1), torch.ones(3))
-    assert torch.allclose(context, (weights.unsqueeze(-1) * x).sum(dim=1))
+    assert weights.shape == (3, 5, 1)  # as the reference returns them
+    assert torch.allclose(weights.sum(dim=1), torch.ones(3, 1))
+    assert torch.allclose(context, (weights * x).sum(dim=1))
 
 
 def test_forward_shapes_and_embedding():
@@ -40,8 +40,8 @@ def test_forward_shapes_and_embedding():
     logits, spatial, temporal = model(x)
     assert logits.shape == (4, C)
     assert spatial.shape == (4, 7, 1)
-    assert temporal.shape == (4, 7)
-    assert torch.allclose(temporal.sum(dim=1), torch.ones(4))
+    assert temporal.shape == (4, 7, 1)
+    assert torch.allclose(temporal.sum(dim=1), torch.ones(4, 1))
     embedding = model(x, return_embedding=True)
     assert embedding.shape == (4, H)
     assert torch.allclose(model.fc2(embedding), logits)
@@ -125,7 +125,7 @@ class RefTemporal(nn.Module):
 
     def forward(self, x):
         w = torch.softmax(self.attention(x), dim=1)
-        return torch.sum(w * x, dim=1), w.squeeze(-1)
+        return torch.sum(w * x, dim=1), w
 
 
 class ReferenceFaceSTRNN(nn.Module):
@@ -167,6 +167,7 @@ def test_reference_state_dict_loads_strictly_and_matches():
     x = torch.randn(3, 9, F)
     with torch.no_grad():
         for mine, theirs in zip(ours(x), reference(x), strict=True):
+            assert mine.shape == theirs.shape
             assert torch.equal(mine, theirs)
 
 
@@ -180,3 +181,28 @@ def test_init_kwargs_rebuild_the_model():
         "dropout": 0.3,
     }
     FaceSTRNN(**model.init_kwargs).load_state_dict(model.state_dict(), strict=True)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_named_methods_agree_with_forward_exactly(mode):
+    model = make_model()
+    model.train(mode == "train")
+    x = torch.randn(4, 7, F)
+    torch.manual_seed(5)  # dropout draws the same masks in each pass
+    logits, spatial, temporal = model(x)
+    torch.manual_seed(5)
+    assert torch.equal(model.logits(x), logits)
+    torch.manual_seed(5)
+    embedding = model.embed(x)
+    torch.manual_seed(5)
+    assert torch.equal(embedding, model(x, return_embedding=True))
+    assert embedding.shape == (4, H)
+    torch.manual_seed(5)
+    attention = model.attend(x)
+    assert torch.equal(attention.logits, logits)
+    assert torch.equal(attention.temporal, temporal.squeeze(-1))  # (B, T)
+    assert torch.equal(attention.spatial, spatial.squeeze(-1))  # (B, T)
+    assert model.has_spatial_gate
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.logits_from_embedding(model.embed(x)), model(x)[0])

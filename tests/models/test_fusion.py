@@ -82,3 +82,21 @@ def test_fusion_of_real_embeddings():
     fusion = FusionNet(audio_emb.shape[1], face_emb.shape[1]).eval()
     logits = fusion(audio_emb, face_emb, torch.rand(3), torch.ones(3, 3))
     assert logits.shape == (3, 2)
+
+
+def test_named_methods_take_the_inputs_as_one_mapping_and_agree_with_forward():
+    torch.manual_seed(0)
+    model = FusionNet(audio_dim=4, face_dim=3, hidden_size=8).eval()
+    inputs = {
+        "audio_emb": torch.randn(5, 4),  # (B, A)
+        "face_emb": torch.randn(5, 3),  # (B, Fe)
+        "text_prob": torch.rand(5),  # (B,)
+        "mask": torch.tensor([[1, 1, 1], [1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 1]]),
+    }
+    logits = model(**inputs)
+    assert torch.equal(model.logits(inputs), logits)
+    hidden = model.embed(inputs)
+    assert hidden.shape == (5, 8)
+    assert torch.equal(model.logits_from_embedding(hidden), logits)
+    with pytest.raises(TypeError, match="FusionNet has no attention"):
+        model.attend(inputs["audio_emb"])
