@@ -38,7 +38,7 @@ from core.data import known_defects, storage
 from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
 
 CACHE_ENV = storage.CACHE_ENV

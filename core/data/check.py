@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data import formats, readers
+from core.data import formats, readers, validity
 from core.data.corpus import Corpus, Participant
 from core.data.errors import DataError
+from core.data.gate import usable_turns
 from core.data.sources import SessionSource
 
 VIDEO_CUT_TOLERANCE_S = 30.0
@@ -48,21 +49,54 @@ def _transcript_problems(frame: pd.DataFrame, name: str, problems: list[str]) ->
         problems.append(f"{name}: no participant lines, so there is no participant text")
     start = frame["start_time"].to_numpy()
     stop = frame["stop_time"].to_numpy()
+    row = frame.attrs.get("file_rows") or list(range(2, len(frame) + 2))  # file row per line
+    if dropped := frame.attrs.get("unusable_rows"):
+        problems.append(
+            f"{name}: row {dropped[0]} has a start or stop time that is not a finite number; "
+            f"{len(dropped)} such row(s), left out (their words too)"
+        )
     back = np.flatnonzero(np.diff(start) < 0)
     if back.size:
         i = int(back[0]) + 1  # the row whose start is earlier than the row before it
         problems.append(
-            f"{name}: times go backwards at row {i + 2} (starts at {start[i]:.3f} s, "
+            f"{name}: times go backwards at row {row[i]} (starts at {start[i]:.3f} s, "
             f"after a row starting at {start[i - 1]:.3f} s); {back.size} such row(s)"
         )
     reversed_rows = np.flatnonzero(stop < start)
     if reversed_rows.size:
         i = int(reversed_rows[0])
         problems.append(
-            f"{name}: row {i + 2} stops ({stop[i]:.3f} s) before it starts "
+            f"{name}: row {row[i]} stops ({stop[i]:.3f} s) before it starts "
             f"({start[i]:.3f} s); {reversed_rows.size} such row(s)"
         )
+    _turn_problems(frame, name, row, problems)
     return has_participant
+
+
+def _turn_problems(frame: pd.DataFrame, name: str, row: list[int], problems: list[str]) -> None:
+    """Report participant lines the participant-speech gate cannot use as they are."""
+    times = frame[["start_time", "stop_time"]].to_numpy(np.float64)  # (n, 2)
+    is_participant = (frame["speaker"] == formats.PARTICIPANT).to_numpy()
+    negative = np.flatnonzero(is_participant & (times < 0).any(axis=1))
+    if negative.size:
+        i = int(negative[0])
+        problems.append(
+            f"{name}: participant row {row[i]} has a negative time ({times[i, 0]:.3f} s); "
+            f"{negative.size} such row(s), left out of the participant-speech gate"
+        )
+    ellie = times[(frame["speaker"] == formats.INTERVIEWER).to_numpy() & usable_turns(times)]
+    overlapping = [
+        i
+        for i in np.flatnonzero(is_participant & usable_turns(times))
+        if ((ellie[:, 0] < times[i, 1]) & (ellie[:, 1] > times[i, 0])).any()
+    ]
+    if overlapping:
+        i = int(overlapping[0])
+        problems.append(
+            f"{name}: participant row {row[i]} overlaps an interviewer line; "
+            f"{len(overlapping)} such row(s): the overlapping parts are left out of the "
+            "participant-speech gate"
+        )
 
 
 def _covarep_problems(matrix: np.ndarray, name: str, problems: list[str]) -> bool:
@@ -112,12 +146,39 @@ def _check_file(source: SessionSource, kind: str, problems: list[str], ends: dic
     if kind == "covarep":
         matrix = readers.parse_covarep(data, name)
         ends[kind] = len(matrix) / formats.COVAREP_RATE_HZ
+        ignore = validity.covarep_ignored(matrix)
+        _cell_problems(matrix, formats.COVAREP_COLUMNS, name, 1, problems, data, ignore)
         return _covarep_problems(matrix, name, problems)
     if kind == "formant":
-        return len(readers.parse_formant(data, name)) > 0
+        matrix = readers.parse_formant(data, name)
+        _cell_problems(matrix, formats.FORMANT_COLUMNS, name, 1, problems, data)
+        return len(matrix) > 0
     table = readers.parse_clnf(data, name, kind)
-    ends[kind] = float(table.timestamp[-1])
+    finite_times = table.timestamp[np.isfinite(table.timestamp)]
+    ends[kind] = float(finite_times[-1]) if len(finite_times) else 0.0
+    lead = np.stack(  # (n, 4) as in the file; only the timestamp is judged
+        [np.zeros(len(table.timestamp)), table.timestamp, table.confidence, table.success]
+    ).T.astype(np.float32)
+    values = np.concatenate([lead, table.values], axis=1)  # (n, 4 + k)
+    ignore = np.zeros(values.shape, bool)
+    ignore[:, [0, 2, 3]] = True
+    columns = (*formats.CLNF_LEAD, *table.columns)
+    _cell_problems(values, columns, name, 2, problems, data, ignore)
     return _clnf_problems(table, name, problems)
+
+
+def _cell_problems(
+    values: np.ndarray,
+    columns: tuple[str, ...],
+    name: str,
+    first_line: int,
+    problems: list[str],
+    raw: bytes,
+    ignore: np.ndarray | None = None,
+) -> None:
+    """Add one message for the frames with a non-finite, unreadable or implausible cell."""
+    if message := validity.describe(values, columns, first_line, ignore, raw):
+        problems.append(f"{name}: {message}")
 
 
 def check_session(source: SessionSource) -> tuple[list[str], list[str]]:

@@ -137,9 +137,10 @@ class Normaliser:
     Attributes
     ----------
     mean_ : numpy.ndarray
-        NaN-ignoring mean of each feature over the fitted bins, shape ``(F,)``, float64.
+        Mean of each feature over the finite values of the fitted bins, shape ``(F,)``,
+        float64.
     scale_ : numpy.ndarray
-        NaN-ignoring standard deviation (ddof 0), 1.0 where it is 0 or undefined.
+        Standard deviation over the finite values (ddof 0), 1.0 where it is 0 or undefined.
     n_features_in_ : int
         ``F``.
     feature_names_in_ : list of str or None
@@ -154,7 +155,8 @@ class Normaliser:
         Parameters
         ----------
         frames : sequence of numpy.ndarray
-            Arrays of shape ``(n_i, F)`` (one per training participant); NaN ignored.
+            Arrays of shape ``(n_i, F)`` (one per training participant); non-finite
+            values (NaN, inf) are ignored.
         feature_names : sequence of str, optional
             Names of the ``F`` columns, kept for checkpoints.
 
@@ -177,13 +179,15 @@ class Normaliser:
         width = widths.pop()
         total, count = np.zeros(width), np.zeros(width)
         for f in frames:  # one pass per participant, accumulated in float64
-            total += np.nansum(f, axis=0, dtype=np.float64)
-            count += np.sum(~np.isnan(f), axis=0)
+            finite = np.isfinite(f)  # inf is no more a value than NaN
+            total += np.sum(f, axis=0, dtype=np.float64, where=finite)
+            count += np.sum(finite, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
         squares = np.zeros(width)
         for f in frames:
-            squares += np.nansum((f.astype(np.float64) - mean) ** 2, axis=0)
+            deviation = f.astype(np.float64) - mean
+            squares += np.sum(deviation**2, axis=0, where=np.isfinite(deviation))
         with np.errstate(invalid="ignore", divide="ignore"):
             std = np.sqrt(squares / count)
         self.mean_ = np.where(np.isfinite(mean), mean, 0.0)

@@ -15,12 +15,15 @@ Audio (``modality="audio"``)
       keeps NaN, which the normaliser turns into 0 (the training mean). ``VUV`` itself is
       kept, so its bin mean is the bin's voiced fraction.
     - FORMANT rows that are all zero are treated as missing (NaN), not as 0 Hz.
+    - *Unusable frames*: a frame with a non-finite, unreadable or implausible cell
+      (:mod:`core.data.validity`) is dropped like a scrubbed one and counted in the notes.
 
 Face (``modality="face"``)
     The chosen CLNF kinds (``aus``, ``pose``, ``gaze``, ``landmarks``, in that order),
     joined on their frame timestamps (frames missing from any chosen file are dropped).
 
-    - Frames with ``success = 0`` (no face found) are dropped.
+    - Frames with ``success = 0`` (no face found) are dropped, and so are frames with a
+      non-finite, unreadable or implausible cell (:mod:`core.data.validity`).
     - 2-D landmarks are made translation- and scale-invariant per frame: the 68 points
       are centred on their mean and divided by the *inter-ocular distance*, the distance
       between the centres of the two eyes (points 36-41 and 42-47), so head position and
@@ -52,7 +55,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from core.data import formats
+from core.data import formats, validity
 from core.data.corpus import Corpus
 from core.data.gate import BIN_EPS, KeepBins, bin_filter, read_gated_rows
 
@@ -235,12 +238,20 @@ def _audio_frames(
         inside_both = rows < len(formant)
         rows, covarep = rows[inside_both], covarep[inside_both]
         formant = formant[rows]  # (n, 5)
-        formant[~formant.any(axis=1)] = np.nan  # zero rows are missing, not 0 Hz
         covarep = np.concatenate([covarep, formant], axis=1)  # (n, 79)
         names += list(formats.FORMANT_COLUMNS)
-    not_scrubbed = covarep[:, :74].any(axis=1)  # all-zero rows are scrubbed audio
-    if not not_scrubbed.all():
-        rows, covarep = rows[not_scrubbed], covarep[not_scrubbed]
+    unusable = validity.bad_rows(covarep, names, validity.covarep_ignored(covarep))  # (n,)
+    if unusable.any():
+        notes.append(
+            f"{int(unusable.sum())} audio frame(s) with a non-finite or implausible value "
+            "left out (see `python -m core.data check`)"
+        )
+    keep = covarep[:, :74].any(axis=1) & ~unusable  # all-zero rows are scrubbed audio
+    if not keep.all():
+        rows, covarep = rows[keep], covarep[keep]
+    if settings.include_formant:
+        formant = covarep[:, 74:]  # (n, 5) view
+        formant[~formant.any(axis=1)] = np.nan  # zero rows are missing, not 0 Hz
     unvoiced = covarep[:, _VUV] < 0.5  # (n,)
     covarep[np.ix_(unvoiced, _GLOTTAL)] = np.nan
     return rows / formats.COVAREP_RATE_HZ, covarep, names
@@ -275,7 +286,16 @@ def _face_frames(
             f"of {', '.join(settings.face_features)}"
         )
     success = np.logical_and.reduce([t.success[r] for t, r in zip(tables, rows, strict=True)])
-    keep = np.flatnonzero(success)
+    usable = np.logical_and.reduce(
+        [~validity.bad_rows(t.values[r], t.columns) for t, r in zip(tables, rows, strict=True)]
+    )
+    usable &= np.isfinite(np.asarray(timestamp, np.float64))
+    if (success & ~usable).any():
+        notes.append(
+            f"{int((success & ~usable).sum())} face frame(s) with a non-finite or implausible "
+            "value left out (see `python -m core.data check`)"
+        )
+    keep = np.flatnonzero(success & usable)
     blocks = []
     for table, row in zip(tables, rows, strict=True):
         block = table.values[row][keep]  # (n, k)

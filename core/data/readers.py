@@ -89,44 +89,56 @@ def _locate_row(data: bytes, message: str) -> str:
         )
         where = f"row {line_no}" if line_no else "a row"
         return f"{where} has {got} columns, expected {expected}"
-    # "In CSV column #3: CSV conversion error to float: invalid value 'abc'"
-    match = re.search(r"column #(\d+): .*invalid value '(.*)'", message, re.S)
-    if match:
-        column, value = int(match.group(1)), match.group(2)
-        cell = value.encode()
-        line_no = next(
-            (
-                i + 1
-                for i, line in enumerate(data.splitlines())
-                if len(cells := line.split(b",")) > column and cells[column].strip() == cell
-            ),
-            None,
-        )
-        where = f"row {line_no}" if line_no else "a row"
-        return f"{where} has a non-numeric cell {value!r} in column {column + 1}"
     return message.replace("CSV parse error: ", "")
 
 
+def _read_csv(
+    data: bytes, names: list[str], delimiter: str, skip_rows: int, kind: pa.DataType
+) -> pa.Table:
+    return pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows, block_size=1 << 20),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, kind),
+            # "nan" and "-nan" stay NaN; only empty cells are null (" " is an empty
+            # cell of a CLNF file, whose fields are separated by ", ")
+            null_values=["", " "],
+            strings_can_be_null=True,
+        ),
+    )
+
+
+def _lenient_column(column: pa.ChunkedArray) -> pa.Array:
+    """Numbers of a text column; a cell that is no number (``-1.#IND``) becomes NaN.
+
+    Empty cells stay null, so that :func:`_to_matrix` still reports them.
+    """
+    text = column.to_pandas()  # (n,) object: str or None
+    empty = text.isna().to_numpy()
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(np.float64)
+    return pa.array(numbers, mask=empty)
+
+
 def _read_numeric(data: bytes, name: str, columns: int, delimiter: str, skip_rows: int) -> pa.Table:
-    """Read a fully numeric CSV body with pyarrow, translating errors."""
+    """Read a fully numeric CSV body with pyarrow, translating errors.
+
+    A cell that is not a number (``-1.#IND``, ``abc``) is read as NaN, like ``nan``
+    itself: :mod:`core.data.validity` then marks its frame unusable, so one bad cell never
+    rejects the file. Only the rare file holding such a cell pays for a second, textual
+    reading.
+    """
     names = [f"c{i}" for i in range(columns)]
     try:
-        return pacsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pacsv.ReadOptions(
-                column_names=names, skip_rows=skip_rows, block_size=1 << 20
-            ),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.float64()),
-                # "nan" and "-nan" stay NaN; only empty cells are null (" " is an empty
-                # cell of a CLNF file, whose fields are separated by ", ")
-                null_values=["", " "],
-                strings_can_be_null=False,
-            ),
-        )
+        return _read_csv(data, names, delimiter, skip_rows, pa.float64())
+    except pa.ArrowInvalid as error:
+        if "conversion error" not in str(error):
+            raise DataError(name, _locate_row(data, str(error))) from None
+    try:
+        text = _read_csv(data, names, delimiter, skip_rows, pa.string())
     except pa.ArrowInvalid as error:
         raise DataError(name, _locate_row(data, str(error))) from None
+    return pa.table([_lenient_column(c) for c in text.columns], names=names)
 
 
 def _to_matrix(table: pa.Table, name: str, start: int = 0) -> np.ndarray:
@@ -265,7 +277,10 @@ def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``start_time``, ``stop_time`` (float seconds), ``speaker`` (``"Ellie"``
         or ``"Participant"``, matched case-insensitively) and ``value`` (str). Ellie's
-        lines written as ``code (text)`` (sessions above 363) keep only ``text``.
+        lines written as ``code (text)`` (sessions above 363) keep only ``text``. Lines
+        whose start or stop time is not finite (``inf``, ``nan``) are left out; their
+        file rows are listed in ``attrs["unusable_rows"]``, and the file row of each
+        kept line in ``attrs["file_rows"]``.
 
     Raises
     ------
@@ -311,11 +326,17 @@ def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
     value = frame["value"].str.strip()
     ellie = (speaker == formats.INTERVIEWER).to_numpy()
     value[ellie] = value[ellie].str.replace(_CODED_LINE, r"\1", regex=True)
-    return pd.DataFrame(
+    finite = np.isfinite(times.to_numpy(np.float64)).all(axis=1)  # (n,)
+    out = pd.DataFrame(
         {
-            "start_time": times["start_time"].to_numpy(np.float64),
-            "stop_time": times["stop_time"].to_numpy(np.float64),
-            "speaker": speaker.to_numpy(),
-            "value": value.to_numpy(),
+            "start_time": times["start_time"].to_numpy(np.float64)[finite],
+            "stop_time": times["stop_time"].to_numpy(np.float64)[finite],
+            "speaker": speaker.to_numpy()[finite],
+            "value": value.to_numpy()[finite],
         }
     )
+    # a time of inf or nan places a line nowhere: the line is left out (its words too)
+    # and its file row (1-based, after the header) is kept for `check` to report
+    out.attrs["unusable_rows"] = [int(i) + 2 for i in np.flatnonzero(~finite)]
+    out.attrs["file_rows"] = [int(i) + 2 for i in np.flatnonzero(finite)]
+    return out
