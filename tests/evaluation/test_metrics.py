@@ -1,6 +1,5 @@
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -129,13 +128,6 @@ def test_bootstrap_agrees_with_sklearn_on_the_same_resamples():
     ours = bootstrap_intervals(y, p, n_boot=n_boot, seed=seed)
     for name, values in per_metric.items():
         np.testing.assert_allclose(ours[name], np.percentile(values, [2.5, 97.5]), err_msg=name)
-
-
-def test_bootstrap_is_fast():
-    y, p = noisy_scores(n=50)
-    start = time.perf_counter()
-    bootstrap_intervals(y, p, n_boot=1000)
-    assert time.perf_counter() - start < 1.0
 
 
 def test_bootstrap_auroc_nan_when_every_resample_has_one_class():

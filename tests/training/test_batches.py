@@ -1,5 +1,3 @@
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -77,29 +75,3 @@ def test_mismatched_lengths_and_bad_batch_size_are_rejected():
         WindowBatches(torch.zeros(5, 2), [0] * 4, [1] * 5, 2, shuffle=False)
     with pytest.raises(ValueError, match="batch_size"):
         WindowBatches(torch.zeros(5, 2), [0] * 5, [1] * 5, 0, shuffle=False)
-
-
-def test_overhead_is_small_compared_to_a_bare_loop():
-    n, size = 20_000, 32
-    x, y = torch.randn(n, 4, 3), torch.randint(0, 2, (n,))
-    batches = WindowBatches(x, y, np.zeros(n), size, shuffle=True)
-
-    def bare():
-        order = torch.randperm(n)
-        for start in range(0, n, size):
-            idx = order[start : start + size]
-            x[idx], y[idx]
-
-    def ours():
-        for _ in batches:
-            pass
-
-    def best_of(fn, repeats=5):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    assert best_of(ours) < 2.0 * best_of(bare) + 2e-3
