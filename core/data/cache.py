@@ -3,13 +3,16 @@
 Each entry is one session's :class:`~core.data.frames.SessionFrames` for one set of
 :class:`~core.data.frames.FeatureSettings`, keyed by the SHA-256 of
 
-- the identity (name, size, modification time; member CRC inside an archive) of every
-  file the extraction reads (:meth:`FeatureSettings.file_kinds`),
+- the *content* of every file the extraction reads (:meth:`FeatureSettings.file_kinds`):
+  a BLAKE2b hash of a folder file's bytes (remembered per path, size, modification time
+  and inode by :class:`ContentHashes`, so a warm reload hashes nothing), or an archive
+  member's CRC-32 and size; two corpora whose files share a name, size and date but not
+  their numbers never share an entry, and a copied corpus reuses the original's,
 - the settings that change the frames (:meth:`FeatureSettings.relevant`),
 - :data:`CACHE_VERSION`, bumped whenever the extraction code changes its output,
 - the session's known defects (transcript offset, interrupted span).
 
-A touched or replaced file, a changed setting or a new version therefore misses. Entries
+An edited or replaced file, a changed setting or a new version therefore misses. Entries
 are ``.npz`` files of plain arrays, written atomically (temporary file, then
 ``os.replace``) and read with ``allow_pickle=False``: the cache never unpickles anything.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
@@ -37,6 +41,7 @@ import numpy as np
 from core.data import known_defects, storage
 from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
+from core.data.sources import SessionSource
 
 CACHE_VERSION = 2
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
@@ -88,6 +93,65 @@ def _strings(items: Sequence[str]) -> np.ndarray:
     return np.array(list(items), dtype=np.str_).reshape(-1)
 
 
+HASHES_FILE = "content-hashes.npz"
+"""Where a cache remembers the hashes of the folder files it has read."""
+
+
+class ContentHashes:
+    """Hashes of file contents, remembered by (path, size, mtime, inode).
+
+    Hashing a 20 GB corpus on every reload would cost more than reading the cache, so a
+    file's hash is computed once and reused while its path, size, modification time and
+    inode stay the same; a file at another path (another corpus) is always hashed. The
+    memory is one ``.npz`` of two string arrays, merged and rewritten atomically.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``.npz`` file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._known: dict[str, str] | None = None
+        self._new: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def _stored(self) -> dict[str, str]:
+        data = _read_npz(self.path) or {}
+        try:
+            return dict(zip(map(str, data["ids"]), map(str, data["digests"]), strict=True))
+        except (KeyError, ValueError):  # absent or damaged: hash again
+            return {}
+
+    def digest(self, file: Path) -> str:
+        """The BLAKE2b digest (32 hex digits) of ``file``'s bytes."""
+        stat = file.stat()
+        ident = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+        with self._lock:
+            if self._known is None:
+                self._known = self._stored()
+            if ident in self._known:
+                return self._known[ident]
+        with open(file, "rb") as handle:
+            digest = hashlib.file_digest(handle, "blake2b").hexdigest()[:32]
+        with self._lock:
+            self._known[ident] = self._new[ident] = digest
+        return digest
+
+    def flush(self) -> None:
+        """Store the hashes computed since the last flush (merged with other writers')."""
+        with self._lock:
+            if not self._new:
+                return
+            merged = {**self._stored(), **self._new}
+            self._new = {}
+        _write_npz(
+            self.path,
+            {"ids": _strings(list(merged)), "digests": _strings(list(merged.values()))},
+        )
+
+
 class FrameCache:
     """Session frames cached as ``.npz`` files under one directory.
 
@@ -106,13 +170,14 @@ class FrameCache:
         self.directory = Path(directory).expanduser() if directory else default_directory()
         self.hits = 0
         self.misses = 0
+        self.hashes = ContentHashes(self.directory / HASHES_FILE)
 
     # --- keys ----------------------------------------------------------------------------
 
     def key(self, corpus: Corpus, pid: int, settings: FeatureSettings) -> str:
         """The entry key of one session under ``settings`` (a SHA-256 hex digest)."""
         source = corpus.source(pid)
-        files = {kind: source.identities.get(kind) for kind in settings.file_kinds()}
+        files = {kind: self._content(source, kind) for kind in settings.file_kinds()}
         payload = {
             "version": CACHE_VERSION,
             "pid": int(pid),
@@ -122,6 +187,14 @@ class FrameCache:
             "interruption": known_defects.interruption(pid),
         }
         return _digest(payload)
+
+    def _content(self, source: SessionSource, kind: str) -> list | None:
+        """What identifies a file's bytes: an archive member's CRC-32 and size, or a hash."""
+        if kind not in source.members:
+            return None
+        if source.is_archive:
+            return ["crc32", *source.identities[kind][-2:]]
+        return ["blake2b", self.hashes.digest(source.location / source.members[kind])]
 
     def path(self, pid: int, settings: FeatureSettings, key: str) -> Path:
         """Where the entry with ``key`` lives."""
@@ -148,6 +221,7 @@ class FrameCache:
         """Store one session's frames; return the entry's path."""
         key = self.key(corpus, pid, settings)
         path = self.path(pid, settings, key)
+        self.hashes.flush()
         _write_npz(
             path,
             {
@@ -240,6 +314,7 @@ class FrameCache:
         kept = [frames.get(pid, empty) for pid in pids]
         width = len(next(iter(names)))
         path = self.bundle_path(corpus, pids, settings)
+        self.hashes.flush()
         _write_npz(
             path,
             {

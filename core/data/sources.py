@@ -43,7 +43,9 @@ class SessionSource:
     notes : tuple of str
         Stray or unexpected files that were found and ignored.
     identities : dict
-        File kind to a hashable identity (name, size, mtime or CRC) used by the cache.
+        File kind to its identity: ``(path, size, mtime)`` in a folder,
+        ``(archive, size, mtime, member, CRC-32, member size)`` in an archive; the cache
+        keys archive members by their CRC and size, folder files by a hash of their bytes.
     """
 
     pid: int
@@ -164,7 +166,14 @@ def open_session(location: Path) -> SessionSource:
     members, notes = _classify(pid, list(infos))
     stat = location.stat()
     identities = {
-        kind: (location.name, stat.st_size, stat.st_mtime_ns, member, infos[member].CRC)
+        kind: (
+            location.name,
+            stat.st_size,
+            stat.st_mtime_ns,
+            member,
+            infos[member].CRC,
+            infos[member].file_size,
+        )
         for kind, member in members.items()
     }
     return SessionSource(pid, location, members, tuple(notes), identities)

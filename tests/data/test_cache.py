@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -72,15 +73,52 @@ def test_get_extracts_once(corpus, tmp_path):
     assert again.feature_names == stored.feature_names and (cache.hits, cache.misses) == (1, 1)
 
 
-def test_a_touched_file_invalidates(corpus, tmp_path):
+def _same_size_edit(path: Path) -> None:
+    """Change one digit of ``path`` keeping its size and modification time."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    at = data.index(b".", len(data) // 2) + 1  # a row inside the participant turn
+    data[at] = ord("1") if data[at] != ord("1") else ord("2")
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_an_edited_file_invalidates_and_a_touched_one_does_not(corpus, tmp_path):
     cache = FrameCache(tmp_path / "cache")
     cache.get(corpus, 900, SETTINGS)
     cache.get(corpus, 901, SETTINGS)
     path = corpus.source(900).location / "900_COVAREP.csv"
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cache.load(Corpus(corpus.root), 900, SETTINGS) is not None  # same bytes
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\n1", 1)[:-2] + b"\n")
     assert cache.load(Corpus(corpus.root), 900, SETTINGS) is None
     assert cache.load(Corpus(corpus.root), 901, SETTINGS) is not None  # others unaffected
+
+
+@pytest.mark.parametrize("archive", [False, True], ids=["folders", "archives"])
+def test_another_corpus_with_same_names_sizes_and_dates_is_not_served(tmp_path, archive):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    make_corpus(first)
+    shutil.copytree(first, second)
+    for pid in (900, 901, 902):
+        _same_size_edit(second / f"{pid}_P" / f"{pid}_COVAREP.csv")
+    if archive:
+        for root in (first, second):
+            for pid in (900, 901, 902):
+                folder = root / f"{pid}_P"
+                shutil.make_archive(str(folder), "zip", folder)
+                shutil.rmtree(folder)
+                os.utime(f"{folder}.zip", ns=(0, 10**18))
+    cache, short = FrameCache(tmp_path / "cache"), WindowSettings(2.0)
+    _, original, _ = load_windows(Corpus(first), SETTINGS, short, cache=cache)
+    served, normaliser, _ = load_windows(Corpus(second), SETTINGS, short, cache=cache)
+    fresh, expected, _ = load_windows(Corpus(second), SETTINGS, short, cache=None)
+    assert cache.misses == 6 and cache.hits == 0  # nothing of the first corpus was reused
+    np.testing.assert_array_equal(served["train"].x, fresh["train"].x)
+    np.testing.assert_array_equal(normaliser.mean_, expected.mean_)
+    assert not np.array_equal(normaliser.mean_, original.mean_)
 
 
 def test_an_edited_transcript_invalidates_a_gated_entry(corpus, tmp_path):
