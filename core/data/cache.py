@@ -293,6 +293,7 @@ class FrameCache:
             frames[int(pid)] = SessionFrames(
                 data["times"][a:b], data["values"][a:b], list(names), list(notes[i])
             )
+        self.hits += len(frames)
         return frames, failed
 
     def save_bundle(

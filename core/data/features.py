@@ -16,16 +16,13 @@ tracking, landmark normalisation and the participant-speech gate). This module t
 3. normalises every window (``(x - mean) / scale``, then NaN -> 0).
 
 Every window carries its participant's ID and label, and the session times of its steps.
-:func:`load_windows` does all of it for a corpus, reading frames through the
-:class:`~core.data.cache.FrameCache` when one is given.
+:func:`load_windows` does all of it for a corpus, reading frames through a
+:class:`~core.data.store.FrameStore` (which owns the cache policy).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -33,7 +30,6 @@ import numpy as np
 from core.data import formats
 from core.data.cache import FrameCache
 from core.data.corpus import Corpus
-from core.data.errors import DataError
 from core.data.frames import (
     DEFAULT_RATE_HZ,
     FACE_KINDS,
@@ -41,9 +37,8 @@ from core.data.frames import (
     SessionFrames,
     extract_session,
 )
-
-MAX_WORKERS = 4
-"""Most sessions extracted at once (threads; each holds one session's files)."""
+from core.data.normaliser import Normaliser
+from core.data.store import FrameStore
 
 __all__ = [
     "DEFAULT_RATE_HZ",
@@ -131,114 +126,6 @@ class WindowSet:
         return np.unique(self.participant_ids)
 
 
-class Normaliser:
-    """Per-feature standardisation fitted on training frames (scikit-learn style).
-
-    Attributes
-    ----------
-    mean_ : numpy.ndarray
-        Mean of each feature over the finite values of the fitted bins, shape ``(F,)``,
-        float64.
-    scale_ : numpy.ndarray
-        Standard deviation over the finite values (ddof 0), 1.0 where it is 0 or undefined.
-    n_features_in_ : int
-        ``F``.
-    feature_names_in_ : list of str or None
-        Names given to :meth:`fit`, if any.
-    """
-
-    def fit(
-        self, frames: Sequence[np.ndarray], feature_names: Sequence[str] | None = None
-    ) -> Normaliser:
-        """Compute the statistics over every row of every array in ``frames``.
-
-        Parameters
-        ----------
-        frames : sequence of numpy.ndarray
-            Arrays of shape ``(n_i, F)`` (one per training participant); non-finite
-            values (NaN, inf) are ignored.
-        feature_names : sequence of str, optional
-            Names of the ``F`` columns, kept for checkpoints.
-
-        Returns
-        -------
-        Normaliser
-            ``self``.
-
-        Raises
-        ------
-        ValueError
-            No array, or arrays of different widths.
-        """
-        frames = [np.asarray(f) for f in frames]
-        if not frames:
-            raise ValueError("nothing to fit: no training participant has frames")
-        widths = {f.shape[1] for f in frames}
-        if len(widths) != 1:
-            raise ValueError(f"frames have different numbers of features: {sorted(widths)}")
-        width = widths.pop()
-        total, count = np.zeros(width), np.zeros(width)
-        for f in frames:  # one pass per participant, accumulated in float64
-            finite = np.isfinite(f)  # inf is no more a value than NaN
-            total += np.sum(f, axis=0, dtype=np.float64, where=finite)
-            count += np.sum(finite, axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-        squares = np.zeros(width)
-        for f in frames:
-            deviation = f.astype(np.float64) - mean
-            squares += np.sum(deviation**2, axis=0, where=np.isfinite(deviation))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            std = np.sqrt(squares / count)
-        self.mean_ = np.where(np.isfinite(mean), mean, 0.0)
-        self.scale_ = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-        self.n_features_in_ = width
-        self.feature_names_in_ = None if feature_names is None else list(feature_names)
-        return self
-
-    def transform(self, values: np.ndarray, copy: bool = True) -> np.ndarray:
-        """Standardise ``values`` of shape ``(..., F)``; NaN becomes 0.
-
-        Parameters
-        ----------
-        values : numpy.ndarray
-            Shape ``(..., F)``.
-        copy : bool, default True
-            False: work in place when ``values`` is already a float32 array.
-
-        Returns
-        -------
-        numpy.ndarray
-            float32, same shape.
-        """
-        if not hasattr(self, "mean_"):
-            raise RuntimeError("this Normaliser is not fitted yet; call fit() first")
-        out = np.array(values, dtype=np.float32, copy=copy or None)  # (..., F)
-        out -= self.mean_.astype(np.float32)
-        out /= self.scale_.astype(np.float32)
-        np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return out
-
-    def to_dict(self) -> dict:
-        """Plain lists, for checkpoints loaded with ``weights_only=True``."""
-        return {
-            "mean": [float(v) for v in self.mean_],
-            "scale": [float(v) for v in self.scale_],
-            "feature_names": self.feature_names_in_,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Normaliser:
-        """Rebuild a fitted normaliser from :meth:`to_dict`'s output."""
-        out = cls()
-        out.mean_ = np.asarray(data["mean"], dtype=np.float64)
-        out.scale_ = np.asarray(data["scale"], dtype=np.float64)
-        out.n_features_in_ = len(out.mean_)
-        names = data.get("feature_names")
-        out.feature_names_in_ = None if names is None else list(names)
-        return out
-
-
 def cut_windows(
     times: np.ndarray, values: np.ndarray, length: int, hop: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -283,34 +170,27 @@ def _window_count(n: int, length: int, hop: int) -> int:
 
 
 def _window_split(
-    ids: list[int],
-    labels: np.ndarray,
-    frames: dict[int, SessionFrames],
+    sessions: list[tuple[int, int, SessionFrames]],
     normaliser: Normaliser,
-    window_settings: WindowSettings,
-    rate_hz: float,
+    length: int,
+    hop: int,
     feature_names: list[str],
-    notes: dict[int, list[str]],
-) -> WindowSet:
-    """Windows of one split, written straight into one preallocated array.
+) -> tuple[WindowSet, dict[int, str]]:
+    """Windows of one split's ``(pid, label, frames)``, in one preallocated array.
 
-    The split's entries of ``frames`` are removed as they are cut, so that a corpus is
-    never held twice (as frames and as windows) in memory.
+    Returns the windows and a note for each participant too short for a window.
     """
-    length, hop = window_settings.length(rate_hz), window_settings.hop(rate_hz)
-    counts = {pid: _window_count(len(frames[pid]), length, hop) for pid in ids if pid in frames}
-    total = sum(counts.values())
+    counts = [_window_count(len(frames), length, hop) for _, _, frames in sessions]
+    total = sum(counts)
     x = np.empty((total, length, len(feature_names)), np.float32)  # (N, T, F)
     times = np.empty((total, length), np.float32)  # (N, T)
     y = np.empty(total, np.int64)
     participant_ids = np.empty(total, np.int64)
+    short: dict[int, str] = {}
     start = 0
-    for pid, label in zip(ids, labels, strict=True):
-        if pid not in counts:
-            continue
-        session, count = frames.pop(pid), counts[pid]
+    for (pid, label, session), count in zip(sessions, counts, strict=True):
         if count == 0:
-            notes[pid].append(
+            short[pid] = (
                 f"no window: {len(session)} bins kept, a window needs {length} "
                 f"(at least {(length + 1) // 2} with padding)"
             )
@@ -320,55 +200,37 @@ def _window_split(
         y[start:stop], participant_ids[start:stop] = label, pid
         start = stop
     normaliser.transform(x, copy=False)
-    return WindowSet(x, y, participant_ids, times, list(feature_names))
+    return WindowSet(x, y, participant_ids, times, list(feature_names)), short
 
 
-def _extract_all(
-    corpus: Corpus,
-    ids: list[int],
-    settings: FeatureSettings,
-    cache: FrameCache | None,
-    notes: dict[int, list[str]],
-    progress: Callable[[int, int], None] | None,
-) -> dict[int, SessionFrames]:
-    """Frames of every participant in ``ids`` (skipping and noting failures)."""
-    frames: dict[int, SessionFrames] = {}
-    todo = ids
-    if cache is not None:
-        try:
-            bundle = cache.load_bundle(corpus, ids, settings)
-        except DataError:  # a session without files: the per-session path reports it
-            bundle = None
-        if bundle is not None:
-            frames, todo = bundle
-            cache.hits += len(frames)
-
-    def one(pid: int) -> SessionFrames | DataError:
-        try:
-            if cache is None:
-                return extract_session(corpus, pid, settings)
-            return cache.get(corpus, pid, settings, extract=extract_session)
-        except DataError as error:
-            return error
-
-    done = len(frames)
-    # Parsing (pyarrow) and the numpy work release the GIL, so sessions overlap in threads;
-    # each worker holds one session's files in memory.
-    with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, os.cpu_count() or 1)) as pool:
-        for pid, result in zip(todo, pool.map(one, todo), strict=True):
-            if isinstance(result, DataError):
-                notes[pid].append(f"skipped: {result}")
-            else:
-                frames[pid] = result
-            done += 1
-            if progress is not None:
-                progress(done, len(ids))
-    if cache is not None and len(frames) > len(ids) - len(todo):  # something new was read
-        with contextlib.suppress(DataError):
-            cache.save_bundle(corpus, ids, settings, {p: frames[p] for p in ids if p in frames})
-    if progress is not None and not todo:
-        progress(len(ids), len(ids))
-    return frames
+def _fit_or_check(
+    frames: dict[int, SessionFrames],
+    train_ids: list[int],
+    modality: str,
+    normaliser: Normaliser | None,
+) -> tuple[Normaliser, list[str]]:
+    """A normaliser fitted on the training frames, or the given one checked against them."""
+    if normaliser is None:
+        train = [frames[p] for p in train_ids if p in frames and len(frames[p])]
+        if not train:
+            raise ValueError(
+                f"no training participant has usable {modality} frames; "
+                "see the notes of `python -m core.data check`"
+            )
+        feature_names = list(train[0].feature_names)
+        return Normaliser().fit([f.values for f in train], feature_names), feature_names
+    feature_names = next((list(f.feature_names) for f in frames.values()), [])
+    expected = normaliser.feature_names_in_
+    mismatch = normaliser.n_features_in_ != len(feature_names) or (
+        expected is not None and list(expected) != feature_names
+    )
+    if frames and mismatch:
+        raise ValueError(
+            f"the normaliser was fitted on {normaliser.n_features_in_} features "
+            "but these settings give "
+            f"{len(feature_names)}: use the run's own feature settings"
+        )
+    return normaliser, feature_names or list(expected or [])
 
 
 def load_windows(
@@ -422,49 +284,27 @@ def load_windows(
     unknown = sorted(set(splits) - set(formats.SPLITS))
     if unknown:
         raise ValueError(f"unknown split(s) {unknown}; choose from {formats.SPLITS}")
-    if cache is True:
-        cache = FrameCache()
-    cache = cache or None
+    store = FrameStore(corpus, settings, FrameCache() if cache is True else cache or None)
     wanted = list(dict.fromkeys(["train", *splits] if normaliser is None else splits))
     ids = {s: corpus.ids(s, settings.modality, labelled=True) for s in wanted}
-    every = [pid for s in wanted for pid in ids[s]]
-    notes: dict[int, list[str]] = {pid: [] for pid in every}
-    frames = _extract_all(corpus, every, settings, cache, notes, progress)
-    for pid, f in frames.items():
-        notes[pid][:0] = f.notes
-    if normaliser is None:
-        train = [frames[p] for p in ids["train"] if p in frames and len(frames[p])]
-        if not train:
-            raise ValueError(
-                f"no training participant has usable {settings.modality} frames; "
-                "see the notes of `python -m core.data check`"
-            )
-        feature_names = list(train[0].feature_names)
-        normaliser = Normaliser().fit([f.values for f in train], feature_names)
-    else:
-        feature_names = next((list(f.feature_names) for f in frames.values()), [])
-        expected = normaliser.feature_names_in_
-        mismatch = normaliser.n_features_in_ != len(feature_names) or (
-            expected is not None and list(expected) != feature_names
-        )
-        if frames and mismatch:
-            raise ValueError(
-                f"the normaliser was fitted on {normaliser.n_features_in_} features "
-                "but these settings give "
-                f"{len(feature_names)}: use the run's own feature settings"
-            )
-        feature_names = feature_names or list(expected or [])
-    windows = {
-        split: _window_split(
-            ids[split],
-            corpus.labels(ids[split]),
-            frames,
-            normaliser,
-            window_settings,
-            settings.rate_hz,
-            feature_names,
-            notes,
-        )
-        for split in splits
-    }
+    read = store.read([pid for s in wanted for pid in ids[s]], progress)
+    notes = {pid: list(f.notes) for pid, f in read.frames.items()}
+    notes.update({pid: [f"skipped: {reason}"] for pid, reason in read.failures.items()})
+    normaliser, feature_names = _fit_or_check(
+        read.frames, ids.get("train", []), settings.modality, normaliser
+    )
+    length = window_settings.length(settings.rate_hz)
+    hop = window_settings.hop(settings.rate_hz)
+    windows = {}
+    for split in splits:
+        # each split's frames leave the store's result as they are cut, so a corpus is
+        # never held twice (as frames and as windows) in memory
+        sessions = [
+            (pid, int(label), read.frames.pop(pid))
+            for pid, label in zip(ids[split], corpus.labels(ids[split]), strict=True)
+            if pid in read.frames
+        ]
+        windows[split], short = _window_split(sessions, normaliser, length, hop, feature_names)
+        for pid, note in short.items():
+            notes[pid].append(note)
     return windows, normaliser, {pid: n for pid, n in notes.items() if n}

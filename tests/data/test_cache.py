@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.data import cache as cache_module
-from core.data import features, formats
+from core.data import formats, store
 from core.data.cache import FrameCache, default_directory
 from core.data.corpus import Corpus
 from core.data.features import FeatureSettings, WindowSettings, load_windows
@@ -51,7 +51,7 @@ def test_second_load_is_served_by_the_cache(corpus, tmp_path, monkeypatch):
     cache = FrameCache(tmp_path / "cache")
     first, norm1, _ = load_windows(corpus, SETTINGS, cache=cache)
     assert cache.misses == 3 and cache.hits == 0
-    monkeypatch.setattr(features, "extract_session", failing)
+    monkeypatch.setattr(store, "extract_session", failing)
     second, norm2, _ = load_windows(corpus, SETTINGS, cache=cache)  # consolidated entry
     assert cache.hits == 3
     for split in first:

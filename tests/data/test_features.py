@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import features, formats, frames, gate
+from core.data import features, formats, frames, gate, store
 from core.data.corpus import Corpus
 from core.data.errors import DataError
 from core.data.features import (
@@ -359,13 +359,13 @@ def test_a_given_normaliser_is_applied_not_refitted(tmp_path, monkeypatch):
     _, fitted, _ = load_windows(corpus, ALL, cache=None)
     saved = Normaliser.from_dict(fitted.to_dict())
     read = []
-    real = features.extract_session
+    real = store.extract_session
 
     def spy(corpus, pid, settings):
         read.append(pid)
         return real(corpus, pid, settings)
 
-    monkeypatch.setattr(features, "extract_session", spy)
+    monkeypatch.setattr(store, "extract_session", spy)
     windows, used, _ = load_windows(corpus, ALL, splits=("dev",), cache=None, normaliser=saved)
     assert used is saved and set(windows) == {"dev"}
     assert sorted(read) == corpus.ids("dev")  # no training participant was read
