@@ -16,13 +16,8 @@ import pandas as pd
 import pytest
 
 from core.data import formats
-from core.data.synth import (
-    NEGATIVE_WORDS,
-    POSITIVE_WORDS,
-    _split_counts,
-    main_synth,
-    write_corpus,
-)
+from core.data.synth import NEGATIVE_WORDS, POSITIVE_WORDS, main_synth, write_corpus
+from core.data.synth.people import _split_counts
 
 SMALL = {"participants": 12, "minutes": 0.3}
 

@@ -1,0 +1,65 @@
+"""Synthetic COVAREP and FORMANT frames at 100 Hz with the planted audio signal."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.data import formats
+from core.data.synth.dialogue import _Dialogue
+from core.data.synth.noise import _mask, _rounded, _runs, _smooth
+
+
+def _audio(
+    rng: np.random.Generator, dialogue: _Dialogue, seconds: float, gender: int, s_audio: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """COVAREP ``(n, 74)`` and FORMANT ``(n, 5)`` matrices at 100 Hz, rounded."""
+    n = int(seconds * formats.COVAREP_RATE_HZ)
+    rate = formats.COVAREP_RATE_HZ
+    speech = _mask(dialogue.intervals(formats.PARTICIPANT), n, rate)
+    ellie = _mask(dialogue.intervals(formats.INTERVIEWER), n, rate)
+    a = s_audio + 0.35 * rng.standard_normal(4)  # per-feature participant effects
+    voiced = _runs(rng, n, 18.0, 9.0 * np.exp(0.25 * a[0]))
+    blips = _runs(rng, n, 4.0, 80.0)
+    vuv = (voiced & speech) | (blips & ~speech)
+
+    cols = len(formats.COVAREP_COLUMNS)
+    x = _smooth(rng, n, cols, 8)  # (n, 74)
+    # F0: log-normal contour around the speaker's mean, flatter and lower when depressed.
+    f0_mean = (118.0 if gender else 205.0) * np.exp(0.07 * rng.standard_normal() - 0.03 * a[1])
+    f0_spread = 0.13 * np.exp(-0.2 * a[1])
+    contour = _smooth(rng, n, 1, 25)[:, 0]
+    x[:, 0] = f0_mean * np.exp(f0_spread * contour + 0.01 * x[:, 0])
+    x[:, 1] = vuv
+    glottal = {  # column: (mean, sd)
+        2: (0.12, 0.03),  # NAQ
+        3: (0.40, 0.05),  # QOQ
+        4: (6.0, 3.0),  # H1H2
+        5: (0.35, 0.05),  # PSP
+        6: (0.10, 0.03),  # MDQ
+        7: (-0.25, 0.06),  # peakSlope
+        8: (1.2 + 0.1 * a[3], 0.3),  # Rd
+        9: (0.85, 0.05),  # Rd_conf
+        10: (-0.5, 0.3),  # creak
+    }
+    for j, (mean, sd) in glottal.items():
+        x[:, j] = mean + sd * x[:, j]
+    x[:, 9] = np.clip(x[:, 9], 0.0, 1.0)
+    # MCEP_0 is log energy: loud in the participant's speech, faint in Ellie's, low otherwise.
+    mcep0 = np.where(speech, -2.5 - 0.35 * a[2], np.where(ellie, -5.0, -6.5))
+    x[:, 11] = mcep0 + 0.4 * x[:, 11]
+    k = np.arange(1, 25)
+    x[:, 12:36] = 0.8 * (-1.0) ** k / k + 0.15 / np.sqrt(k) * x[:, 12:36]
+    x[:, 36:61] = np.clip(0.5 * x[:, 36:61], -np.pi, np.pi)  # HMPDM
+    x[:, 61:74] = 0.6 + 0.15 * x[:, 61:74]  # HMPDD
+    glottal_cols = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
+    x[np.ix_(~vuv, glottal_cols)] = 0.0
+
+    base = np.array([520.0, 1480.0, 2500.0, 3550.0, 4500.0]) * (1.0 if gender else 1.12)
+    formant = base + np.array([60.0, 120.0, 150.0, 200.0, 200.0]) * _smooth(rng, n, 5, 6)
+
+    scrubbed = _mask(dialogue.scrubbed, n, rate)
+    x[scrubbed] = 0.0
+    formant[scrubbed] = 0.0
+    x[:, 0] = _rounded(x[:, 0], 2)
+    x[:, 1:] = _rounded(x[:, 1:], 4)
+    return x, _rounded(formant, 1)
