@@ -23,8 +23,6 @@ import dataclasses
 import logging
 import os
 import sys
-import threading
-import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -34,6 +32,7 @@ from core import hparams
 from core.config import make_config
 from core.runs import folder
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
+from core.runs.state import ACTIVE
 
 log = logging.getLogger("core.train")
 
@@ -133,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=_whole(1), help="CPU threads for torch (default: all; at least 1)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--managed",
+        action="store_true",
+        help="started by the run manager, which has checked the run and cleared its stop "
+        "request; a set-up failure is recorded in the run's status",
+    )
     for m in ("audio", "face", "text"):
         parser.add_argument(
             f"--{m}-run", metavar="RUN_DIR", type=_folder, help=f"fusion: the {m} run to use"
@@ -199,14 +204,14 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         config = read_config(run_dir)
         if config["modality"] == "text":
             raise ValueError("text runs have no epochs to resume; start a new text run")
-        if not os.environ.get(folder.MANAGED_ENV):  # the run manager checks this itself
-            from core.runs.manager import read_status
+        if not args.managed:  # the run manager checks this itself
+            from core.runs.status import read_status
 
-            if read_status(run_dir).get("state") in ("starting", "running"):
+            if read_status(run_dir).get("state") in ACTIVE:
                 raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
         _resume_settings(args, config, run_dir)
         folder.write_json_atomic(run_dir / folder.CONFIG, config)
-        if not os.environ.get(folder.MANAGED_ENV):  # the run manager clears it itself
+        if not args.managed:  # the run manager clears it itself
             (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
         # With finished epochs on record a missing checkpoint is an error, not a restart.
         saved = (run_dir / folder.LATEST).exists() or bool(folder.read_metrics(run_dir))
@@ -237,14 +242,6 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     folder.write_json_atomic(run_dir / folder.CONFIG, config)
     folder.write_status(run_dir, "starting", None, modality=config["modality"])
     return config, run_dir, False
-
-
-def _heartbeat(run_dir: Path, every_s: float = 1.0) -> None:
-    """Touch the run's heartbeat file while this process lives (a daemon thread)."""
-    path = run_dir / folder.HEARTBEAT
-    while True:
-        path.touch()
-        time.sleep(every_s)
 
 
 def _train(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
@@ -292,15 +289,14 @@ def main(argv: list[str] | None = None) -> int:
         config, run_dir, resume = _prepare_run(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        _record_failure(args.resume or args.run_dir, error)
+        _record_failure(args.resume or args.run_dir, error, args.managed)
         return 2
     except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
         traceback.print_exc()
-        _record_failure(args.resume or args.run_dir, error)
+        _record_failure(args.resume or args.run_dir, error, args.managed)
         return 1
     # This process now owns the run.
     folder.write_status(run_dir, "starting", None, threads=args.threads)
-    threading.Thread(target=_heartbeat, args=(run_dir,), daemon=True).start()
     if args.threads:
         import torch
 
@@ -327,7 +323,7 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _record_failure(run_dir: str | Path | None, error: BaseException) -> None:
+def _record_failure(run_dir: str | Path | None, error: BaseException, managed: bool) -> None:
     """Mark failed, with the real error, a run that this process was to train but could not.
 
     Only a run still *starting* is changed, and only when the run manager set it up for
@@ -337,7 +333,7 @@ def _record_failure(run_dir: str | Path | None, error: BaseException) -> None:
     if not run_dir:
         return
     status = folder.read_json(Path(run_dir) / folder.STATUS) or {}
-    ours = os.environ.get(folder.MANAGED_ENV) or status.get("pid") == os.getpid()
+    ours = managed or status.get("pid") == os.getpid()
     if ours and status.get("state") == "starting":
         folder.write_status(Path(run_dir), "failed", failure_reason(error))
 

@@ -18,6 +18,7 @@ import streamlit as st
 from core import hparams
 from core.data import Corpus
 from core.runs import folder, manager
+from core.runs.state import FINISHED
 from core.training.checkpoint import CheckpointError
 from ui import charts
 from ui.common import page_corpus, runs_root
@@ -334,9 +335,7 @@ class ResumeRequest:
 
 def resume_ui(runs: list[manager.RunInfo]) -> ResumeRequest | None:
     """Pick a finished audio, face or fusion run, more epochs and a patience; None if none."""
-    candidates = {
-        str(r.path): r for r in runs if r.modality != "text" and r.status in folder.FINISHED
-    }
+    candidates = {str(r.path): r for r in runs if r.modality != "text" and r.status in FINISHED}
     if not candidates:
         st.info("No stopped or finished audio, face or fusion run to resume yet.")
         return None
@@ -410,7 +409,7 @@ def run_view(run_dir: Path, status: dict[str, Any], records: list[dict[str, Any]
         st.error(f"The run failed: {status.get('reason') or 'no reason was recorded'}")
         with st.expander("Last lines of the log"):
             st.code(folder.log_tail(run_dir), language=None)
-    elif state in folder.FINISHED:
+    elif state in FINISHED:
         st.success(f"{state.capitalize()}: {status.get('reason') or 'done'}")
     elif state == "starting":
         st.caption("Starting: reading the corpus and preparing the data.")

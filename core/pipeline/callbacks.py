@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.runs import folder
+from core.runs.state import FINISHED
 
 
 def json_safe(value: Any) -> Any:
@@ -54,7 +55,7 @@ class RunFolderWriter:
 
     def on_train_end(self, trainer: Any) -> None:
         """Record how the run ended."""
-        state = trainer.status if trainer.status in folder.FINISHED else "failed"
+        state = trainer.status if trainer.status in FINISHED else "failed"
         reason = trainer.stop_reason
         if state == "completed" and reason is None:
             reason = f"reached {trainer.epoch} epochs"

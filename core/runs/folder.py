@@ -3,24 +3,24 @@
 A run is one folder (SPEC section 6)::
 
     config.json            what was asked for (modality, hyper-parameters, data)
-    status.json            running / completed / early-stopped / stopped / failed,
-                           reason, heartbeat, process ID
+    status.json            state (:class:`core.runs.state.RunState`), reason, when it
+                           was written (``heartbeat``), process ID and create time
     metrics.jsonl          one JSON object per finished epoch
     latest_checkpoint.pth  every epoch
     best_model.pth         on improvement
     train.log              the training process's log
     process.log            everything the process printed (runs started by the manager)
-    heartbeat              touched every second while the training process lives
-    launcher.json          process ID, start time and CPU threads of the process the
+    launcher.json          process ID, create time and CPU threads of the process the
                            manager started last for this run
     stop.request           present when someone asked the run to stop
-    .lock                  advisory lock the run manager holds while it changes the status
+    .lock                  file lock (:mod:`filelock`) the run manager holds while it
+                           changes the status
 
-Every file a reader polls is replaced atomically (write a temporary file, fsync, rename),
-so a reader never sees half a file and a run killed at any instant leaves the previous
-version in place. ``metrics.jsonl`` is the one append-only file: each line is written with
-one ``write`` call, readers ignore a last line without its newline, and a resumed run
-rewrites the file from its checkpoint's history.
+Every file a reader polls is replaced atomically (:func:`atomic_write`: a temporary
+file, fsync, rename), so a reader never sees half a file and a run killed at any instant
+leaves the previous version in place. ``metrics.jsonl`` is the one append-only file:
+each line is written with one ``write`` call, readers ignore a last line without its
+newline, and a resumed run rewrites the file from its checkpoint's history.
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from core.runs.process import start_time
+from core.runs.state import RunState
 
 CONFIG = "config.json"
 STATUS = "status.json"
@@ -40,15 +44,9 @@ BEST = "best_model.pth"
 LOG = "train.log"
 PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
-HEARTBEAT = "heartbeat"
 LAUNCHER = "launcher.json"
 DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
 """Where runs live unless ``--root`` or ``DAIC_RUNS_ROOT`` says otherwise."""
-MANAGED_ENV = "DAIC_RUN_MANAGED"
-"""Set in the environment of a training process that the run manager started."""
-
-STATES = ("starting", "running", "completed", "early-stopped", "stopped", "failed")
-FINISHED = ("completed", "early-stopped", "stopped", "failed")
 
 
 def _json_default(value: Any) -> Any:
@@ -60,15 +58,38 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as JSON to ``path`` so that readers see the old or the new file."""
+def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
+    """Replace the text file ``path`` so that readers see the old file or the new one.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file to replace.
+    write : callable
+        Writes the new content to the open text handle it is given.
+
+    Notes
+    -----
+    The content goes to a temporary file beside ``path``, is flushed to disk, and is
+    renamed over ``path``; on any error the temporary file is removed and the old file
+    stays as it was.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=1, default=_json_default, allow_nan=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` with :func:`atomic_write`."""
+    atomic_write(path, lambda handle: json.dump(payload, handle, indent=1, default=_json_default))
 
 
 def read_json(path: Path) -> Any:
@@ -108,50 +129,34 @@ def new_run_dir(root: Path, modality: str) -> Path:
     raise RuntimeError(f"could not create a unique run folder under {root}")
 
 
-def process_start_time(pid: int) -> int | None:
-    """Start time of a live, non-zombie process (clock ticks since boot), else None.
-
-    Together with the process ID it identifies a process even after the ID is recycled.
-    Returns None where ``/proc`` is not available.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] in ("Z", "X"):  # zombie or dead
-        return None
-    return int(fields[19])
-
-
 def write_status(
     run_dir: Path, state: str, reason: str | None = None, owner: bool = True, **extra: Any
 ) -> dict:
-    """Replace ``status.json`` with a new state and a heartbeat.
+    """Replace ``status.json`` with a new state, dated in its ``heartbeat`` field.
 
     Parameters
     ----------
     run_dir : pathlib.Path
         Run folder.
     state : str
-        One of :data:`STATES`.
+        A :class:`core.runs.state.RunState` value.
     reason : str, optional
         Why the run is in this state.
     owner : bool, default True
-        The caller is the run's own process: its ID and start time are recorded so that
+        The caller is the run's own process: its ID and create time are recorded so that
         readers can tell whether the run still lives. Others (the manager marking a dead
         run failed) pass False and keep the recorded process.
     **extra
         More fields (epoch, max_epochs, ...).
     """
-    if state not in STATES:
-        raise ValueError(f"unknown run state {state!r}; expected one of {STATES}")
+    if state not in set(RunState):
+        raise ValueError(f"unknown run state {state!r}; expected one of {list(RunState)}")
     previous = read_json(Path(run_dir) / STATUS) or {}
     status = {**previous, **extra, "state": state, "reason": reason, "heartbeat": time.time()}
     status["owned"] = owner
     if owner:
         status["pid"] = os.getpid()
-        status["proc_start"] = process_start_time(os.getpid())
+        status["proc_start"] = start_time(os.getpid())
     status.setdefault("started", status["heartbeat"])
     write_json_atomic(Path(run_dir) / STATUS, status)
     return status
@@ -168,14 +173,8 @@ def append_metrics(run_dir: Path, record: dict) -> None:
 
 def rewrite_metrics(run_dir: Path, records: list[dict]) -> None:
     """Replace ``metrics.jsonl`` with exactly ``records`` (used when a run resumes)."""
-    path = Path(run_dir) / METRICS
-    tmp = path.with_name(f".{METRICS}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, default=_json_default) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    lines = "".join(json.dumps(record, default=_json_default) + "\n" for record in records)
+    atomic_write(Path(run_dir) / METRICS, lambda handle: handle.write(lines))
 
 
 class MetricsReader:

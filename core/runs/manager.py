@@ -7,9 +7,14 @@ tabs and a restarted dashboard lose nothing, and a run outlives the dashboard th
 started it. What a run's status is, and whether its process lives, is
 :mod:`core.runs.status`; its names are re-exported here.
 
-The manager reaps the processes it starts (a waiting thread each), so they never linger as
-zombies. Starting or resuming a run takes a lock on the runs root, so that two sessions
-cannot both start "the one GPU run" or both count the same free cores.
+The manager is the runs' supervisor. It reaps the processes it starts (a waiting thread
+each), so they never linger as zombies, and records a run whose process ended without
+saying so as *failed* (:func:`settle`); so do stop, resume and delete. Readers only judge.
+Status changes made from outside the run's process happen under a file lock in the run
+folder (:mod:`filelock`), after the status is judged again, so two sessions never undo
+each other's or the run's work. Starting or resuming a run takes a lock on the runs root,
+so that two sessions cannot both start "the one GPU run" or both count the same free
+cores.
 
 CPU threads: one core is left to the dashboard and the browser, and each new run gets
 ``(cores - 1) // (active runs + 1)`` threads, at least one (``OMP_NUM_THREADS`` and
@@ -25,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -33,23 +37,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from core import hparams
 from core.config import make_config
 from core.runs import folder
+from core.runs import status as run_status
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
-from core.runs.status import (
-    ACTIVE,
-    DEAD_REASON,
-    RUN_LOCK,
-    RunInfo,
-    list_runs,
-    locked,
-    process_of,
-    read_status,
-    record_state,
-    run_info,
-    status_file,
-)
+from core.runs.process import end_process, start_time
+from core.runs.state import ACTIVE, RunState
+from core.runs.status import DEAD_REASON, RunInfo, crash_reason, list_runs, read_status, run_info
 
 __all__ = [
     "ACTIVE",
@@ -61,12 +58,19 @@ __all__ = [
     "request_stop",
     "resume_run",
     "run_info",
+    "settle",
     "start_run",
     "stop_run",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOT_LOCK = ".runs.lock"
+RUN_LOCK = ".lock"
+
+
+def _lock(path: Path) -> FileLock:
+    """An exclusive lock on the file ``path`` (created if missing) for a ``with`` block."""
+    return FileLock(path)
 
 
 # ----------------------------------------------------------------------------- processes
@@ -78,15 +82,6 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
-
-
-def _signal_process(pid: int, sig: signal.Signals) -> None:
-    """Send ``sig`` to a run's process group (the manager's runs lead their own group)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:  # started from a shell: signal the process, not the shell's whole job
-            os.kill(pid, sig)
 
 
 # ----------------------------------------------------------------------------- launching
@@ -121,9 +116,9 @@ def _spawn(args: list[str], run_dir: Path, threads: int) -> subprocess.Popen:
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "PYTHONUNBUFFERED": "1",
-        folder.MANAGED_ENV: "1",
     }
     command = [sys.executable, "-m", "core.train", *args, "--quiet", "--threads", str(threads)]
+    command.append("--managed")  # this manager has prepared the run folder for it
     try:
         with open(run_dir / folder.PROCESS_LOG, "ab") as log:
             log_offset = log.tell()  # where this process's output starts
@@ -137,22 +132,59 @@ def _spawn(args: list[str], run_dir: Path, threads: int) -> subprocess.Popen:
                 start_new_session=True,  # its own group: signals reach it and nothing else
             )
     except OSError as error:
-        folder.write_status(run_dir, "failed", f"could not start Python: {error}", owner=False)
+        folder.write_status(
+            run_dir, RunState.FAILED, f"could not start Python: {error}", owner=False
+        )
         raise
-    # Reap it the moment it ends, so it never lingers as a zombie of this process.
-    threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
     folder.write_json_atomic(
         run_dir / folder.LAUNCHER,
         {
             "pid": process.pid,
-            "proc_start": folder.process_start_time(process.pid),
+            "proc_start": start_time(process.pid),
             "time": time.time(),
             "threads": threads,
             "command": command,
             "log_offset": log_offset,
         },
     )
+    # Reap it the moment it ends, so it never lingers as a zombie of this process.
+    threading.Thread(
+        target=_supervise, args=(process, run_dir), name=f"reap-{process.pid}", daemon=True
+    ).start()
     return process
+
+
+def _supervise(process: subprocess.Popen, run_dir: Path) -> None:
+    """Wait for a launched process to end, then record its run failed if it died silently."""
+    process.wait()
+    with contextlib.suppress(OSError, ValueError):
+        settle(run_dir)
+
+
+def settle(run_dir: Path) -> dict[str, Any]:
+    """Record a run whose status is active but whose process is gone as *failed*.
+
+    The supervisor's one write on a reader's behalf: the reason is the exception the
+    process printed last, else :data:`DEAD_REASON`. The run is judged again under its
+    lock, so a run that finished, or was resumed, meanwhile keeps its own status.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Run folder.
+
+    Returns
+    -------
+    dict
+        The status (see :func:`read_status`).
+    """
+    run_dir = Path(run_dir)
+    if run_status.judge(run_dir).dead:
+        with _lock(run_dir / RUN_LOCK):
+            if run_status.judge(run_dir).dead:
+                reason = crash_reason(run_dir) or DEAD_REASON
+                folder.write_status(run_dir, RunState.FAILED, reason, owner=False)
+    return read_status(run_dir)
 
 
 def start_run(
@@ -197,7 +229,7 @@ def start_run(
     root = Path(root or DEFAULT_RUNS_ROOT)
     config = make_config(modality, data_root, values, seed, sources)  # validates first
     root.mkdir(parents=True, exist_ok=True)
-    with locked(root / ROOT_LOCK):
+    with _lock(root / ROOT_LOCK):
         if _uses_gpu(config) and _gpu_busy(root):
             if config["training"]["device"] == "cuda":
                 raise ValueError("a GPU run is already running; wait for it or choose the CPU")
@@ -205,7 +237,7 @@ def start_run(
         threads = threads or _threads_for_new_run(root)
         run_dir = folder.new_run_dir(root, modality)
         folder.write_json_atomic(run_dir / folder.CONFIG, config)
-        folder.write_status(run_dir, "starting", None, owner=False, modality=modality)
+        folder.write_status(run_dir, RunState.STARTING, None, owner=False, modality=modality)
         args = ["--run-dir", str(run_dir), "--config", str(run_dir / folder.CONFIG)]
         _spawn([*args, "--runs-root", str(root)], run_dir, threads)  # fusion's sources too
     return run_dir
@@ -225,7 +257,8 @@ def _check_resumable(run_dir: Path) -> None:
     try:
         load_checkpoint(latest, map_location="cpu")
     except CheckpointError as error:
-        folder.write_status(run_dir, "failed", f"{type(error).__name__}: {error}", owner=False)
+        reason = f"{type(error).__name__}: {error}"
+        folder.write_status(run_dir, RunState.FAILED, reason, owner=False)
         raise
 
 
@@ -263,7 +296,7 @@ def resume_run(
     Raises
     ------
     ValueError
-        The run is still active, is a text run (no epochs), an epoch count or the
+        The run is still active, was fitted in one go (no epochs), an epoch count or the
         patience is out of range, or it wants the GPU while another GPU run is active.
     FileNotFoundError
         ``run_dir`` is not a run folder.
@@ -273,8 +306,9 @@ def resume_run(
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    if config.get("modality") == "text":
-        raise ValueError("text runs have no epochs to resume; start a new text run")
+    if "max_epochs" not in config.get("training", {}):  # fitted in one go: no epochs
+        kind = config.get("modality", "such")
+        raise ValueError(f"{kind} runs have no epochs to resume; start a new {kind} run")
     args = ["--resume", str(run_dir)]
     done = len(folder.read_metrics(run_dir))
     planned = int(config.get("training", {}).get("max_epochs") or done)
@@ -284,7 +318,7 @@ def resume_run(
     if patience is not None:
         args += ["--patience", str(hparams.by_name("patience").parse(patience))]
     root = run_dir.parent
-    with locked(root / ROOT_LOCK), locked(run_dir / RUN_LOCK):
+    with _lock(root / ROOT_LOCK), _lock(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:
             raise ValueError(f"{run_dir.name} is still running; stop it before resuming")
         if _uses_gpu(config) and _gpu_busy(root):
@@ -292,7 +326,7 @@ def resume_run(
         _check_resumable(run_dir)
         threads = threads or _threads_for_new_run(root)
         (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)
-        folder.write_status(run_dir, "starting", None, owner=False)
+        folder.write_status(run_dir, RunState.STARTING, None, owner=False)
         _spawn(args, run_dir, threads)
     return run_dir
 
@@ -311,13 +345,14 @@ def request_stop(run_dir: Path) -> None:
     folder.write_json_atomic(Path(run_dir) / folder.STOP_REQUEST, {"time": time.time()})
 
 
-def _wait_for_exit(run_dir: Path, wait_s: float, poll_s: float) -> bool | None:
-    """Poll until the run's process has ended or ``wait_s`` passed; return its liveness."""
+def _wait_for_exit(run_dir: Path, wait_s: float, poll_s: float) -> bool:
+    """Poll until no process works on the run or ``wait_s`` passed; True when none does."""
     deadline = time.monotonic() + wait_s
     while True:
-        alive = process_of(run_dir, status_file(run_dir))[0]
-        if alive is False or time.monotonic() >= deadline:
-            return alive
+        if run_status.judge(run_dir).gone:
+            return True
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(poll_s)
 
 
@@ -326,15 +361,16 @@ def stop_run(run_dir: Path, timeout_s: float = 30.0, poll_s: float = 0.1) -> dic
 
     The run first gets ``timeout_s`` to stop by itself at a batch boundary (its last
     complete epoch is already saved), then SIGTERM (which the trainer treats as the same
-    request) and at most 10 s more, then SIGKILL. A run that had to be killed is
-    recorded as *stopped*, with the signal in the reason: its checkpoints are intact.
+    request) and at most 10 s more, then SIGKILL (:func:`core.runs.process.end_process`).
+    A run that had to be signalled is recorded as *stopped*, with the signal in the
+    reason: its checkpoints are intact. A run found dead is recorded as failed.
 
     Parameters
     ----------
     run_dir : pathlib.Path
         Run folder.
     timeout_s : float, default 30.0
-        Seconds to wait for the cooperative stop.
+        Seconds to wait for the cooperative stop (0 signals at once).
     poll_s : float, default 0.1
         Seconds between checks.
 
@@ -344,32 +380,25 @@ def stop_run(run_dir: Path, timeout_s: float = 30.0, poll_s: float = 0.1) -> dic
         The final status (see :func:`read_status`).
     """
     run_dir = Path(run_dir)
-    status = read_status(run_dir)  # a run that is already dead is recorded as such
-    if status.get("state") not in ACTIVE and not process_of(run_dir, status_file(run_dir))[0]:
-        return status
+    if run_status.judge(run_dir).gone:  # finished, or dead (then recorded as such)
+        return settle(run_dir)
     request_stop(run_dir)
-    plan = ((None, timeout_s), (signal.SIGTERM, min(timeout_s, 10.0)), (signal.SIGKILL, 10.0))
-    sent = None
-    for sig, wait_s in plan:
-        alive, pid, _ = process_of(run_dir, status_file(run_dir))
-        if alive is False:
-            break
-        if sig is not None:
-            if not pid:  # never launched: nothing to signal
-                break
-            _signal_process(pid, sig)
-            sent = sig
-        if _wait_for_exit(run_dir, wait_s, poll_s) is False:
-            break
-    if sent is not None:
-        with locked(run_dir / RUN_LOCK):
-            status = status_file(run_dir)
-            # Active, or marked dead by another reader after our signal: it was our kill.
-            ours = status.get("state") in ACTIVE or status.get("reason") == DEAD_REASON
-            if ours and process_of(run_dir, status)[0] is False:
-                reason = f"killed with {sent.name}: it did not stop within {timeout_s:g} s"
-                return record_state(run_dir, "stopped", reason, status)
-    return read_status(run_dir)
+    if not _wait_for_exit(run_dir, timeout_s, poll_s):
+        judged = run_status.judge(run_dir)
+        sent = judged.pid and end_process(judged.pid, judged.proc_start, min(timeout_s, 10.0))
+        if sent:
+            _record_kill(run_dir, f"killed with {sent}: it did not stop within {timeout_s:g} s")
+    return settle(run_dir)
+
+
+def _record_kill(run_dir: Path, reason: str) -> None:
+    """Record a run whose process this manager had to signal as *stopped*."""
+    with _lock(run_dir / RUN_LOCK):
+        judged = run_status.judge(run_dir)
+        state, why = judged.status.get("state"), judged.status.get("reason")
+        # Active, or marked dead by its supervisor after our signal: it was our kill.
+        if judged.gone and (state in ACTIVE or why == DEAD_REASON):
+            folder.write_status(run_dir, RunState.STOPPED, reason, owner=False)
 
 
 def delete_run(run_dir: Path) -> None:
@@ -392,6 +421,6 @@ def delete_run(run_dir: Path) -> None:
         raise ValueError(f"{run_dir} is not a run folder (no {folder.CONFIG})")
     if read_status(run_dir).get("state") in ACTIVE:
         stop_run(run_dir)
-    if process_of(run_dir, status_file(run_dir))[0]:
+    if run_status.judge(run_dir).alive:
         raise RuntimeError(f"the process of {run_dir.name} could not be stopped; kept it")
     shutil.rmtree(run_dir)

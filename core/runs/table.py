@@ -29,7 +29,7 @@ import pandas as pd
 from core import hparams
 from core.runs import folder
 from core.runs.manager import ACTIVE, RunInfo, list_runs, read_status
-from core.runs.status import process_of, status_file
+from core.runs.status import judge
 
 EVALUATION_FILE = "evaluation.json"
 SPLITS = ("dev", "test")
@@ -122,17 +122,17 @@ def runs_stamp(root: Path) -> tuple:
     """A cheap change marker for the runs table (use it as a cache key).
 
     It changes when a run appears or disappears, or when a run's configuration, status,
-    metrics or cached evaluation is rewritten. A run recorded as running whose process
-    has died is marked failed here (by :func:`core.runs.manager.read_status`), which
-    rewrites its status and so changes the marker.
+    metrics or cached evaluation is rewritten, and when a run recorded as running is
+    judged dead (:func:`core.runs.manager.read_status`; nothing is written).
     """
     stamp = []
     for run_dir in _run_dirs(root):
+        judged = None
         if _state(run_dir) in ACTIVE:
             with contextlib.suppress(OSError, ValueError):
-                read_status(run_dir)
+                judged = read_status(run_dir).get("state")
         stamp.append(
-            (run_dir.name,)
+            (run_dir.name, judged)
             + tuple(
                 _mtime(run_dir / name)
                 for name in (folder.CONFIG, folder.STATUS, folder.METRICS, EVALUATION_FILE)
@@ -191,8 +191,8 @@ def evaluation_note(info: RunInfo, saved: dict[str, Any] | None) -> str:
     if best_checkpoint(info.path) is None:
         return "no saved model"
     with contextlib.suppress(OSError, ValueError):
-        status = status_file(info.path)
-        if status.get("owned") and process_of(info.path, status)[0]:
+        judged = judge(info.path)
+        if judged.status.get("owned") and judged.alive:
             return "being evaluated"  # the training process evaluates before it exits
     return NOT_EVALUATED
 

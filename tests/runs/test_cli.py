@@ -58,6 +58,7 @@ def test_list_prints_every_run_as_json_and_as_a_table(root):
         "failed",
         manager.DEAD_REASON,
     )
+    assert folder.read_json(dead / folder.STATUS)["state"] == "running"  # listing never writes
 
     table = cli("list", "--root", root).stdout.splitlines()
     assert table[0].split()[:3] == ["NAME", "MODALITY", "STATUS"]

@@ -1,12 +1,12 @@
 import json
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from core.runs import folder
+from core.runs.process import start_time
+from core.runs.state import RunState
 
 
 def test_write_json_atomic_replaces_the_file_and_leaves_no_temporary(tmp_path):
@@ -22,7 +22,7 @@ def test_write_status_records_the_owner_and_keeps_it_for_others(tmp_path):
     folder.write_status(tmp_path, "running", epoch=2)
     own = folder.read_json(tmp_path / folder.STATUS)
     assert own["pid"] == os.getpid() and own["owned"] is True
-    assert own["proc_start"] == folder.process_start_time(os.getpid())
+    assert own["proc_start"] == start_time(os.getpid())
     time.sleep(0.01)
     other = folder.write_status(tmp_path, "failed", "process ended unexpectedly", owner=False)
     assert other["owned"] is False and other["pid"] == own["pid"] and other["epoch"] == 2
@@ -36,18 +36,26 @@ def test_new_run_dirs_are_unique(tmp_path):
     assert len(paths) == 20 and all(p.is_dir() and p.name.startswith("audio-") for p in paths)
 
 
-def test_process_start_time_of_live_dead_and_zombie_processes():
-    assert folder.process_start_time(os.getpid()) is not None
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # not reaped yet: it turns into a zombie
-        stat = open(f"/proc/{child.pid}/stat").read()
-        if stat[stat.rindex(")") + 2] == "Z":
-            break
-        time.sleep(0.01)
-    assert folder.process_start_time(child.pid) is None
-    child.wait()
-    assert folder.process_start_time(child.pid) is None
+def test_atomic_write_keeps_the_old_file_and_removes_its_temporary_on_error(tmp_path):
+    path = tmp_path / folder.METRICS
+    folder.rewrite_metrics(tmp_path, [record(1)])
+
+    def fails_half_way(handle):
+        handle.write("half a line")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        folder.atomic_write(path, fails_half_way)
+    with pytest.raises(TypeError, match="not JSON-serialisable"):
+        folder.write_json_atomic(tmp_path / "x.json", {"a": object()})
+    assert [p.name for p in tmp_path.iterdir()] == [folder.METRICS]
+    assert folder.read_metrics(tmp_path) == [record(1)]
+
+
+def test_run_states_say_whether_they_are_active():
+    assert [s for s in RunState if s.active] == ["starting", "running"]
+    assert {s for s in RunState if s.finished} == set(RunState) - {"starting", "running"}
+    assert RunState("early-stopped").finished and RunState.EARLY_STOPPED == "early-stopped"
 
 
 def record(epoch):

@@ -1,9 +1,12 @@
 """Reading a run's status: dead processes, zombies, recycled IDs and races."""
 
+import dataclasses
 import subprocess
 import sys
 
-from core.runs import folder
+import psutil
+
+from core.runs import folder, manager
 from core.runs import status as run_status
 from core.runs.manager import REPO_ROOT
 from tests.runs.helpers import wait_for
@@ -22,10 +25,13 @@ def test_a_running_status_whose_process_is_a_zombie_is_failed(tmp_path):
     code = "import sys; from core.runs import folder; folder.write_status(sys.argv[1], 'running')"
     child = subprocess.Popen([sys.executable, "-c", code, str(run_dir)], cwd=REPO_ROOT)
     try:
-        wait_for(lambda: open(f"/proc/{child.pid}/stat").read().split(") ")[1][0] == "Z", 30, "Z")
+        zombie = lambda: psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE  # noqa: E731
+        wait_for(zombie, 30, "the child to become a zombie")
         assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"
         status = run_status.read_status(run_dir)
         assert (status["state"], status["reason"]) == ("failed", run_status.DEAD_REASON)
+        assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"  # only judged
+        assert manager.settle(run_dir)["state"] == "failed"  # the supervisor records it
         assert folder.read_json(run_dir / folder.STATUS)["state"] == "failed"
     finally:
         child.wait()
@@ -41,18 +47,22 @@ def test_a_recycled_process_id_is_not_the_run(tmp_path):
     assert run_status.read_status(run_dir)["state"] == "failed"
 
 
-def test_a_run_that_finishes_while_being_judged_keeps_its_own_status(tmp_path, monkeypatch):
+def test_a_run_that_finishes_while_being_settled_keeps_its_own_status(tmp_path, monkeypatch):
     run_dir = fake_run(tmp_path)
     folder.write_status(run_dir, "running")
-    judge = run_status.process_of
+    judge, calls = run_status.judge, []
 
-    def finishes_meanwhile(run_dir, status):
-        result = judge(run_dir, status)
+    def finishes_meanwhile(run_dir, status=None):
+        judged = judge(run_dir, status)
+        if calls:
+            return judged
+        calls.append(judged)  # judged dead, then the run writes its last status
         folder.write_status(run_dir, "completed", "reached 5 epochs")
-        return (False, *result[1:])
+        return dataclasses.replace(judged, alive=False)
 
-    monkeypatch.setattr(run_status, "process_of", finishes_meanwhile)
-    assert run_status.read_status(run_dir)["state"] == "completed"
+    monkeypatch.setattr(run_status, "judge", finishes_meanwhile)
+    assert manager.settle(run_dir)["state"] == "completed"
+    assert folder.read_json(run_dir / folder.STATUS)["state"] == "completed"
 
 
 def test_a_run_not_launched_yet_waits_then_fails(tmp_path, monkeypatch):
@@ -95,6 +105,7 @@ def test_a_dead_run_that_printed_a_traceback_is_failed_with_its_exception(tmp_pa
     status = run_status.read_status(run_dir)
     expected = "DataError: /data/x: is not a folder; expected a corpus root"
     assert (status["state"], status["reason"]) == ("failed", expected)
+    manager.settle(run_dir)
     assert folder.read_json(run_dir / folder.STATUS)["reason"] == expected
 
 

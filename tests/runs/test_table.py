@@ -248,7 +248,9 @@ def test_text_model_info_name_matches_the_text_pipeline():
     assert TEXT_MODEL_INFO == MODEL_INFO
 
 
-def test_stamp_changes_with_metrics_and_marks_dead_runs_failed(tmp_path):
+def test_stamp_changes_with_metrics_and_when_a_run_dies_without_writing(tmp_path):
+    from core.runs.process import start_time
+
     run_dir = make_run(tmp_path, "audio-a", losses=[(1.0, 0.9)])
     before = runs_stamp(tmp_path)
     assert runs_stamp(tmp_path) == before
@@ -256,12 +258,15 @@ def test_stamp_changes_with_metrics_and_marks_dead_runs_failed(tmp_path):
     assert runs_stamp(tmp_path) != before
 
     dead = make_run(tmp_path, "audio-dead", state="running", owner=True)
-    gone = subprocess.Popen(["true"])
-    gone.wait()
+    child = subprocess.Popen(["sleep", "30"])
     status = folder.read_json(dead / folder.STATUS)
-    folder.write_json_atomic(dead / folder.STATUS, {**status, "pid": gone.pid})
-    runs_stamp(tmp_path)
-    assert folder.read_json(dead / folder.STATUS)["state"] == "failed"
+    process = {"pid": child.pid, "proc_start": start_time(child.pid)}
+    folder.write_json_atomic(dead / folder.STATUS, {**status, **process})
+    alive = runs_stamp(tmp_path)
+    child.kill()
+    child.wait()
+    assert runs_stamp(tmp_path) != alive  # judged dead: the marker changes
+    assert folder.read_json(dead / folder.STATUS)["state"] == "running"  # reading never writes
 
 
 def test_csv_export_holds_every_row_and_column(tmp_path):

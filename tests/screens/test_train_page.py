@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from core import hparams
 from core.config import make_config
 from core.runs import folder, manager
+from core.runs.state import FINISHED
 from ui.common import FOLDER_LABEL
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
@@ -104,7 +105,7 @@ def wait_for(run_dir: Path, done: Callable[[dict], bool], timeout_s: float = 40.
 
 
 def finished(status: dict) -> bool:
-    return status.get("state") in folder.FINISHED
+    return status.get("state") in FINISHED
 
 
 def chart_titles(at: AppTest) -> list[str]:

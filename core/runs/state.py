@@ -1,0 +1,38 @@
+"""The states a run can be in, as written in its ``status.json``."""
+
+from __future__ import annotations
+
+import enum
+
+
+class RunState(enum.StrEnum):
+    """A run's state; its value is what ``status.json`` holds.
+
+    *starting* and *running* are active (a process is, or is about to be, at work); the
+    others are finished: *completed* (every epoch asked for), *early-stopped* (no
+    improvement for ``patience`` epochs), *stopped* (on request, or killed by the run
+    manager) and *failed* (with the reason).
+    """
+
+    STARTING = "starting"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    EARLY_STOPPED = "early-stopped"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """Whether a process is, or is about to be, working on the run."""
+        return self in (RunState.STARTING, RunState.RUNNING)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has ended, one way or another."""
+        return not self.active
+
+
+ACTIVE = frozenset(state for state in RunState if state.active)
+"""The active states; a plain string from ``status.json`` can be tested with ``in``."""
+FINISHED = frozenset(state for state in RunState if state.finished)
+"""The finished states; a plain string from ``status.json`` can be tested with ``in``."""
