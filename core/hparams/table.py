@@ -121,6 +121,16 @@ TRAINING = (
         help="early stopping: epochs without validation improvement",
     ),
     HParam(
+        name="monitor",
+        section="training",
+        default="val_loss",
+        modalities=NEURAL,
+        kind="choice",
+        choices=("val_loss", "auroc", "macro_f1"),
+        label="Value watched by early stopping, the LR schedule and the best checkpoint",
+        help="validation loss, or the participant-level dev AUROC or macro-F1",
+    ),
+    HParam(
         name="lr_factor",
         section="training",
         default=0.5,

@@ -1,12 +1,15 @@
-"""Training: device and seeding, in-device batches, the trainer loop and checkpoints."""
+"""Training: device, seeding, batches, the trainer loop, its callbacks and checkpoints."""
 
-from core.training.base import (
-    BaseTrainer,
-    Callback,
-    TqdmProgress,
-    class_weights_from_participants,
-)
+from core.training.base import BaseTrainer
 from core.training.batches import WindowBatches
+from core.training.callbacks import (
+    Callback,
+    Checkpointing,
+    EarlyStopping,
+    LRScheduler,
+    Monitor,
+    TqdmProgress,
+)
 from core.training.checkpoint import (
     BEST_NAME,
     FORMAT_VERSION,
@@ -19,23 +22,24 @@ from core.training.device import choose_device, seed_everything
 from core.training.early_stopping import EarlyStoppingState, early_stopping_decision
 from core.training.trainers import (
     AudioRNNTrainer,
-    FaceSTRNNTrainer,
-    MultimodalFusionTrainer,
     WindowClassifierTrainer,
+    class_weights_from_participants,
     participant_validation_metrics,
 )
 
 __all__ = [
     "BEST_NAME",
     "FORMAT_VERSION",
+    "LRScheduler",
+    "Monitor",
     "LATEST_NAME",
     "AudioRNNTrainer",
     "BaseTrainer",
     "Callback",
     "CheckpointError",
+    "Checkpointing",
+    "EarlyStopping",
     "EarlyStoppingState",
-    "FaceSTRNNTrainer",
-    "MultimodalFusionTrainer",
     "TqdmProgress",
     "WindowBatches",
     "WindowClassifierTrainer",

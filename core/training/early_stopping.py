@@ -13,15 +13,16 @@ class EarlyStoppingState:
 
     Attributes
     ----------
-    best_loss : float
-        Lowest validation loss seen so far (``inf`` before the first epoch).
+    best : float
+        Best monitored value so far (``inf`` before the first epoch when minimising,
+        ``-inf`` when maximising).
     best_epoch : int
-        Epoch (1-based) that reached ``best_loss``; 0 before the first epoch.
+        Epoch (1-based) that reached ``best``; 0 before the first epoch.
     counter : int
         Epochs since the last improvement.
     """
 
-    best_loss: float = math.inf
+    best: float = math.inf
     best_epoch: int = 0
     counter: int = 0
 
@@ -31,9 +32,9 @@ class EarlyStoppingState:
 
     @classmethod
     def from_dict(cls, state: dict[str, Any]) -> EarlyStoppingState:
-        """Rebuild a state saved with :meth:`to_dict`."""
+        """Rebuild a state saved with :meth:`to_dict` (``best_loss`` in older checkpoints)."""
         return cls(
-            best_loss=float(state["best_loss"]),
+            best=float(state["best"] if "best" in state else state["best_loss"]),
             best_epoch=int(state["best_epoch"]),
             counter=int(state["counter"]),
         )
@@ -64,16 +65,21 @@ def non_finite_reason(train_loss: float | None, val_loss: float) -> str | None:
 def early_stopping_decision(
     state: EarlyStoppingState,
     epoch: int,
-    val_loss: float,
+    value: float,
     patience: int,
     min_delta: float = 0.0,
     train_loss: float | None = None,
+    *,
+    mode: str = "min",
+    what: str = "validation loss",
 ) -> tuple[EarlyStoppingState, bool, str | None]:
-    """Update the early-stopping state with one epoch's losses and decide.
+    """Update the early-stopping state with one epoch's monitored value and decide.
 
-    An epoch improves when ``val_loss < best_loss - min_delta``; the run stops once
-    ``patience`` epochs in a row have not improved. A NaN or infinite loss stops at
-    once, leaving the state unchanged.
+    An epoch improves when ``value < best - min_delta`` (``mode="min"``) or
+    ``value > best + min_delta`` (``mode="max"``); the run stops once ``patience``
+    epochs in a row have not improved. When minimising a loss, a NaN or infinite loss
+    stops at once, leaving the state unchanged; when maximising a score, a NaN (an
+    undefined metric, e.g. AUROC on one class) counts as no improvement.
 
     Parameters
     ----------
@@ -81,14 +87,18 @@ def early_stopping_decision(
         The state after the previous epoch.
     epoch : int
         The epoch just finished (1-based).
-    val_loss : float
-        Its validation loss.
+    value : float
+        Its monitored value (the validation loss by default).
     patience : int
         Epochs without improvement tolerated; 0 or less disables early stopping.
     min_delta : float, default 0.0
-        Smallest decrease that counts as an improvement.
+        Smallest change that counts as an improvement.
     train_loss : float or None, default None
         Its training loss, checked for finiteness only.
+    mode : {"min", "max"}, default "min"
+        Whether lower or higher values are better.
+    what : str, default "validation loss"
+        The value in words, for the reason.
 
     Returns
     -------
@@ -99,17 +109,18 @@ def early_stopping_decision(
     reason : str or None
         Why, when ``should_stop``.
     """
-    bad = non_finite_reason(train_loss, val_loss)
+    bad = non_finite_reason(train_loss, value) if mode == "min" else None
     if bad is not None:
         return state, True, f"{bad} at epoch {epoch}"
-    if val_loss < state.best_loss - min_delta:
-        improved = EarlyStoppingState(best_loss=float(val_loss), best_epoch=epoch, counter=0)
+    improves = value < state.best - min_delta if mode == "min" else value > state.best + min_delta
+    if improves:
+        improved = EarlyStoppingState(best=float(value), best_epoch=epoch, counter=0)
         return improved, False, None
     new_state = replace(state, counter=state.counter + 1)
     if patience > 0 and new_state.counter >= patience:
         reason = (
-            f"no improvement in validation loss for {new_state.counter} epochs "
-            f"(best {state.best_loss:.4g} at epoch {state.best_epoch})"
+            f"no improvement in {what} for {new_state.counter} epochs "
+            f"(best {state.best:.4g} at epoch {state.best_epoch})"
         )
         return new_state, True, reason
     return new_state, False, None
@@ -150,6 +161,6 @@ def resumed_state(
         cause = f"its {state.counter} epochs without improvement already reach the new patience"
     reason = (
         f"early stopping reset on resume: {cause}; the counter restarts at 0 with patience "
-        f"{patience} (best {state.best_loss:.4g} at epoch {state.best_epoch} kept)"
+        f"{patience} (best {state.best:.4g} at epoch {state.best_epoch} kept)"
     )
     return replace(state, counter=0), reason

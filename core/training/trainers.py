@@ -1,14 +1,16 @@
-"""Trainers for the audio, face and fusion models.
+"""The trainer of every neural model: audio, face and fusion.
 
-All three classify batches ``(inputs, labels, idx)`` from
-:class:`~core.training.batches.WindowBatches` and score validation per participant
-(window probabilities are averaged per participant first, SPEC section 3).
+Each classifies batches ``(inputs, labels, idx)`` from
+:class:`~core.training.batches.WindowBatches` through the model's ``logits`` method
+(:class:`~core.models.interface.NeuralClassifier`), so no model needs a trainer of its
+own, and scores validation per participant (window probabilities are averaged per
+participant first); the loss's class weights are counted over participants too.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,41 @@ import torch
 from core.training.base import BaseTrainer
 
 MetricsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]
+
+
+def class_weights_from_participants(
+    participant_labels: Iterable[int] | Mapping[Any, int], n_classes: int = 2
+) -> torch.Tensor:
+    """Class weights ``n / (n_classes * n_c)`` counted over participants, not windows.
+
+    Parameters
+    ----------
+    participant_labels : iterable of int, or mapping of participant ID to int
+        One label per participant.
+    n_classes : int, default 2
+        Number of classes.
+
+    Returns
+    -------
+    torch.Tensor
+        float32, shape (n_classes,), for ``nn.CrossEntropyLoss(weight=...)``.
+
+    Raises
+    ------
+    ValueError
+        If there are no participants or a class has none.
+    """
+    if isinstance(participant_labels, Mapping):
+        participant_labels = participant_labels.values()
+    labels = np.asarray(list(participant_labels), dtype=np.int64)
+    counts = np.bincount(labels, minlength=n_classes) if labels.size else np.zeros(n_classes)
+    if labels.size == 0 or len(counts) > n_classes or (counts == 0).any():
+        raise ValueError(
+            f"class weights need at least one participant of each of {n_classes} classes; "
+            f"got counts {counts.tolist()}"
+        )
+    weights = labels.size / (n_classes * counts)
+    return torch.tensor(weights, dtype=torch.float32)
 
 
 def participant_validation_metrics(
@@ -46,7 +83,13 @@ def participant_validation_metrics(
 
 
 class WindowClassifierTrainer(BaseTrainer):
-    """Shared epoch and validation logic for models that output class logits.
+    """Trains any :class:`~core.models.interface.NeuralClassifier` on labelled batches.
+
+    Fusion batches hold dict inputs (``audio_emb``, ``face_emb``, ``text_prob``,
+    ``mask``), one row per participant, which ``FusionNet.logits`` takes as they come.
+    FaceSTRNN's BatchNorm cannot train on a batch of one window: build its training
+    :class:`~core.training.batches.WindowBatches` with ``drop_last=True`` when the last
+    batch could be that small.
 
     Parameters
     ----------
@@ -73,10 +116,6 @@ class WindowClassifierTrainer(BaseTrainer):
         self.metrics_fn = metrics_fn or participant_validation_metrics
         self.config["training"].setdefault("max_grad_norm", max_grad_norm)
 
-    def forward_logits(self, inputs: Any) -> torch.Tensor:
-        """Return the (B, C) logits for a batch of inputs."""
-        return self.model(inputs)
-
     def train_epoch(self, loader: Any) -> float:
         """Train one pass; return the mean loss per window (NaN if nothing ran)."""
         self.model.train()
@@ -84,7 +123,7 @@ class WindowClassifierTrainer(BaseTrainer):
         n_windows = 0
         for inputs, labels, _ in self.iter_batches(loader):
             with self.autocast():
-                logits = self.forward_logits(inputs)  # (B, C)
+                logits = self.model.logits(inputs)  # (B, C)
                 loss = self.criterion(logits, labels)
             self.optimizer_step(loss, self.max_grad_norm)
             total += loss.detach().float() * len(labels)
@@ -101,7 +140,7 @@ class WindowClassifierTrainer(BaseTrainer):
         probs, labels_seen, positions = [], [], []
         for inputs, labels, idx in loader:
             with self.autocast():
-                logits = self.forward_logits(inputs).float()  # (B, C)
+                logits = self.model.logits(inputs).float()  # (B, C)
             total += self.criterion(logits, labels).float() * len(labels)
             probs.append(torch.softmax(logits, dim=1)[:, 1])  # (B,)
             labels_seen.append(labels)
@@ -131,34 +170,3 @@ class AudioRNNTrainer(WindowClassifierTrainer):
 
     def __init__(self, *args: Any, max_grad_norm: float | None = 1.0, **kwargs: Any) -> None:
         super().__init__(*args, max_grad_norm=max_grad_norm, **kwargs)
-
-
-class FaceSTRNNTrainer(WindowClassifierTrainer):
-    """Trains :class:`~core.models.face_strnn.FaceSTRNN`, which also returns attention.
-
-    The model's BatchNorm cannot train on a batch of one window: build the training
-    :class:`~core.training.batches.WindowBatches` with ``drop_last=True`` when the last
-    batch could be that small.
-    """
-
-    def forward_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Return the logits, dropping the spatial and temporal attention weights."""
-        logits, _spatial, _temporal = self.model(inputs)  # (B, C), (B, T, 1), (B, T)
-        return logits
-
-
-class MultimodalFusionTrainer(WindowClassifierTrainer):
-    """Trains :class:`~core.models.fusion.FusionNet` on one row per participant.
-
-    Batches hold dict inputs (``audio_emb``, ``face_emb``, ``text_prob``, ``mask``) as
-    built by ``WindowBatches`` from a mapping; each row is a participant, so the
-    participant-level metrics need no aggregation. The shared epoch loop is used as is:
-    the audio and face embeddings and out-of-fold text probabilities are computed
-    beforehand, so fusion training is an ordinary classification loop.
-    """
-
-    def forward_logits(self, inputs: dict[str, torch.Tensor] | torch.Tensor) -> torch.Tensor:
-        """Call the model with the batch's named inputs."""
-        if isinstance(inputs, dict):
-            return self.model(**inputs)
-        return self.model(inputs)

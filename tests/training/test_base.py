@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.training.base import BaseTrainer, Callback, class_weights_from_participants
+from core.training.base import BaseTrainer
 from core.training.batches import WindowBatches
+from core.training.callbacks import Callback
 from core.training.checkpoint import load_checkpoint
-from core.training.trainers import WindowClassifierTrainer
+from core.training.trainers import WindowClassifierTrainer, class_weights_from_participants
 from tests.training.tiny import TinyNet
 
 
@@ -225,8 +226,11 @@ def test_checkpoint_describes_the_run_and_loads_weights_only(tmp_path):
         "format_version", "epoch", "model_state_dict", "optimizer_state_dict",
         "scheduler_state_dict", "scaler_state_dict", "train_loss", "val_loss",
         "train_losses", "val_losses", "learning_rates", "history", "early_stopping",
-        "rng_state", "loader_states", "config",
+        "rng_state", "loader_states", "config", "checkpointing",
     }  # fmt: skip
+    best_epoch = min(trainer.history, key=lambda r: r["val_loss"])["epoch"]
+    assert ckpt["checkpointing"]["best_epoch"] == best_epoch
+    assert ckpt["early_stopping"]["monitor"] == config_monitor(ckpt) == "val_loss"
     config = ckpt["config"]
     assert config["model"] == {"class": "TinyNet", "init_kwargs": TinyNet().init_kwargs}
     assert config["data"]["mean"] == [0.0, 0.0, 0.0] and config["seed"] == 0
@@ -234,6 +238,10 @@ def test_checkpoint_describes_the_run_and_loads_weights_only(tmp_path):
     assert config["training"]["lr"] == 0.01 and config["training"]["optimizer"] == "Adam"
     assert ckpt["history"][-1]["n_val"] == 4 and ckpt["val_loss"] == trainer.val_losses[-1]
     assert set(ckpt["loader_states"]) == {"train", "val"}
+
+
+def config_monitor(ckpt):
+    return ckpt["config"]["training"]["monitor"]
 
 
 def test_no_run_dir_writes_no_files(tmp_path, monkeypatch):

@@ -7,13 +7,12 @@ from core.models import build_model
 from core.models.audio_rnn import AudioRNN
 from core.models.face_strnn import FaceSTRNN
 from core.models.fusion import FusionNet
-from core.training.base import class_weights_from_participants
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
 from core.training.trainers import (
     AudioRNNTrainer,
-    FaceSTRNNTrainer,
-    MultimodalFusionTrainer,
+    WindowClassifierTrainer,
+    class_weights_from_participants,
     participant_validation_metrics,
 )
 
@@ -72,18 +71,18 @@ def test_audio_trainer_clips_the_gradient_norm():
     assert 0 < step.norm() <= 1e-3 * 1.001
 
 
-def test_face_trainer_unpacks_the_attention_outputs():
+def test_the_shared_trainer_trains_the_face_model_through_its_logits():
     torch.manual_seed(0)
     train, val, labels = windows(4, drop_last=True)
     model = FaceSTRNN(input_size=4, hidden_size=6, num_layers=1, num_classes=2, dropout=0.2)
-    trainer = make_trainer(FaceSTRNNTrainer, model, labels)
+    trainer = make_trainer(WindowClassifierTrainer, model, labels)
     history = trainer.train(train, val, n_epochs=2)
     assert trainer.status == "completed" and len(history) == 2
     assert trainer.config["model"]["class"] == "FaceSTRNN"
     assert history[-1]["val_n"] == N_PARTICIPANTS
 
 
-def test_fusion_trainer_feeds_named_inputs_one_row_per_participant():
+def test_the_shared_trainer_feeds_fusion_named_inputs_one_row_per_participant():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
     labels = [0, 1] * 6
@@ -98,7 +97,7 @@ def test_fusion_trainer_feeds_named_inputs_one_row_per_participant():
     train = WindowBatches(inputs, y, pids, 4, shuffle=True)
     val = WindowBatches(inputs, y, pids, 12, shuffle=False)
     model = FusionNet(audio_dim=4, face_dim=3, hidden_size=8)
-    trainer = make_trainer(MultimodalFusionTrainer, model, labels)
+    trainer = make_trainer(WindowClassifierTrainer, model, labels)
     history = trainer.train(train, val, n_epochs=3)
     assert trainer.status == "completed" and history[-1]["val_n"] == 12
 
