@@ -1,6 +1,6 @@
 """The run folder: the files that the trainer writes and that every reader polls.
 
-A run is one folder (SPEC section 6)::
+A run is one folder::
 
     config.json            what was asked for (modality, hyper-parameters, data)
     status.json            state (:class:`core.runs.state.RunState`), reason, when it

@@ -7,14 +7,12 @@ tabs and a restarted dashboard lose nothing, and a run outlives the dashboard th
 started it. What a run's status is, and whether its process lives, is
 :mod:`core.runs.status`; its names are re-exported here.
 
-The manager is the runs' supervisor. It reaps the processes it starts (a waiting thread
-each), so they never linger as zombies, and records a run whose process ended without
-saying so as *failed* (:func:`settle`); so do stop, resume and delete. Readers only judge.
-Status changes made from outside the run's process happen under a file lock in the run
-folder (:mod:`filelock`), after the status is judged again, so two sessions never undo
-each other's or the run's work. Starting or resuming a run takes a lock on the runs root,
-so that two sessions cannot both start "the one GPU run" or both count the same free
-cores.
+The manager is the runs' supervisor (its writes on a run's behalf are
+:mod:`core.runs.supervisor`, re-exported here). It reaps the processes it starts (a
+waiting thread each), so they never linger as zombies, and records a run whose process
+ended without saying so as *failed* (:func:`settle`); so do stop, resume and delete.
+Readers only judge. Starting or resuming a run takes a lock on the runs root, so that two
+sessions cannot both start "the one GPU run" or both count the same free cores.
 
 CPU threads: one core is left to the dashboard and the browser, and each new run gets
 ``(cores - 1) // (active runs + 1)`` threads, at least one (``OMP_NUM_THREADS`` and
@@ -37,16 +35,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from core import hparams
 from core.config import make_config
 from core.runs import folder
 from core.runs import status as run_status
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
-from core.runs.process import end_process, start_time
+from core.runs.process import start_time
 from core.runs.state import ACTIVE, RunState
-from core.runs.status import DEAD_REASON, RunInfo, crash_reason, list_runs, read_status, run_info
+from core.runs.status import DEAD_REASON, RunInfo, list_runs, read_status, run_info
+from core.runs.supervisor import RUN_LOCK, lock, request_stop, settle, stop_run
 
 __all__ = [
     "ACTIVE",
@@ -65,14 +62,6 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROOT_LOCK = ".runs.lock"
-RUN_LOCK = ".lock"
-
-
-def _lock(path: Path) -> FileLock:
-    """An exclusive lock on the file ``path`` (created if missing) for a ``with`` block."""
-    return FileLock(path)
-
-
 # ----------------------------------------------------------------------------- processes
 
 
@@ -161,32 +150,6 @@ def _supervise(process: subprocess.Popen, run_dir: Path) -> None:
         settle(run_dir)
 
 
-def settle(run_dir: Path) -> dict[str, Any]:
-    """Record a run whose status is active but whose process is gone as *failed*.
-
-    The supervisor's one write on a reader's behalf: the reason is the exception the
-    process printed last, else :data:`DEAD_REASON`. The run is judged again under its
-    lock, so a run that finished, or was resumed, meanwhile keeps its own status.
-
-    Parameters
-    ----------
-    run_dir : pathlib.Path
-        Run folder.
-
-    Returns
-    -------
-    dict
-        The status (see :func:`read_status`).
-    """
-    run_dir = Path(run_dir)
-    if run_status.judge(run_dir).dead:
-        with _lock(run_dir / RUN_LOCK):
-            if run_status.judge(run_dir).dead:
-                reason = crash_reason(run_dir) or DEAD_REASON
-                folder.write_status(run_dir, RunState.FAILED, reason, owner=False)
-    return read_status(run_dir)
-
-
 def start_run(
     modality: str,
     values: dict[str, Any] | None = None,
@@ -229,7 +192,7 @@ def start_run(
     root = Path(root or DEFAULT_RUNS_ROOT)
     config = make_config(modality, data_root, values, seed, sources)  # validates first
     root.mkdir(parents=True, exist_ok=True)
-    with _lock(root / ROOT_LOCK):
+    with lock(root / ROOT_LOCK):
         if _uses_gpu(config) and _gpu_busy(root):
             if config["training"]["device"] == "cuda":
                 raise ValueError("a GPU run is already running; wait for it or choose the CPU")
@@ -318,7 +281,7 @@ def resume_run(
     if patience is not None:
         args += ["--patience", str(hparams.by_name("patience").parse(patience))]
     root = run_dir.parent
-    with _lock(root / ROOT_LOCK), _lock(run_dir / RUN_LOCK):
+    with lock(root / ROOT_LOCK), lock(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:
             raise ValueError(f"{run_dir.name} is still running; stop it before resuming")
         if _uses_gpu(config) and _gpu_busy(root):
@@ -329,76 +292,6 @@ def resume_run(
         folder.write_status(run_dir, RunState.STARTING, None, owner=False)
         _spawn(args, run_dir, threads)
     return run_dir
-
-
-# ----------------------------------------------------------------------------- stopping
-
-
-def request_stop(run_dir: Path) -> None:
-    """Ask a run to stop: it finishes the current batch, keeps its last epoch, and exits.
-
-    Parameters
-    ----------
-    run_dir : pathlib.Path
-        Run folder; ``stop.request`` is written there and the call returns at once.
-    """
-    folder.write_json_atomic(Path(run_dir) / folder.STOP_REQUEST, {"time": time.time()})
-
-
-def _wait_for_exit(run_dir: Path, wait_s: float, poll_s: float) -> bool:
-    """Poll until no process works on the run or ``wait_s`` passed; True when none does."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        if run_status.judge(run_dir).gone:
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(poll_s)
-
-
-def stop_run(run_dir: Path, timeout_s: float = 30.0, poll_s: float = 0.1) -> dict[str, Any]:
-    """Stop a run and wait for its process to end: request, then SIGTERM, then SIGKILL.
-
-    The run first gets ``timeout_s`` to stop by itself at a batch boundary (its last
-    complete epoch is already saved), then SIGTERM (which the trainer treats as the same
-    request) and at most 10 s more, then SIGKILL (:func:`core.runs.process.end_process`).
-    A run that had to be signalled is recorded as *stopped*, with the signal in the
-    reason: its checkpoints are intact. A run found dead is recorded as failed.
-
-    Parameters
-    ----------
-    run_dir : pathlib.Path
-        Run folder.
-    timeout_s : float, default 30.0
-        Seconds to wait for the cooperative stop (0 signals at once).
-    poll_s : float, default 0.1
-        Seconds between checks.
-
-    Returns
-    -------
-    dict
-        The final status (see :func:`read_status`).
-    """
-    run_dir = Path(run_dir)
-    if run_status.judge(run_dir).gone:  # finished, or dead (then recorded as such)
-        return settle(run_dir)
-    request_stop(run_dir)
-    if not _wait_for_exit(run_dir, timeout_s, poll_s):
-        judged = run_status.judge(run_dir)
-        sent = judged.pid and end_process(judged.pid, judged.proc_start, min(timeout_s, 10.0))
-        if sent:
-            _record_kill(run_dir, f"killed with {sent}: it did not stop within {timeout_s:g} s")
-    return settle(run_dir)
-
-
-def _record_kill(run_dir: Path, reason: str) -> None:
-    """Record a run whose process this manager had to signal as *stopped*."""
-    with _lock(run_dir / RUN_LOCK):
-        judged = run_status.judge(run_dir)
-        state, why = judged.status.get("state"), judged.status.get("reason")
-        # Active, or marked dead by its supervisor after our signal: it was our kill.
-        if judged.gone and (state in ACTIVE or why == DEAD_REASON):
-            folder.write_status(run_dir, RunState.STOPPED, reason, owner=False)
 
 
 def delete_run(run_dir: Path) -> None:
