@@ -31,8 +31,15 @@ class RunState(enum.StrEnum):
         """Whether the run has ended, one way or another."""
         return not self.active
 
+    @property
+    def succeeded(self) -> bool:
+        """Whether the run ended by training as asked (*completed* or *early-stopped*)."""
+        return self in (RunState.COMPLETED, RunState.EARLY_STOPPED)
+
 
 ACTIVE = frozenset(state for state in RunState if state.active)
 """The active states; a plain string from ``status.json`` can be tested with ``in``."""
 FINISHED = frozenset(state for state in RunState if state.finished)
 """The finished states; a plain string from ``status.json`` can be tested with ``in``."""
+SUCCEEDED = frozenset(state for state in RunState if state.succeeded)
+"""The states of a run that trained as asked, its best model worth using."""

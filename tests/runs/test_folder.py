@@ -56,6 +56,7 @@ def test_run_states_say_whether_they_are_active():
     assert [s for s in RunState if s.active] == ["starting", "running"]
     assert {s for s in RunState if s.finished} == set(RunState) - {"starting", "running"}
     assert RunState("early-stopped").finished and RunState.EARLY_STOPPED == "early-stopped"
+    assert [s for s in RunState if s.succeeded] == ["completed", "early-stopped"]
 
 
 def record(epoch):
