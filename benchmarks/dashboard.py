@@ -211,7 +211,7 @@ def train_real_run(corpus: Path, root: Path) -> Path:
     command += ["--run-dir", str(run_dir), "--quiet", "--max-epochs", str(REAL_EPOCHS)]
     command += ["--hidden-size", "16", "--patience", str(REAL_EPOCHS)]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True, env=dict(os.environ))
-    from core.runs.table import read_evaluation
+    from core.kinds.results import read_evaluation
 
     if read_evaluation(run_dir) is None:
         raise RuntimeError(f"the training process left no evaluation in {run_dir}")

@@ -19,7 +19,7 @@ obvious way, the two alternating repetition by repetition so that load from othe
 processes hits both alike:
 
 ours
-    :func:`core.explain.session.session_windows` served by a warm
+    :func:`core.kinds.session.session_windows` served by a warm
     :class:`~core.data.cache.FrameCache`, :func:`core.explain.neural.explain_session`
     (attention / gate forward pass, then :func:`core.explain.attribution
     .integrated_gradients`: each window's path cut into 4 pieces of 2 Gauss-Legendre
@@ -40,7 +40,7 @@ audio run, which goes first, about what the first explanation in a fresh server 
 costs); the figures are the median, min and max of the ``N`` timed repetitions. The
 cold-cache time of ``session_windows`` (frames extracted from the session's files into an
 empty cache; the files themselves sit in the OS page cache, having just been written) is
-timed separately, and so is :func:`core.pipeline.neural.load_neural_run` (the page's
+timed separately, and so is :func:`core.kinds.neural_run.load_neural_run` (the page's
 ``explain_neural_run`` loads the checkpoint before every explanation it has not cached;
 not part of the totals). torch uses ``--threads`` threads (default: the cores this process may
 use). Target: ours at most 1 s per modality with a warm cache. With ``--json`` the last
@@ -79,8 +79,8 @@ from core.data.synth import write_corpus  # noqa: E402
 from core.explain import neural  # noqa: E402
 from core.explain.attribution import Attribution, log_odds  # noqa: E402
 from core.explain.neural import SessionExplanation, explain_session  # noqa: E402
-from core.explain.session import SessionWindows, session_windows  # noqa: E402
-from core.pipeline.neural import load_neural_run  # noqa: E402
+from core.kinds.neural_run import load_neural_run  # noqa: E402
+from core.kinds.session import SessionWindows, session_windows  # noqa: E402
 from core.runs import folder  # noqa: E402
 
 MODALITIES = ("audio", "face")

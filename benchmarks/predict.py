@@ -226,9 +226,9 @@ class Floor:
     """Every model loaded once; per participant only reading and forward passes."""
 
     def __init__(self, runs: Path) -> None:
-        from core.pipeline.fusion import load_fusion_run
-        from core.pipeline.neural import load_neural_run
-        from core.pipeline.text import load_text_run
+        from core.kinds.fusion_run import load_fusion_run
+        from core.kinds.neural_run import load_neural_run
+        from core.kinds.text_run import load_text_run
         from core.runs.folder import read_config
 
         self.neural = {m: load_neural_run(runs / m) for m in ("audio", "face")}
@@ -240,7 +240,7 @@ class Floor:
         """The participant's normalised windows ``(W, T, F)`` under one neural run."""
         from core.data.features import cut_windows
         from core.data.frames import extract_session
-        from core.pipeline.neural import feature_settings, window_settings
+        from core.kinds.neural_run import feature_settings, window_settings
 
         _, config, normaliser = self.neural[modality]
         settings, windows = feature_settings(config), window_settings(config)
@@ -283,7 +283,7 @@ class Floor:
 
 def check_floor(floor: Floor, corpus: Corpus, pid: int) -> None:
     """The floor's shortcut (logits from the embedding) gives the models' probabilities."""
-    from core.pipeline.neural import predict_windows
+    from core.kinds.neural_run import predict_windows
 
     probs = floor.score(corpus, pid)
     for modality, (model, _, _) in floor.neural.items():

@@ -22,7 +22,7 @@ ours
     :class:`~core.training.trainers.AudioRNNTrainer` or
     :class:`~core.training.trainers.FaceSTRNNTrainer` over
     :class:`~core.training.batches.WindowBatches` (data on the device once), built as
-    :func:`core.pipeline.neural.train_neural` builds it: a temporary run folder, the
+    :func:`core.kinds.neural_run.train_neural` builds it: a temporary run folder, the
     ``stop.request`` file check before every batch, :class:`RunFolderWriter`
     (``metrics.jsonl`` and ``status.json``, fsynced), the tqdm bar, the LR scheduler,
     the early-stopping decision (patience 0, so every epoch runs) and the atomic,
@@ -73,8 +73,8 @@ if str(REPO) not in sys.path:
 
 from core.config import make_config  # noqa: E402
 from core.data.features import Normaliser  # noqa: E402
+from core.kinds.callbacks import RunFolderWriter  # noqa: E402
 from core.models import AudioRNN, FaceSTRNN  # noqa: E402
-from core.pipeline.callbacks import RunFolderWriter  # noqa: E402
 from core.runs import folder  # noqa: E402
 from core.training.base import Callback, class_weights_from_participants  # noqa: E402
 from core.training.batches import WindowBatches  # noqa: E402

@@ -28,10 +28,11 @@ import numpy as np
 from core.config import resolve_data_root
 from core.data import formats
 from core.evaluation.metrics import BASELINE_NAMES, evaluate
-from core.pipeline.callbacks import json_safe
+from core.kinds import kind_of
+from core.kinds.callbacks import json_safe
+from core.kinds.results import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key
 from core.runs import folder
 from core.runs.folder import read_config
-from core.runs.table import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +63,18 @@ def evaluate_run(run_dir: str | Path, split: str = "dev", n_boot: int = N_BOOT) 
         ``full_test_split.csv``).
     """
     run_dir = Path(run_dir)
-    config = read_config(run_dir)
-    modality = config["modality"]
+    kind = kind_of(run_dir)
+    scores = kind.score_split(kind.load(run_dir), split)
+    ids, probs, labels = scores.ids, scores.probs, scores.labels
     extra: dict[str, Any] = {}
-    if modality == "text":
-        from core.data import Corpus
-        from core.pipeline.text import load_text_run, predict_text
-
-        corpus = Corpus(resolve_data_root(config))
-        ids, probs, labels = predict_text(
-            load_text_run(run_dir), corpus, split, config["text"]["speakers"]
-        )
-        ids, probs, labels = np.asarray(ids), np.asarray(probs), np.asarray(labels)
-    elif modality == "fusion":
-        from core.pipeline.fusion import predict_fusion
-
-        result = predict_fusion(run_dir, split)
-        ids, probs, labels = result["ids"], result["fusion"], result["labels"]
-        if len(ids):
-            extra["late_fusion"] = evaluate(ids, result["late_fusion"], labels, n_boot=n_boot)
-    else:
-        from core.pipeline.neural import load_neural_run, predict_windows, prepare_windows
-
-        model, saved, normaliser = load_neural_run(run_dir)
-        windows, _, _ = prepare_windows(saved, (split,), normaliser)
-        ids, labels = windows[split].participant_ids, windows[split].y
-        probs = predict_windows(model, windows[split].x)
+    if "late_fusion" in scores.extra and len(ids):
+        extra["late_fusion"] = evaluate(ids, scores.extra["late_fusion"], labels, n_boot=n_boot)
     if len(ids) == 0 or (np.asarray(labels) < 0).all():
         raise ValueError(f"the {split} split has no labelled participants to evaluate")
     report = evaluate(ids, probs, labels, n_boot=n_boot)
-    return json_safe({"run": str(run_dir), "modality": modality, "split": split, **report, **extra})
+    return json_safe(
+        {"run": str(run_dir), "modality": kind.name, "split": split, **report, **extra}
+    )
 
 
 def missing_test_labels(config: dict[str, Any]) -> str | None:
@@ -139,7 +122,7 @@ def evaluate_and_save(run_dir: str | Path, n_boot: int = N_BOOT) -> dict[str, An
     -------
     dict or None
         What was written to ``evaluation.json`` (see
-        :func:`core.runs.table.read_evaluation`); None when the run has no best model.
+        :func:`core.kinds.results.read_evaluation`); None when the run has no best model.
     """
     run_dir = Path(run_dir)
     key = evaluation_key(run_dir, n_boot)

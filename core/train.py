@@ -30,6 +30,7 @@ from typing import Any
 
 from core import hparams
 from core.config import make_config
+from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
 from core.runs.state import ACTIVE
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="started by the run manager, which has checked the run and cleared its stop "
         "request; a set-up failure is recorded in the run's status",
     )
-    for m in ("audio", "face", "text"):
+    for m in SOURCE_MODALITIES:
         parser.add_argument(
             f"--{m}-run", metavar="RUN_DIR", type=_folder, help=f"fusion: the {m} run to use"
         )
@@ -202,8 +203,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     if args.resume:
         run_dir = Path(args.resume)
         config = read_config(run_dir)
-        if config["modality"] == "text":
-            raise ValueError("text runs have no epochs to resume; start a new text run")
+        get_kind(config).check_resumable(config)
         if not args.managed:  # the run manager checks this itself
             from core.runs.status import read_status
 
@@ -225,13 +225,13 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     elif not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
     else:
-        sources = {m: getattr(args, f"{m}_run") for m in ("audio", "face", "text")}
+        sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
         values = _values(args, args.modality)
         config = make_config(args.modality, args.data, values, args.seed, sources)
-    if config["modality"] == "fusion":
-        from core.pipeline.sources import resolve_sources
+    if get_kind(config).sources:
+        from core.kinds.sources import resolve_sources
 
-        config["sources"] = resolve_sources(config, Path(args.runs_root))
+        config["sources"] = resolve_sources(config, Path(args.runs_root), run)
     if args.run_dir:
         run_dir = Path(args.run_dir)
         if (run_dir / folder.CONFIG).exists() and not args.config:
@@ -244,22 +244,6 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     return config, run_dir, False
 
 
-def _train(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
-    """Train one configuration with its modality's pipeline; return the final state."""
-    modality = config["modality"]
-    if modality == "text":
-        from core.pipeline.text import train_text
-
-        return train_text(config, run_dir)
-    if modality == "fusion":
-        from core.pipeline.fusion import train_fusion
-
-        return train_fusion(config, run_dir, resume=resume, progress=progress)
-    from core.pipeline.neural import train_neural
-
-    return train_neural(config, run_dir, resume=resume, progress=progress)
-
-
 def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> str:
     """Train one configuration in ``run_dir``, then evaluate its best model; return the final state.
 
@@ -267,7 +251,7 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
     process exits; it never changes the state (:func:`core.evaluate.evaluate_finished_run`).
     """
     try:
-        state = _train(config, run_dir, resume, progress)
+        state = get_kind(config).train(config, run_dir, resume=resume, progress=progress)
     except Exception as error:  # noqa: BLE001 - re-raised once the run folder says why
         status = folder.read_json(run_dir / folder.STATUS) or {}
         if status.get("state") != "failed":

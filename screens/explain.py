@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core import scoring
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, label_name
 from core.explain import predict
@@ -41,7 +42,7 @@ def participant_label(corpus: Corpus, pid: int) -> str:
 
 def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
     """Pick a run of ``modality`` and its checkpoint; None (with a message) when none."""
-    runs = predict.explainable_runs(runs_root(), modality, st.session_state.get("data_root"))
+    runs = scoring.explainable_runs(runs_root(), modality, st.session_state.get("data_root"))
     if not runs:
         st.info(f"No {modality} run with a saved model yet: train one on the Train page.")
         return None

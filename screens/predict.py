@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core import scoring
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, UNKNOWN, label_name
+from core.data.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.explain import predict
 from core.explain.text import transcript_highlights
-from core.explain.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.runs.folder import read_config
 from core.runs.status import list_runs
 from core.training.checkpoint import CheckpointError
@@ -126,7 +127,7 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     every_run = list_runs(runs_root())
     for column, modality in zip(columns, (*MODALITIES, "fusion"), strict=True):
         with column:
-            runs = predict.explainable_runs(runs_root(), modality, data_root, every_run)
+            runs = scoring.explainable_runs(runs_root(), modality, data_root, every_run)
             names = {str(r.path): r.path.name for r in runs}
             options = [*names, ""]
             run_dir = st.selectbox(
@@ -335,7 +336,7 @@ with st.spinner(f"Scoring participant {pid}"):
             )
         except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
             st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
-late = predict.late_fusion_score({m: r["probability"] for m, r in results.items()})
+late = scoring.late_fusion_score({m: r["probability"] for m, r in results.items()})
 st.subheader(f"Participant {pid}")
 scores_row(results, fusion, fusion_dir, late, label)
 if fusion is not None:

@@ -21,7 +21,7 @@ import streamlit as st
 from core.evaluation.metrics import BASELINE_NAMES
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
-from core.runs.table import (
+from core.runs_table import (
     NOT_EVALUATED,
     SPLITS,
     read_evaluation,
@@ -52,7 +52,7 @@ DEV_NOTE = (
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_table(root: str, stamp: tuple) -> pd.DataFrame:
-    """The runs table; ``stamp`` (:func:`core.runs.table.runs_stamp`) says when it changed."""
+    """The runs table; ``stamp`` (:func:`core.runs_table.runs_stamp`) says when it changed."""
     return runs_table(Path(root))
 
 

@@ -6,8 +6,8 @@ import pytest
 
 import core.evaluate
 from core.data import Corpus
+from core.kinds.results import EVALUATION_FILE, read_evaluation
 from core.runs import folder
-from core.runs.table import EVALUATION_FILE, read_evaluation
 from core.train import main
 
 TINY = ["--hidden-size", "8", "--window-s", "4", "--batch-size", "16", "--max-epochs", "1"]

@@ -16,18 +16,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core import scoring
 from core.config import resolve_data_root
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
-from core.explain.predict import FusionScore, NeuralScore
 from core.explain.text import term_importances
-from core.pipeline.fusion import load_fusion_run
-from core.pipeline.neural import load_neural_run
-from core.pipeline.text import load_text_run, participant_documents
+from core.kinds import LoadedRun, best_model_file
+from core.kinds.fusion_run import load_fusion_run
+from core.kinds.neural_run import load_neural_run
+from core.kinds.text_run import load_text_run, participant_documents
 from core.runs import folder
 from core.runs.folder import read_config
-from core.runs.table import best_checkpoint
+from core.scoring import FusionScore, NeuralScore
 from ui.common import corpus_stamp, open_corpus
 
 
@@ -36,7 +37,7 @@ def checkpoint_stamp(run_dir: str, which: str) -> float:
     if which == "latest" and (Path(run_dir) / folder.LATEST).exists():
         path = Path(run_dir) / folder.LATEST
     else:
-        path = best_checkpoint(Path(run_dir))
+        path = best_model_file(Path(run_dir))
     return path.stat().st_mtime if path is not None and path.exists() else 0.0
 
 
@@ -75,7 +76,7 @@ def neural_score(
     """
     model, config, normaliser = neural_run(run_dir, which, stamp)
     corpus = corpus_for(root, uploaded)
-    return predict.score_neural(model, config, normaliser, corpus, pid, frame_cache(uploaded))
+    return scoring.score_neural(model, config, normaliser, corpus, pid, frame_cache(uploaded))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -109,21 +110,22 @@ def text_documents(run_dir: str, split: str) -> tuple[list[int], list[str], list
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def training_ids(run_dir: str) -> set[int]:
-    """Participants a run was trained on (see :func:`core.explain.predict.training_ids`)."""
-    return predict.training_ids(Path(run_dir))
+    """Participants a run was trained on (see :func:`core.scoring.training_ids`)."""
+    return scoring.training_ids(Path(run_dir))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
     """A text run's probability for one participant, with the cached pipeline."""
     pipeline = text_model(run_dir, stamp)
-    return predict.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
+    return scoring.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def fusion_run(run_dir: str, stamp: float):
-    """A fusion run's ``(model, config)``, loaded once."""
-    return load_fusion_run(Path(run_dir))
+    """A fusion run (:class:`core.kinds.LoadedRun`), loaded once."""
+    model, config = load_fusion_run(Path(run_dir))
+    return LoadedRun(Path(run_dir), config, model)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -152,7 +154,7 @@ def fusion_score(
         return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
 
     participant = (root, uploaded, pid)
-    return predict.score_fusion(
+    return scoring.score_fusion(
         Path(run_dir),
         corpus_for(root, uploaded),
         pid,

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from core.explain.names import feature_label
 from core.explain.neural import SessionExplanation
-from core.explain.session import to_timeline
+from core.kinds.session import to_timeline
 
 DEPRESSED_COLOUR = "#c0392b"
 NOT_DEPRESSED_COLOUR = "#2471a3"

@@ -11,9 +11,9 @@ from typing import Any
 import pandas as pd
 
 from core.evaluation.metrics import BASELINE_NAMES
-from core.runs.table import BASELINES, METRICS, SPLITS
+from core.runs_table import BASELINES, METRICS, SPLITS
 
-# Display names of the runs table's metrics (core.runs.table.METRICS).
+# Display names of the runs table's metrics (core.runs_table.METRICS).
 LABELS = {
     "macro_f1": "macro-F1",
     "f1_depressed": "F1 depressed",

@@ -1,6 +1,6 @@
 """Why an audio or face run scored a participant the way it did.
 
-For one session (:class:`~core.explain.session.SessionWindows`) this gathers, window by
+For one session (:class:`~core.kinds.session.SessionWindows`) this gathers, window by
 window: the depressed-probability, the model's attention (AudioRNN's attention over time;
 FaceSTRNN's temporal attention and its spatial gate, one gate per time step) and
 Integrated Gradients attributions per feature and step (:mod:`core.explain.attribution`).
@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from core.explain.attribution import Attribution, integrated_gradients
-from core.explain.session import SessionWindows
+from core.kinds.session import SessionWindows
 from core.models import NeuralClassifier
 
 ATTENTION_CAVEAT = (

@@ -11,9 +11,9 @@ from captum.attr import IntegratedGradients
 from core.data import Corpus
 from core.explain.attribution import frozen_parameters, integrated_gradients, log_odds
 from core.explain.neural import explain_session, landmark_attribution
-from core.explain.session import session_windows, to_timeline
+from core.kinds.neural_run import load_neural_run
+from core.kinds.session import session_windows, to_timeline
 from core.models import AudioRNN, FaceSTRNN
-from core.pipeline.neural import load_neural_run
 
 
 def _depressed_ranking(run_dir, corpus: Corpus) -> list[str]:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core import scoring
 from core.data import Corpus
 from core.evaluation.metrics import aggregate_windows
 from core.explain import predict
-from core.pipeline.fusion import predict_fusion
-from core.pipeline.neural import load_neural_run, predict_windows, prepare_windows
-from core.pipeline.text import load_text_run, predict_text
+from core.kinds import get_kind
+from core.kinds.fusion_run import predict_fusion as _predict_fusion
+from core.kinds.neural_run import load_neural_run, predict_windows, prepare_windows
+from core.kinds.text_run import load_text_run, predict_text
+
+
+def predict_fusion(run_dir, split):
+    """The fusion run's split-wide scores, as the evaluation computes them."""
+    return _predict_fusion(get_kind("fusion").load(run_dir), split)
 
 
 def test_single_participant_scores_match_the_split_evaluation(trained_runs, planted_corpus):
@@ -18,10 +25,10 @@ def test_single_participant_scores_match_the_split_evaluation(trained_runs, plan
     split = predict_fusion(trained_runs["fusion"], "dev")
     for row in (0, 3):
         pid = int(split["ids"][row])
-        fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid)
+        fusion = scoring.score_fusion(trained_runs["fusion"], corpus, pid)
         assert fusion.probability == pytest.approx(split["fusion"][row], abs=1e-5)
         assert all(fusion.available.values())
-        text = predict.score_text(trained_runs["text"], corpus, pid).probability
+        text = scoring.score_text(trained_runs["text"], corpus, pid).probability
         assert text == pytest.approx(split["modalities"]["text"][row], abs=1e-9)
         explanation, _ = predict.explain_neural_run(trained_runs["audio"], corpus, pid)
         assert explanation.probability == pytest.approx(split["modalities"]["audio"][row], abs=1e-5)
@@ -43,7 +50,7 @@ def test_training_participant_gets_the_out_of_fold_text_input(trained_runs, plan
     corpus = Corpus(planted_corpus)
     split = predict_fusion(trained_runs["fusion"], "train")  # built from out-of-fold text
     pid = int(split["ids"][2])
-    fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid)
+    fusion = scoring.score_fusion(trained_runs["fusion"], corpus, pid)
     assert any("out-of-fold" in note for note in fusion.notes)
     assert fusion.probability == pytest.approx(split["fusion"][2], abs=1e-5)
     _, in_sample, _ = predict_text(
@@ -60,41 +67,41 @@ def test_missing_modality_enters_the_fusion_as_absent(trained_runs, planted_corp
     pid = Corpus(root).ids("dev")[0]
     for path in (root / f"{pid}_P").glob("*CLNF*"):
         path.unlink()
-    fusion = predict.score_fusion(trained_runs["fusion"], Corpus(root), pid)
+    fusion = scoring.score_fusion(trained_runs["fusion"], Corpus(root), pid)
     assert fusion.available == {"audio": True, "face": False, "text": True}
     assert any(note.startswith("face input missing") for note in fusion.notes)
     assert 0.0 <= fusion.probability <= 1.0
 
 
 def test_late_fusion_averages_what_is_available():
-    assert predict.late_fusion_score({"text": 0.2, "audio": 0.6, "face": None}) == pytest.approx(
+    assert scoring.late_fusion_score({"text": 0.2, "audio": 0.6, "face": None}) == pytest.approx(
         0.4
     )
-    assert predict.late_fusion_score({"text": float("nan"), "audio": 0.6}) == pytest.approx(0.6)
-    assert np.isnan(predict.late_fusion_score({"text": None}))
-    assert np.isnan(predict.late_fusion_score({}))
+    assert scoring.late_fusion_score({"text": float("nan"), "audio": 0.6}) == pytest.approx(0.6)
+    assert np.isnan(scoring.late_fusion_score({"text": None}))
+    assert np.isnan(scoring.late_fusion_score({}))
 
 
 def test_explainable_runs_put_the_best_run_on_this_corpus_first(trained_runs, planted_corpus):
-    runs = predict.explainable_runs(trained_runs["face"].parent, "face", str(planted_corpus))
+    runs = scoring.explainable_runs(trained_runs["face"].parent, "face", str(planted_corpus))
     names = [r.path.name for r in runs]
     assert sorted(names) == ["face", "face_aus", "landmarks"]
     losses = [r.best_val_loss for r in runs]
     assert losses == sorted(losses)
-    assert predict.explainable_runs(trained_runs["face"].parent, "fusion", None)[0].path.name == (
+    assert scoring.explainable_runs(trained_runs["face"].parent, "fusion", None)[0].path.name == (
         "fusion"
     )
 
 
 def test_training_ids_are_the_run_corpus_training_split(trained_runs, planted_corpus):
-    ids = predict.training_ids(trained_runs["audio"])
+    ids = scoring.training_ids(trained_runs["audio"])
     assert ids == set(Corpus(planted_corpus).ids("train"))
 
 
 def test_scores_are_forward_passes_that_the_explanation_agrees_with(trained_runs, planted_corpus):
     corpus = Corpus(planted_corpus)
     pid = corpus.ids("dev")[1]
-    score = predict.score_neural(*load_neural_run(trained_runs["face"]), corpus, pid)
+    score = scoring.score_neural(*load_neural_run(trained_runs["face"]), corpus, pid)
     explanation, _ = predict.explain_neural_run(trained_runs["face"], corpus, pid)
     assert score.probability == pytest.approx(explanation.probability, abs=1e-6)
     np.testing.assert_array_equal(score.windows.x, explanation.windows.x)
@@ -110,11 +117,11 @@ def test_fusion_reuses_the_scores_it_is_given(trained_runs, planted_corpus):
 
     def neural(source):
         asked.append(source.name)
-        return predict.score_neural(*load_neural_run(source), corpus, pid)
+        return scoring.score_neural(*load_neural_run(source), corpus, pid)
 
-    given = predict.score_fusion(trained_runs["fusion"], corpus, pid, neural=neural)
+    given = scoring.score_fusion(trained_runs["fusion"], corpus, pid, neural=neural)
     assert sorted(asked) == ["audio", "face"]
-    assert given == predict.score_fusion(trained_runs["fusion"], corpus, pid)
+    assert given == scoring.score_fusion(trained_runs["fusion"], corpus, pid)
 
 
 def _damage_covarep_in_a_turn(root, pid):
@@ -140,7 +147,7 @@ def test_damaged_file_makes_the_fusion_incomplete_and_says_where(trained_runs, t
     write_corpus(root, participants=6, minutes=0.5, seed=5)
     pid = Corpus(root).ids("dev")[0]
     row = _damage_covarep_in_a_turn(root, pid)
-    fusion = predict.score_fusion(trained_runs["fusion"], Corpus(root), pid)
+    fusion = scoring.score_fusion(trained_runs["fusion"], Corpus(root), pid)
     assert not fusion.complete
     assert list(fusion.missing) == ["audio"]
     assert fusion.missing["audio"] == (
@@ -152,17 +159,17 @@ def test_inputs_known_unusable_are_left_out(trained_runs, planted_corpus):
     corpus = Corpus(planted_corpus)
     pid = corpus.ids("dev")[0]
     why = "mine.zip:300_COVAREP.csv: row 11 has 73 columns, expected 74"
-    fusion = predict.score_fusion(trained_runs["fusion"], corpus, pid, unusable={"audio": why})
+    fusion = scoring.score_fusion(trained_runs["fusion"], corpus, pid, unusable={"audio": why})
     assert fusion.available == {"audio": False, "face": True, "text": True}
     assert fusion.missing == {"audio": why} and not fusion.complete
-    assert predict.score_fusion(trained_runs["fusion"], corpus, pid).complete
+    assert scoring.score_fusion(trained_runs["fusion"], corpus, pid).complete
 
 
 @pytest.mark.parametrize("run", ["audio", "face"])
 def test_one_pass_gives_the_probabilities_and_embeddings_of_two(trained_runs, planted_corpus, run):
     model, config, normaliser = load_neural_run(trained_runs[run])
     pid = Corpus(planted_corpus).ids("dev")[0]
-    x = predict.score_neural(model, config, normaliser, Corpus(planted_corpus), pid).windows.x
-    probs, embeddings = predict.window_outputs(model, x, batch_size=7)
+    x = scoring.score_neural(model, config, normaliser, Corpus(planted_corpus), pid).windows.x
+    probs, embeddings = scoring.window_outputs(model, x, batch_size=7)
     np.testing.assert_allclose(probs, predict_windows(model, x), atol=1e-6)
     np.testing.assert_allclose(embeddings, predict_windows(model, x, embeddings=True), atol=1e-6)

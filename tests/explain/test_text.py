@@ -19,8 +19,8 @@ from core.explain.text import (
     term_importances,
     transcript_highlights,
 )
+from core.kinds.text_run import participant_documents
 from core.models.text import fit_text_pipeline, make_text_pipeline
-from core.pipeline.text import participant_documents
 
 PLANTED = {word: "depressed" for word in NEGATIVE_WORDS} | {
     word: "not depressed" for word in POSITIVE_WORDS

@@ -182,7 +182,7 @@ def finished_run(small_corpus, tmp_path):
 
 
 def test_truncated_latest_checkpoint_fails_resume_clearly_and_best_still_loads(finished_run):
-    from core.pipeline.neural import load_neural_run
+    from core.kinds.neural_run import load_neural_run
     from core.train import main
 
     latest = finished_run / folder.LATEST

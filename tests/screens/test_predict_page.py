@@ -123,7 +123,7 @@ def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, tr
 
 
 def test_oversized_upload_is_refused_by_name(planted_corpus, trained_root, monkeypatch):
-    import core.explain.upload as upload
+    import core.data.upload as upload
 
     monkeypatch.setattr(upload.open_upload, "__defaults__", (1024, upload.MAX_UNPACKED_BYTES))
     at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")

@@ -17,7 +17,7 @@ import core.evaluate
 from core.config import make_config
 from core.evaluation.metrics import BASELINE_NAMES
 from core.runs import folder
-from core.runs.table import EVALUATION_FILE, NOT_EVALUATED, runs_table, table_csv
+from core.runs_table import EVALUATION_FILE, NOT_EVALUATED, runs_table, table_csv
 from ui.common import FOLDER_LABEL
 from ui.runs_figures import confusion_heatmap, ema, loss_overlay, roc_figure
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from core.explain.attribution import Attribution
 from core.explain.neural import SessionExplanation
-from core.explain.session import SessionWindows
+from core.kinds.session import SessionWindows
 from ui.explain_figures import (
     attribution_heatmap,
     feature_bars,

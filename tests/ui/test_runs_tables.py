@@ -1,6 +1,6 @@
 import pandas as pd
 
-from core.runs.table import run_row_columns
+from core.runs_table import run_row_columns
 from ui.runs_tables import no_test_labels_caption, shown_table
 
 

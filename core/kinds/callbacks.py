@@ -50,7 +50,7 @@ class RunFolderWriter:
             "running",
             epoch=trainer.epoch,
             max_epochs=trainer.n_epochs,
-            best_val_loss=json_safe(trainer.early_stopping.best_loss),
+            best_val_loss=json_safe(min(trainer.val_losses)),
         )
 
     def on_train_end(self, trainer: Any) -> None:

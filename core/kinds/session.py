@@ -1,9 +1,10 @@
-"""One participant's windows as a saved audio or face run sees them, and their timeline.
+"""One participant as a saved audio or face run sees them: windows, scores, timeline.
 
 The windows are cut exactly as for training (:func:`core.data.features.cut_windows`) with
 the run's own feature and window settings and its saved normaliser, so an explanation is
 about the inputs the model really scores. :func:`to_timeline` places per-step values of
-overlapping windows back on the session's time axis.
+overlapping windows back on the session's time axis. :func:`score_neural` scores the
+participant with forward passes only (the explanation is :mod:`core.explain.neural`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
 from core.data.features import Normaliser, cut_windows, extract_session
 from core.data.gate import session_turns
-from core.pipeline.neural import feature_settings, window_settings
+from core.kinds.neural_run import feature_settings, window_settings
 
 
 @dataclass
@@ -96,9 +99,10 @@ def session_windows(
         frames = cache.get(corpus, pid, settings, extract=extract_session)
     expected = normaliser.feature_names_in_
     if expected is not None and list(expected) != list(frames.feature_names):
-        raise ValueError(
-            f"participant {pid}: the session gives {len(frames.feature_names)} features but "
-            f"the run was trained on {len(expected)}; the files differ from the training data"
+        raise DataError(
+            f"participant {pid}",
+            f"the session gives {len(frames.feature_names)} features but the run was "
+            f"trained on {len(expected)}; the files differ from the training data",
         )
     windows = window_settings(config)
     length, hop = windows.length(settings.rate_hz), windows.hop(settings.rate_hz)
@@ -203,3 +207,105 @@ def to_timeline(
     group = np.arange(len(centres)) // per_column  # (n_bins,) column of each bin
     centres = np.bincount(group, weights=centres) / np.bincount(group)  # (C,)
     return centres, by_window, mean
+
+
+@dataclass
+class NeuralScore:
+    """An audio or face run's view of one participant: forward passes, no explanation.
+
+    Attributes
+    ----------
+    windows : SessionWindows
+        The session cut into the run's windows (normalised).
+    window_probs : numpy.ndarray
+        ``(W,)`` depressed-probability of each window.
+    embedding : numpy.ndarray or None
+        ``(D,)`` the mean window embedding (the fusion's input); None without windows.
+    """
+
+    windows: SessionWindows
+    window_probs: np.ndarray
+    embedding: np.ndarray | None
+
+    @property
+    def probability(self) -> float:
+        """The participant's depressed-probability: the mean over windows (NaN if none)."""
+        return float(self.window_probs.mean()) if len(self.window_probs) else float("nan")
+
+
+def score_neural(
+    model: nn.Module,
+    config: dict[str, Any],
+    normaliser: Normaliser,
+    corpus: Corpus,
+    pid: int,
+    cache: FrameCache | None = None,
+) -> NeuralScore:
+    """Score one participant with a loaded audio or face run (see :func:`load_neural_run`).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The run's model, in eval mode.
+    config : dict
+        The run's configuration (from its checkpoint).
+    normaliser : Normaliser
+        The run's normaliser.
+    corpus : Corpus
+        Corpus holding the participant.
+    pid : int
+        Participant ID.
+    cache : FrameCache, optional
+        Read the frames through this cache.
+
+    Raises
+    ------
+    DataError
+        A file the run needs is missing or unreadable (the message names it).
+    ValueError
+        The session's features differ from the run's.
+    """
+    windows = session_windows(corpus, pid, config, normaliser, cache)
+    probs, embeddings = window_outputs(model, windows.x)  # (W,), (W, D)
+    embedding = embeddings.mean(axis=0) if len(windows) else None  # (D,)
+    return NeuralScore(windows, probs, embedding)
+
+
+@torch.no_grad()
+def window_outputs(
+    model: nn.Module, x: np.ndarray, batch_size: int = 512
+) -> tuple[np.ndarray, np.ndarray]:
+    """Depressed-probability and embedding of each window, from one forward pass.
+
+    The logits come from the embedding (``model.logits_from_embedding``) instead of a
+    second pass through the LSTM, the dearest part of scoring.
+    The result equals :func:`predict_windows` with and without ``embeddings``.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        AudioRNN or FaceSTRNN (eval mode is set here).
+    x : numpy.ndarray
+        Windows ``(N, T, F)``.
+    batch_size : int, default 512
+        Windows per forward pass.
+
+    Returns
+    -------
+    probabilities : numpy.ndarray
+        ``(N,)`` float32.
+    embeddings : numpy.ndarray
+        ``(N, D)`` float32.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    probs, embeddings = [], []
+    for start in range(0, len(x), batch_size):
+        xb = torch.as_tensor(x[start : start + batch_size], device=device)  # (B, T, F)
+        embedding = model.embed(xb)  # (B, D)
+        logits = model.logits_from_embedding(embedding).float()  # (B, 2)
+        probs.append(torch.softmax(logits, dim=1)[:, 1].cpu())  # (B,)
+        embeddings.append(embedding.float().cpu())
+    if not probs:
+        return np.zeros(0, np.float32), np.zeros((0, 0), np.float32)
+    return torch.cat(probs).numpy(), torch.cat(embeddings).numpy()

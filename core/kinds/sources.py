@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from core.config import make_config
-from core.pipeline.fusion import SOURCE_MODALITIES, best_finished_run
+from core.kinds.choice import best_finished_run
+from core.kinds.fusion import SOURCE_MODALITIES
 from core.runs import folder
 
 log = logging.getLogger(__name__)
 
+TrainRun = Callable[..., str]
+"""Trains a configuration in a run folder and returns its final state, as
+:func:`core.train.run` (``train_run(config, run_dir, resume=False, progress=False)``)."""
 
-def resolve_sources(config: dict[str, Any], runs_root: Path) -> dict[str, str]:
+
+def resolve_sources(config: dict[str, Any], runs_root: Path, train_run: TrainRun) -> dict[str, str]:
     """The audio, face and text runs for a fusion configuration.
 
     A run named in ``config["sources"]`` is used as is (after checking it is a run of that
-    modality); otherwise the best finished run of that modality on the same data; otherwise
-    a new run with default settings is trained first, in ``runs_root``.
+    modality); otherwise the best finished run of that modality on the same data
+    (:func:`core.kinds.choice.best_finished_run`); otherwise a new run with default
+    settings is trained first, in ``runs_root``, with ``train_run`` (the command line
+    passes its own, which also evaluates the run, so this package never imports it).
 
     Raises
     ------
     ValueError
         A named folder is not a run of its modality, or a run trained here failed.
     """
-    from core.train import run
-
     data_root = config["data"]["root"]
     given = config.get("sources") or {}
     sources = {}
@@ -45,7 +51,7 @@ def resolve_sources(config: dict[str, Any], runs_root: Path) -> dict[str, str]:
             found = folder.new_run_dir(runs_root, modality)
             folder.write_json_atomic(found / folder.CONFIG, source_config)
             folder.write_status(found, "starting", None, modality=modality)
-            state = run(source_config, found, resume=False, progress=False)
+            state = train_run(source_config, found, resume=False, progress=False)
             if state == "failed":
                 raise ValueError(f"the {modality} run trained for fusion failed: see {found}")
         sources[modality] = str(found.resolve())

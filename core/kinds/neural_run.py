@@ -1,4 +1,8 @@
-"""Audio and face runs: windows, model, trainer, and predictions from a saved run."""
+"""Audio and face runs: windows, model, trainer, and scores from a saved run.
+
+The kind (:class:`core.kinds.neural.NeuralKind`) says which model and trainer; this
+module does the work for both.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,14 @@ from torch import nn
 from core.config import resolve_data_root
 from core.data import Corpus
 from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSettings, load_windows
-from core.models import AudioRNN, FaceSTRNN, build_model
-from core.pipeline.callbacks import RunFolderWriter
+from core.evaluation.metrics import aggregate_windows
+from core.kinds.callbacks import RunFolderWriter
+from core.models import build_model
 from core.runs import folder
-from core.training.base import class_weights_from_participants
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
 from core.training.device import choose_device, seed_everything
-from core.training.trainers import AudioRNNTrainer, FaceSTRNNTrainer
+from core.training.trainers import class_weights_from_participants
 
 
 def feature_settings(config: dict[str, Any]) -> FeatureSettings:
@@ -68,16 +72,6 @@ def prepare_windows(
     )
 
 
-def build_neural_model(config: dict[str, Any], n_features: int) -> nn.Module:
-    """A fresh AudioRNN or FaceSTRNN for a configuration."""
-    model = config["model"]
-    if config["modality"] == "audio":
-        return AudioRNN(n_features, model["hidden_size"], model["num_layers"], model["dropout"])
-    if config["modality"] == "face":
-        return FaceSTRNN(n_features, model["hidden_size"], model["num_layers"], 2, model["dropout"])
-    raise ValueError(f"{config['modality']!r} is not an audio or face configuration")
-
-
 def _stop_file_check(run_dir: Path) -> Any:
     stop_file = run_dir / folder.STOP_REQUEST
     return stop_file.exists
@@ -98,7 +92,7 @@ def build_trainer(
     Parameters
     ----------
     trainer_class : type
-        ``AudioRNNTrainer``, ``FaceSTRNNTrainer`` or ``MultimodalFusionTrainer``.
+        ``AudioRNNTrainer`` or ``WindowClassifierTrainer``.
     model : torch.nn.Module
         The fresh model.
     config : dict
@@ -131,6 +125,7 @@ def build_trainer(
         lr_factor=training["lr_factor"],
         lr_patience=training["lr_patience"],
         patience=training["patience"],
+        monitor=training.get("monitor", "val_loss"),  # runs started before it was a setting
         run_dir=run_dir,
         config=config,
         callbacks=[RunFolderWriter(run_dir)],
@@ -142,9 +137,12 @@ def build_trainer(
 
 
 def train_neural(
-    config: dict[str, Any], run_dir: Path, resume: bool = False, progress: bool = True
+    kind: Any, config: dict[str, Any], run_dir: Path, resume: bool = False, progress: bool = True
 ) -> str:
     """Train (or resume) an audio or face run in ``run_dir``; return its final state.
+
+    ``kind`` (a :class:`core.kinds.neural.NeuralKind`) builds the model and names the
+    trainer.
 
     The run folder receives ``status.json``, ``metrics.jsonl`` and both checkpoints as the
     run goes. A stop request (``stop.request`` in the folder, or SIGTERM) ends the run at
@@ -173,15 +171,13 @@ def train_neural(
             "notes": {str(k): v for k, v in notes.items()},
         },
     }
-    model = build_neural_model(config, len(train_set.feature_names))
+    model = kind.build_model(len(train_set.feature_names), config["model"])
     device = choose_device(training["device"])
     labels = dict(zip(train_set.participant_ids.tolist(), train_set.y.tolist(), strict=True))
-    trainer_class = AudioRNNTrainer if config["modality"] == "audio" else FaceSTRNNTrainer
     extra = {"max_grad_norm": training["grad_clip"] or None} if "grad_clip" in training else {}
     trainer = build_trainer(
-        trainer_class, model, full_config, labels, device, run_dir, progress, **extra
+        kind.trainer_class(), model, full_config, labels, device, run_dir, progress, **extra
     )
-    face = config["modality"] == "face"
     train_batches = WindowBatches(
         train_set.x,
         train_set.y,
@@ -190,7 +186,7 @@ def train_neural(
         shuffle=True,
         seed=config["seed"],
         device=device,
-        drop_last=face and len(train_set) > training["batch_size"],
+        drop_last=kind.drop_last and len(train_set) > training["batch_size"],
     )
     dev_batches = WindowBatches(
         dev_set.x, dev_set.y, dev_set.participant_ids, 512, shuffle=False, device=device
@@ -286,3 +282,30 @@ def predict_windows(
     if not out:
         return np.zeros((0,), dtype=np.float32)
     return torch.cat(out).numpy()
+
+
+def embed_splits(
+    run: Any, corpus: Corpus, splits: Sequence[str]
+) -> dict[str, dict[int, tuple[np.ndarray, float]]]:
+    """Per split: participant ID to (mean window embedding ``(D,)``, mean probability).
+
+    ``run`` is a :class:`core.kinds.base.LoadedRun` of an audio or face run.
+    """
+    windows, _, _ = load_windows(
+        corpus,
+        feature_settings(run.config),
+        window_settings(run.config),
+        splits=splits,
+        normaliser=run.normaliser,
+    )
+    out = {}
+    for split in splits:
+        ws = windows[split]
+        embeddings = predict_windows(run.model, ws.x, embeddings=True)  # (N, D)
+        probs = predict_windows(run.model, ws.x)  # (N,)
+        ids, mean_probs, _ = aggregate_windows(ws.participant_ids, probs)
+        out[split] = {
+            int(pid): (embeddings[ws.participant_ids == pid].mean(axis=0), float(p))
+            for pid, p in zip(ids, mean_probs, strict=True)
+        }
+    return out

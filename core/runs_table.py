@@ -7,9 +7,8 @@ The test split, where its labels exist (``full_test_split.csv``), is the honest 
 Dev point metrics come from the best epoch's record in ``metrics.jsonl`` (the epoch
 whose weights the best checkpoint holds). Everything else (bootstrap intervals, the test
 split, the participants' probabilities) comes from the evaluation the training process
-writes into the run folder once the run ends (:func:`core.evaluate.evaluate_and_save`):
-``evaluation.json``, keyed by the best checkpoint's modification time and size, so that a
-resumed run that saves a better model is evaluated again when it ends. Reading the table
+writes into the run folder once the run ends (:func:`core.evaluate.evaluate_and_save`,
+read back with :func:`core.evaluate.read_evaluation`). Reading the table
 never evaluates anything; a run finished by an older version, without the file, reads
 "not evaluated" until someone asks for it.
 
@@ -27,73 +26,21 @@ from typing import Any
 import pandas as pd
 
 from core import hparams
+from core.kinds import best_model_file
+from core.kinds.results import (
+    EVALUATION_FILE,
+    N_BOOT,
+    SPLITS,
+    read_evaluation,
+    split_report,
+)
 from core.runs import folder
 from core.runs.manager import ACTIVE, RunInfo, list_runs, read_status
 from core.runs.status import judge
 
-EVALUATION_FILE = "evaluation.json"
-SPLITS = ("dev", "test")
-N_BOOT = 1000
 METRICS = ("macro_f1", "f1_depressed", "f1_not_depressed", "auroc")
 BASELINES = ("always_depressed", "always_not_depressed")
 NOT_EVALUATED = "not evaluated"
-# core.pipeline.text.MODEL_INFO, named here so that this module does not import torch.
-TEXT_MODEL_INFO = "model.json"
-
-
-def best_checkpoint(run_dir: Path) -> Path | None:
-    """The file that holds a run's best model, or None when there is none yet.
-
-    Neural and fusion runs keep ``best_model.pth``; a text run keeps the fitted pipeline
-    named in its ``model.json``.
-    """
-    run_dir = Path(run_dir)
-    if (run_dir / folder.BEST).exists():
-        return run_dir / folder.BEST
-    info = folder.read_json(run_dir / TEXT_MODEL_INFO)
-    if info and (run_dir / info.get("file", "")).is_file():
-        return run_dir / info["file"]
-    return None
-
-
-def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """What a saved evaluation must match to be current; None without a best model."""
-    checkpoint = best_checkpoint(run_dir)
-    if checkpoint is None:
-        return None
-    stat = checkpoint.stat()
-    return {
-        "checkpoint": checkpoint.name,
-        "mtime_ns": stat.st_mtime_ns,
-        "size": stat.st_size,
-        "n_boot": int(n_boot),
-    }
-
-
-def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """The saved evaluation of a run's current best model, or None (missing or stale).
-
-    Returns
-    -------
-    dict or None
-        ``key``, ``evaluated`` (seconds since the epoch) and ``splits``: for ``dev``
-        and ``test`` one of ``{"report": ...}`` (a :func:`core.evaluate.evaluate_run`
-        report), ``{"no_labels": why}`` (the split has no labels) or
-        ``{"error": "Type: message"}`` (the evaluation failed; the run itself did not).
-    """
-    try:
-        key = evaluation_key(run_dir, n_boot)
-        saved = folder.read_json(Path(run_dir) / EVALUATION_FILE)
-    except (OSError, ValueError):  # vanished, or not JSON: treat as not evaluated
-        return None
-    if key is None or not isinstance(saved, dict) or saved.get("key") != key:
-        return None
-    return saved
-
-
-def split_report(saved: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
-    """The report of one split of a saved evaluation, or None (no labels, error, none)."""
-    return ((saved or {}).get("splits", {}).get(split) or {}).get("report")
 
 
 def _run_dirs(root: Path) -> list[Path]:
@@ -188,7 +135,7 @@ def evaluation_note(info: RunInfo, saved: dict[str, Any] | None) -> str:
         return "; ".join(parts)
     if info.status in ACTIVE:
         return "after the run ends"
-    if best_checkpoint(info.path) is None:
+    if best_model_file(info.path) is None:
         return "no saved model"
     with contextlib.suppress(OSError, ValueError):
         judged = judge(info.path)

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from core.evaluate import evaluate_run
-from core.pipeline.fusion import best_finished_run, fusion_inputs
-from core.pipeline.text import participant_documents, train_oof
+from core.kinds.choice import best_finished_run
+from core.kinds.fusion_run import fusion_inputs
+from core.kinds.text_run import participant_documents, train_oof
 from core.runs import folder
 from core.train import main
 
@@ -111,7 +112,7 @@ def test_fusion_trains_on_out_of_fold_text_probabilities(small_corpus, tmp_path,
     np.testing.assert_allclose(train["x"]["text_prob"][has_text, 0], oof, rtol=1e-6)
 
     from core.data import Corpus
-    from core.pipeline.text import load_text_run
+    from core.kinds.text_run import load_text_run
 
     ids, docs, _, _ = participant_documents(Corpus(small_corpus), "train", "participant")
     in_sample = load_text_run(text).predict_proba(docs)[:, 1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from sklearn.pipeline import Pipeline
 from core.config import resolve_data_root
 from core.data import Corpus, DataError
 from core.data.text import participant_document
+from core.kinds.callbacks import json_safe
+from core.kinds.corpus import corpus_key
+from core.kinds.text import MODEL_INFO
 from core.models.text import (
     fit_text_pipeline,
     load_text_model,
@@ -28,11 +32,9 @@ from core.models.text import (
     out_of_fold_proba,
     save_text_model,
 )
-from core.pipeline.callbacks import json_safe
 from core.runs import folder
 
 MODEL_FILE = "text_model.skops"
-MODEL_INFO = "model.json"
 OOF_FILE = "train_oof.json"
 
 
@@ -143,3 +145,75 @@ def train_oof(run_dir: Path, ids: Sequence[int]) -> np.ndarray:
     """A text run's out-of-fold training probabilities for ``ids`` (NaN where absent)."""
     oof = folder.read_json(Path(run_dir) / OOF_FILE) or {}
     return np.array([oof.get(str(pid), np.nan) for pid in ids], dtype=np.float64)
+
+
+def fusion_probabilities(
+    run_dir: Path, corpus: Corpus, ids: Sequence[int], probs: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A text run's probabilities as the fusion's text input: out-of-fold where it can.
+
+    A participant the run was trained on (same corpus, in its out-of-fold file) gets the
+    out-of-fold probability instead of ``probs``: in-sample Random Forest probabilities
+    are near-perfect and would teach the fusion to trust text blindly. Both the fusion's
+    training inputs and the scoring of one participant come through here.
+
+    Returns
+    -------
+    probs : numpy.ndarray
+        ``(P,)`` float64.
+    out_of_fold : numpy.ndarray
+        ``(P,)`` bool, which of them are out-of-fold.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    if corpus_key(folder.read_config(run_dir)["data"].get("root")) != corpus_key(corpus.root):
+        return probs, np.zeros(len(probs), bool)
+    oof = train_oof(run_dir, ids)
+    used = np.isfinite(oof)
+    return np.where(used, oof, probs), used
+
+
+@dataclass
+class TextScore:
+    """A text run's view of one participant.
+
+    Attributes
+    ----------
+    probability : float
+        Depressed-probability from the fitted pipeline (NaN for an empty document).
+    document : str
+        The cleaned document the model read.
+    """
+
+    probability: float
+    document: str
+
+
+def score_text(
+    run_dir: Path, corpus: Corpus, pid: int, pipeline: Pipeline | None = None
+) -> TextScore:
+    """The text run's depressed-probability for one participant's transcript.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        Text run.
+    corpus : Corpus
+        Corpus holding the participant.
+    pid : int
+        Participant ID.
+    pipeline : sklearn.pipeline.Pipeline, optional
+        The run's fitted pipeline, when the caller has it loaded already.
+
+    Raises
+    ------
+    DataError
+        The transcript is missing or unreadable.
+    FileNotFoundError
+        The run has no fitted model.
+    """
+    config = folder.read_config(Path(run_dir))
+    pipeline = pipeline or load_text_run(Path(run_dir))
+    document = participant_document(corpus.transcript(pid), config["text"]["speakers"])
+    if not document.strip():
+        return TextScore(float("nan"), document)
+    return TextScore(float(pipeline.predict_proba([document])[0, 1]), document)

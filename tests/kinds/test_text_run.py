@@ -7,7 +7,7 @@ import pytest
 from core import hparams
 from core.data import Corpus
 from core.evaluate import evaluate_run
-from core.pipeline.text import load_text_run, participant_documents, train_oof
+from core.kinds.text_run import load_text_run, participant_documents, train_oof
 from core.runs import folder
 from core.train import build_parser, main
 

@@ -9,13 +9,13 @@ import pytest
 import core.evaluate
 from core.config import make_config
 from core.evaluation.metrics import trivial_baselines
+from core.kinds import best_model_file
+from core.kinds.results import EVALUATION_FILE
+from core.kinds.text import MODEL_INFO
 from core.runs import folder
-from core.runs.table import (
-    EVALUATION_FILE,
+from core.runs_table import (
     NOT_EVALUATED,
-    TEXT_MODEL_INFO,
     baselines_from_counts,
-    best_checkpoint,
     runs_stamp,
     runs_table,
     table_csv,
@@ -235,17 +235,11 @@ def test_a_run_without_a_best_model_is_not_evaluated(tmp_path, scorer):
 
 def test_text_runs_are_keyed_by_their_saved_pipeline(tmp_path):
     run_dir = make_run(tmp_path, "text-a", modality="text", losses=[(0.6, 0.6)])
-    assert best_checkpoint(run_dir) is None
-    folder.write_json_atomic(run_dir / TEXT_MODEL_INFO, {"file": "text_model.skops"})
-    assert best_checkpoint(run_dir) is None  # named but missing
+    assert best_model_file(run_dir) is None
+    folder.write_json_atomic(run_dir / MODEL_INFO, {"file": "text_model.skops"})
+    assert best_model_file(run_dir) is None  # named but missing
     (run_dir / "text_model.skops").write_bytes(b"pipeline")
-    assert best_checkpoint(run_dir) == run_dir / "text_model.skops"
-
-
-def test_text_model_info_name_matches_the_text_pipeline():
-    from core.pipeline.text import MODEL_INFO
-
-    assert TEXT_MODEL_INFO == MODEL_INFO
+    assert best_model_file(run_dir) == run_dir / "text_model.skops"
 
 
 def test_stamp_changes_with_metrics_and_when_a_run_dies_without_writing(tmp_path):

@@ -1,0 +1,25 @@
+"""The audio kind: COVAREP (and formant) frames read by :class:`core.models.AudioRNN`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.kinds.neural import NeuralKind
+
+
+class AudioKind(NeuralKind):
+    """Audio runs."""
+
+    name = "audio"
+
+    def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
+        """A fresh AudioRNN."""
+        from core.models import AudioRNN
+
+        return AudioRNN(n_features, model["hidden_size"], model["num_layers"], model["dropout"])
+
+    def trainer_class(self) -> type:
+        """:class:`core.training.trainers.AudioRNNTrainer`."""
+        from core.training.trainers import AudioRNNTrainer
+
+        return AudioRNNTrainer

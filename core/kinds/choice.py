@@ -1,0 +1,62 @@
+"""Which run is the best: one ranking for every place that chooses a run.
+
+Runs on the corpus in use come first, then the lower best validation loss (the dev
+participants' loss at the best epoch), then the newer run. The fusion's default source
+runs (:func:`best_finished_run`) and the runs offered for explanation and prediction
+(:func:`core.scoring.explainable_runs`) are both chosen with :func:`rank_key`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.kinds.corpus import corpus_key, run_corpus_key
+from core.runs.status import RunInfo, list_runs
+
+SUCCEEDED = ("completed", "early-stopped")
+"""States of a run that trained as asked (a stopped or failed run is never a default)."""
+
+
+def rank_key(info: RunInfo, corpus: str) -> tuple:
+    """Sort key of a run: other corpus last, then higher loss, then older.
+
+    Parameters
+    ----------
+    info : RunInfo
+        The run.
+    corpus : str
+        The :func:`core.kinds.corpus.corpus_key` of the corpus in use.
+    """
+    loss = info.best_val_loss if info.best_val_loss is not None else np.inf
+    return (run_corpus_key(info.config) != corpus, loss, -(info.started or 0.0))
+
+
+def best_finished_run(runs_root: Path, modality: str, data_root: str | Path | None) -> Path | None:
+    """The finished run of ``modality`` on the same corpus with the lowest validation loss.
+
+    Parameters
+    ----------
+    runs_root : pathlib.Path
+        Where the run folders are.
+    modality : str
+        Which kind of run.
+    data_root : str, pathlib.Path or None
+        The corpus (None: the bundled sample).
+
+    Returns
+    -------
+    pathlib.Path or None
+        None when no run of that modality on that corpus has finished with a loss.
+    """
+    corpus = corpus_key(data_root)
+    runs = [
+        info
+        for info in list_runs(Path(runs_root))
+        if info.modality == modality
+        and info.status in SUCCEEDED
+        and info.best_val_loss is not None
+        and run_corpus_key(info.config) == corpus
+    ]
+    return min(runs, key=lambda info: rank_key(info, corpus)).path if runs else None

@@ -1,0 +1,67 @@
+"""A run's saved evaluation: the one place its result is kept and read back.
+
+When a run ends, its training process evaluates the best model on the dev and test
+splits (:func:`core.evaluate.evaluate_and_save`) and writes ``evaluation.json`` into the
+run folder, keyed by the best model's file, modification time and size, so that a
+resumed run that saves a better model is evaluated again when it ends. Everyone else
+(the runs table, the pages) reads it with :func:`read_evaluation`, which never
+evaluates anything. Light to import: no torch, no scikit-learn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from core.kinds import best_model_file
+from core.runs import folder
+
+EVALUATION_FILE = "evaluation.json"
+"""Where a run's evaluation of its best model is saved (:func:`evaluate_and_save`)."""
+SPLITS = ("dev", "test")
+N_BOOT = 1000
+"""Bootstrap resamples of the saved evaluation's intervals."""
+
+
+def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
+    """What a saved evaluation must match to be current; None without a best model.
+
+    The best model's file, its modification time and size, and ``n_boot``: a resumed
+    run that saves a better model is evaluated again when it ends.
+    """
+    checkpoint = best_model_file(run_dir)
+    if checkpoint is None:
+        return None
+    stat = checkpoint.stat()
+    return {
+        "checkpoint": checkpoint.name,
+        "mtime_ns": stat.st_mtime_ns,
+        "size": stat.st_size,
+        "n_boot": int(n_boot),
+    }
+
+
+def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
+    """The saved evaluation of a run's current best model, or None (missing or stale).
+
+    Returns
+    -------
+    dict or None
+        ``key``, ``evaluated`` (seconds since the epoch) and ``splits``: for ``dev``
+        and ``test`` one of ``{"report": ...}`` (a :func:`core.evaluate.evaluate_run` report),
+        ``{"no_labels": why}`` (the split has no labels) or ``{"error": "Type:
+        message"}`` (the evaluation failed; the run itself did not).
+    """
+    try:
+        key = evaluation_key(run_dir, n_boot)
+        saved = folder.read_json(Path(run_dir) / EVALUATION_FILE)
+    except (OSError, ValueError):  # vanished, or not JSON: treat as not evaluated
+        return None
+    if key is None or not isinstance(saved, dict) or saved.get("key") != key:
+        return None
+    return saved
+
+
+def split_report(saved: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
+    """The report of one split of a saved evaluation, or None (no labels, error, none)."""
+    return ((saved or {}).get("splits", {}).get(split) or {}).get("report")

@@ -1,0 +1,108 @@
+"""The layers of ``core`` point one way: no module imports a higher layer, no cycles.
+
+Every import in every module of ``core`` counts, including those inside functions (a
+lazy import is still a dependency). A package (``core.data``) or top-level module
+(``core.train``) sits on one layer and may import its own layer or lower ones; packages
+on one layer must not import each other in a circle.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from pathlib import Path
+
+import pytest
+
+CORE = Path(__file__).resolve().parents[1] / "core"
+
+LAYERS = {
+    1: ("data", "models", "evaluation", "hparams", "config", "errors"),
+    2: ("training",),
+    3: ("runs",),
+    4: ("kinds", "scoring", "train", "evaluate", "runs_table"),
+    5: ("explain", "experiments"),
+}
+LAYER = {name: layer for layer, names in LAYERS.items() for name in names}
+
+
+def _unit(module: str) -> str | None:
+    """The package or top-level module of ``core`` that ``module`` belongs to."""
+    parts = module.split(".")
+    if parts[0] != "core" or len(parts) < 2 or parts[1] == "__init__":
+        return None
+    return parts[1]
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every ``core.*`` module that ``path`` imports, anywhere in the file."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "core":  # from core import hparams
+                found.update(f"core.{alias.name}" for alias in node.names)
+            else:
+                found.add(node.module)
+    return {name for name in found if name.startswith("core.")}
+
+
+def dependencies() -> list[tuple[str, str, str]]:
+    """``(importing unit, imported unit, file)`` for every import between units of core."""
+    edges = []
+    for path in sorted(CORE.rglob("*.py")):
+        relative = path.relative_to(CORE.parent).with_suffix("")
+        source = _unit(".".join(relative.parts))
+        if source is None:  # core/__init__.py
+            continue
+        for module in imports_of(path):
+            target = _unit(module)
+            if target is not None and target != source:
+                edges.append((source, target, str(path.relative_to(CORE.parent))))
+    return edges
+
+
+def test_every_unit_of_core_has_a_layer():
+    units = {
+        _unit(".".join(p.relative_to(CORE.parent).with_suffix("").parts))
+        for p in CORE.rglob("*.py")
+    }
+    assert units - {None} <= set(LAYER), (
+        f"place these in LAYERS: {sorted(units - {None} - set(LAYER))}"
+    )
+
+
+def test_no_module_imports_a_higher_layer():
+    upward = [
+        f"{file}: core.{source} (layer {LAYER[source]}) imports "
+        f"core.{target} (layer {LAYER[target]})"
+        for source, target, file in dependencies()
+        if LAYER.get(target, 99) > LAYER.get(source, 0)
+    ]
+    assert upward == []
+
+
+def test_no_cycle_between_packages():
+    graph: dict[str, set[str]] = {}
+    for source, target, _ in dependencies():
+        graph.setdefault(source, set()).add(target)
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as error:
+        pytest.fail(f"import cycle between packages: {' -> '.join(error.args[1])}")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import core.train\n", {"core.train"}),
+        ("from core import hparams, config\n", {"core.hparams", "core.config"}),
+        ("def f():\n    from core.kinds.text import TextKind\n", {"core.kinds.text"}),
+        ("from pathlib import Path\n", set()),
+    ],
+)
+def test_imports_inside_functions_and_from_core_are_seen(tmp_path, source, expected):
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    assert imports_of(path) == expected
