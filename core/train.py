@@ -210,7 +210,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
             if read_status(run_dir).get("state") in ACTIVE:
                 raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
         _resume_settings(args, config, run_dir)
-        folder.write_json_atomic(run_dir / folder.CONFIG, config)
+        folder.write_config(run_dir, config)
         if not args.managed:  # the run manager clears it itself
             (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
         # With finished epochs on record a missing checkpoint is an error, not a restart.
@@ -239,7 +239,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
         run_dir = folder.new_run_dir(Path(args.runs_root), config["modality"])
-    folder.write_json_atomic(run_dir / folder.CONFIG, config)
+    folder.write_config(run_dir, config)
     folder.write_status(run_dir, "starting", None, modality=config["modality"])
     return config, run_dir, False
 

@@ -114,6 +114,11 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     return config
 
 
+def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
+    """Replace a run's ``config.json`` (atomically, see :func:`atomic_write`)."""
+    write_json_atomic(Path(run_dir) / CONFIG, config)
+
+
 def new_run_dir(root: Path, modality: str) -> Path:
     """Create and return a fresh, uniquely named run folder under ``root``."""
     root = Path(root)

@@ -199,7 +199,7 @@ def start_run(
             config["training"]["device"] = "cpu"
         threads = threads or _threads_for_new_run(root)
         run_dir = folder.new_run_dir(root, modality)
-        folder.write_json_atomic(run_dir / folder.CONFIG, config)
+        folder.write_config(run_dir, config)
         folder.write_status(run_dir, RunState.STARTING, None, owner=False, modality=modality)
         args = ["--run-dir", str(run_dir), "--config", str(run_dir / folder.CONFIG)]
         _spawn([*args, "--runs-root", str(root)], run_dir, threads)  # fusion's sources too
