@@ -20,7 +20,7 @@ The contenders, and what one of their epochs includes:
 
 ours
     :class:`~core.training.trainers.AudioRNNTrainer` or
-    :class:`~core.training.trainers.FaceSTRNNTrainer` over
+    :class:`~core.training.trainers.WindowClassifierTrainer` over
     :class:`~core.training.batches.WindowBatches` (data on the device once), built as
     :func:`core.kinds.neural_run.train_neural` builds it: a temporary run folder, the
     ``stop.request`` file check before every batch, :class:`RunFolderWriter`
@@ -76,12 +76,13 @@ from core.data.features import Normaliser  # noqa: E402
 from core.kinds.callbacks import RunFolderWriter  # noqa: E402
 from core.models import AudioRNN, FaceSTRNN  # noqa: E402
 from core.runs import folder  # noqa: E402
-from core.training.base import Callback, class_weights_from_participants  # noqa: E402
 from core.training.batches import WindowBatches  # noqa: E402
+from core.training.callbacks import Callback  # noqa: E402
 from core.training.device import choose_device, seed_everything  # noqa: E402
 from core.training.trainers import (  # noqa: E402
     AudioRNNTrainer,
-    FaceSTRNNTrainer,
+    WindowClassifierTrainer,
+    class_weights_from_participants,
     participant_validation_metrics,
 )
 
@@ -134,9 +135,8 @@ def build_parts(
 
 
 def logits_of(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The (B, 2) logits; FaceSTRNN also returns attention weights, dropped here."""
-    out = model(x)
-    return out[0] if isinstance(out, tuple) else out
+    """The (B, 2) logits, through the models' shared ``logits`` method."""
+    return model.logits(x)  # (B, 2)
 
 
 # --- Shared plumbing: RNG per contender, clocks ------------------------------------------
@@ -391,7 +391,7 @@ def run_ours(
             n_train_windows=len(train.y),
             n_dev_windows=len(val.y),
         )
-        trainer_class = AudioRNNTrainer if modality == "audio" else FaceSTRNNTrainer
+        trainer_class = AudioRNNTrainer if modality == "audio" else WindowClassifierTrainer
         trainer = trainer_class(
             model,
             criterion,

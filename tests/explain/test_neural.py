@@ -13,7 +13,7 @@ from core.explain.attribution import frozen_parameters, integrated_gradients, lo
 from core.explain.neural import explain_session, landmark_attribution
 from core.kinds.neural_run import load_neural_run
 from core.kinds.session import session_windows, to_timeline
-from core.models import AudioRNN, FaceSTRNN
+from core.models import AudioRNN, FaceSTRNN, NeuralClassifier
 
 
 def _depressed_ranking(run_dir, corpus: Corpus) -> list[str]:
@@ -94,14 +94,28 @@ def test_pieces_are_halved_only_where_the_path_is_hard(audio_session):
     assert attribution.n_gradients.mean() < 512 / 10
 
 
+class LinearClassifier(NeuralClassifier):
+    """A linear model over the flattened window: its Integrated Gradients are exact."""
+
+    def __init__(self, n_inputs: int) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(n_inputs, 2)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1)  # (B, T * F)
+
+    def logits_from_embedding(self, embedding: torch.Tensor) -> torch.Tensor:
+        return self.linear(embedding)  # (B, 2)
+
+
 def test_a_linear_model_needs_no_refinement():
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12 * 3, 2))
+    model = LinearClassifier(12 * 3)
     x = np.random.default_rng(1).normal(size=(7, 12, 3)).astype(np.float32)
     attribution = integrated_gradients(model, x)
     assert (attribution.n_gradients == 8).all()
     np.testing.assert_allclose(attribution.delta, 0.0, atol=1e-5)
-    weights = (model[1].weight[1] - model[1].weight[0]).detach().numpy().reshape(12, 3)
+    weights = (model.linear.weight[1] - model.linear.weight[0]).detach().numpy().reshape(12, 3)
     np.testing.assert_allclose(attribution.values, x * weights, atol=1e-5)  # x_i * dF/dx_i
 
 

@@ -209,7 +209,7 @@ def test_resume_asks_for_more_epochs_and_a_patience_beyond_the_cap(
 def test_an_early_stopped_run_says_why_once(runs_root: Path, open_page: Callable[[], AppTest]):
     from core.training.early_stopping import EarlyStoppingState, early_stopping_decision
 
-    state = EarlyStoppingState(best_loss=0.61, best_epoch=7, counter=4)
+    state = EarlyStoppingState(best=0.61, best_epoch=7, counter=4)
     _, stop, reason = early_stopping_decision(state, 12, 0.7, patience=5)
     assert stop
     make_run(runs_root, "early-stopped", epochs=12, max_epochs=30, reason=reason)
