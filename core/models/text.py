@@ -1,7 +1,7 @@
 """TF-IDF + Random Forest text model, out-of-fold probabilities and safe persistence.
 
-One document per participant (SPEC section 4). Persistence uses skops (no pickle) plus a
-SHA-256 recorded at save time and checked before loading (SPEC section 8).
+One document per participant. Persistence uses skops (no pickle) plus a SHA-256 recorded
+at save time and checked before loading.
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ def test_parameter_names_and_shapes_match_spec():
 
 
 class ReferenceAudioRNN(nn.Module):
-    """Written independently from SPEC section 4, as the original reference code would be."""
+    """Written independently from the reference description, as the reference code would be."""
 
     def __init__(self, input_size, hidden_size, num_layers, dropout):
         super().__init__()

@@ -66,7 +66,7 @@ def test_lstm_is_bidirectional_with_dropout_only_between_layers():
 
 
 def expected_shapes(f, h, c, num_layers):
-    """Key -> shape mapping written by hand from SPEC section 4."""
+    """Key -> shape mapping written by hand from the reference parameter list."""
     shapes = {
         "spatial_attention.attention.0.weight": (f // 2, f),
         "spatial_attention.attention.0.bias": (f // 2,),
@@ -129,7 +129,7 @@ class RefTemporal(nn.Module):
 
 
 class ReferenceFaceSTRNN(nn.Module):
-    """Written independently from SPEC section 4, as the original reference code would be."""
+    """Written independently from the reference description, as the reference code would be."""
 
     def __init__(self, input_size, hidden_size, num_layers, num_classes, dropout):
         super().__init__()
