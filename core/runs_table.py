@@ -27,6 +27,7 @@ import pandas as pd
 
 from core import hparams
 from core.kinds import best_model_file
+from core.kinds.choice import best_record
 from core.kinds.results import (
     EVALUATION_FILE,
     N_BOOT,
@@ -86,12 +87,6 @@ def runs_stamp(root: Path) -> tuple:
             )
         )
     return tuple(stamp)
-
-
-def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The epoch record with the lowest validation loss (the first of equals)."""
-    scored = [r for r in records if r.get("val_loss") is not None]
-    return min(scored, key=lambda r: r["val_loss"]) if scored else None
 
 
 def baselines_from_counts(n: int | None, n_depressed: int | None) -> dict[str, float | None]:

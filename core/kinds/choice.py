@@ -1,22 +1,22 @@
-"""Which run is the best: one ranking for every place that chooses a run.
+"""Which run, and which epoch of a run, is the best: chosen one way everywhere.
 
 Runs on the corpus in use come first, then the lower best validation loss (the dev
 participants' loss at the best epoch), then the newer run. The fusion's default source
 runs (:func:`best_finished_run`) and the runs offered for explanation and prediction
-(:func:`core.scoring.explainable_runs`) are both chosen with :func:`rank_key`.
+(:func:`core.scoring.explainable_runs`) are both chosen with :func:`rank_key`. Within
+a run, :func:`best_record` is the epoch whose weights the best checkpoint holds.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.kinds.corpus import corpus_key, run_corpus_key
+from core.runs.state import SUCCEEDED
 from core.runs.status import RunInfo, list_runs
-
-SUCCEEDED = ("completed", "early-stopped")
-"""States of a run that trained as asked (a stopped or failed run is never a default)."""
 
 
 def rank_key(info: RunInfo, corpus: str) -> tuple:
@@ -60,3 +60,21 @@ def best_finished_run(runs_root: Path, modality: str, data_root: str | Path | No
         and run_corpus_key(info.config) == corpus
     ]
     return min(runs, key=lambda info: rank_key(info, corpus)).path if runs else None
+
+
+def best_record(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The epoch record whose weights the run's best checkpoint holds.
+
+    The trainer writes the best epoch by its monitor (validation loss unless the run
+    chose another) into every record as ``best_epoch``; the last record's names it.
+    Records without it (hand-made, or older runs) give the epoch with the lowest
+    validation loss (the first of equals).
+    """
+    if not records:
+        return None
+    best_epoch = records[-1].get("best_epoch")
+    for record in records if best_epoch is not None else ():
+        if record.get("epoch") == best_epoch:
+            return record
+    scored = [r for r in records if r.get("val_loss") is not None]
+    return min(scored, key=lambda r: r["val_loss"]) if scored else None
