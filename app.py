@@ -26,6 +26,6 @@ navigation = st.navigation(
         st.Page("screens/predict.py", title="Predict"),
     ]
 )
-st.session_state["corpus"] = data_source_ui()
+data_source_ui()  # also keeps the corpus for the page (ui.common.page_corpus)
 st.sidebar.caption("Research software, not a diagnostic device. Data stays on this machine.")
 navigation.run()

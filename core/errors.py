@@ -19,3 +19,11 @@ class InvalidSetting(UserError, ValueError):
 
     Also a ``ValueError``, as the command line and older callers expect.
     """
+
+
+class InvalidRequest(UserError, ValueError):
+    """An action that cannot be done as asked or not now, and why.
+
+    For example resuming a run that is still running, or a second GPU run. Also a
+    ``ValueError``, as older callers expect.
+    """

@@ -16,14 +16,16 @@ import streamlit as st
 from core import scoring
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, label_name
+from core.errors import UserError
 from core.explain import predict
 from core.explain.text import permutation_importances, transcript_highlights
+from core.kinds import KINDS
 from core.runs.folder import read_config
-from core.training.checkpoint import CheckpointError
-from ui.common import page_corpus, runs_root
+from ui.common import page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
     neural_explanation,
+    reads_windows,
     text_documents,
     text_model,
     text_score,
@@ -42,7 +44,7 @@ def participant_label(corpus: Corpus, pid: int) -> str:
 
 def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
     """Pick a run of ``modality`` and its checkpoint; None (with a message) when none."""
-    runs = scoring.explainable_runs(runs_root(), modality, st.session_state.get("data_root"))
+    runs = scoring.explainable_runs(runs_root(), modality, page_data_root())
     if not runs:
         st.info(f"No {modality} run with a saved model yet: train one on the Train page.")
         return None
@@ -52,7 +54,7 @@ def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
         f"{modality.capitalize()} run", list(names), format_func=names.get, key=f"{key}_run"
     )
     which = "best"
-    if modality != "text":
+    if KINDS[modality].has_epochs:
         which = right.radio("Checkpoint", predict.CHECKPOINTS, horizontal=True, key=f"{key}_which")
     return run_dir, which
 
@@ -82,7 +84,7 @@ def neural_tab(corpus: Corpus, modality: str) -> None:
             explanation, means = neural_explanation(
                 run_dir, which, checkpoint_stamp(run_dir, which), str(corpus.root), False, pid
             )
-    except (CheckpointError, DataError, ValueError, OSError) as error:
+    except (UserError, OSError) as error:
         st.error(f"Cannot explain participant {pid} with {Path(run_dir).name}: {error}")
         return
     neural_explanation_panel(explanation, means, key)
@@ -99,7 +101,7 @@ def text_tab(corpus: Corpus) -> None:
         pipeline = text_model(run_dir, stamp)
         top_k = st.slider("n-grams", 5, 50, 20, key=f"{key}_top")
         terms = text_terms(run_dir, stamp, top_k)
-    except (DataError, FileNotFoundError, ValueError, OSError) as error:
+    except (UserError, OSError) as error:
         st.error(f"Cannot read text run {Path(run_dir).name}: {error}")
         return
     left, right = st.columns(2)
@@ -149,7 +151,7 @@ def permutation_panel(run_dir: str, pipeline, terms: list[str], key: str) -> Non
                     run_dir,
                     permutation_importances(pipeline, docs, labels, terms, n_repeats=10),
                 )
-        except (DataError, ValueError) as error:
+        except UserError as error:
             st.error(f"Cannot compute permutation importance: {error}")
     result = st.session_state.get(state)
     if result is None or result[0] != run_dir:
@@ -176,7 +178,7 @@ modality = st.radio(
     horizontal=True,
     key="explain_modality",
 )
-if modality == "text":
-    text_tab(corpus)
-else:
+if reads_windows(modality):
     neural_tab(corpus, modality)
+else:
+    text_tab(corpus)

@@ -23,18 +23,20 @@ from core import scoring
 from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, UNKNOWN, label_name
 from core.data.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
+from core.errors import UserError
 from core.explain import predict
 from core.explain.text import transcript_highlights
+from core.kinds import KINDS
 from core.runs.folder import read_config
 from core.runs.status import list_runs
-from core.training.checkpoint import CheckpointError
-from ui.common import page_corpus, runs_root
+from ui.common import page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
     fusion_score,
     neural_explanation,
     neural_score,
+    reads_windows,
     text_model,
     text_score,
     text_terms,
@@ -42,7 +44,8 @@ from ui.explain_cache import (
 )
 
 UPLOAD_STATE = "predict_upload"
-MODALITIES = ("text", "audio", "face")
+MODALITIES = tuple(name for name, kind in KINDS.items() if not kind.sources)
+"""The kinds scored from the participant's own files (the fusion is scored from them)."""
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
 
 
@@ -125,7 +128,7 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     choices: dict[str, tuple[str, str] | None] = {}
     columns = st.columns(4)
     every_run = list_runs(runs_root())
-    for column, modality in zip(columns, (*MODALITIES, "fusion"), strict=True):
+    for column, modality in zip(columns, tuple(KINDS), strict=True):
         with column:
             runs = scoring.explainable_runs(runs_root(), modality, data_root, every_run)
             names = {str(r.path): r.path.name for r in runs}
@@ -137,7 +140,7 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
                 key=f"predict_{modality}_run",
             )
             which = "best"
-            if run_dir and modality in ("audio", "face"):
+            if run_dir and reads_windows(modality):
                 which = st.radio(
                     "Checkpoint",
                     predict.CHECKPOINTS,
@@ -154,11 +157,11 @@ def score_modality(modality: str, choice, root: str, uploaded: bool, pid: int) -
     stamp = checkpoint_stamp(run_dir, which)
     result = {"probability": np.nan, "run_dir": run_dir, "which": which, "stamp": stamp}
     try:
-        if modality == "text":
-            score = text_score(run_dir, stamp, root, uploaded, pid)
-        else:
+        if reads_windows(modality):
             score = neural_score(run_dir, which, stamp, root, uploaded, pid)
-    except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
+        else:
+            score = text_score(run_dir, stamp, root, uploaded, pid)
+    except (UserError, OSError) as error:
         return {**result, "error": str(error)}
     return {**result, "probability": score.probability}
 
@@ -262,7 +265,7 @@ def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
         speakers = read_config(Path(run_dir))["text"]["speakers"]
         transcript = corpus_for(root, uploaded).transcript(pid)
         lines = transcript_highlights(transcript, pipeline, terms["term"], speakers)
-    except (DataError, FileNotFoundError, ValueError, OSError) as error:
+    except (UserError, OSError) as error:
         st.error(f"No text explanation: {error}")
         return
     present = [t for t in terms["term"] if any(s[2] == t for line in lines for s in line["spans"])]
@@ -280,7 +283,7 @@ def neural_panel(modality: str, result: dict, root: str, uploaded: bool, pid: in
     try:
         with st.spinner("Computing attention and Integrated Gradients"):
             explanation, means = neural_explanation(run_dir, which, stamp, root, uploaded, pid)
-    except (CheckpointError, DataError, ValueError, OSError) as error:
+    except (UserError, OSError) as error:
         st.error(f"No {modality} explanation: {error}")
         return
     explain_views().neural_explanation_panel(explanation, means, f"predict_{modality}")
@@ -315,7 +318,7 @@ else:
     root, uploaded, label = str(corpus.root), False, label_of(corpus, pid)
     has = corpus.participants[pid].modalities
 
-choices = run_choices_ui(st.session_state.get("data_root"))
+choices = run_choices_ui(page_data_root())
 if not any(choices.values()):
     st.info("No trained run yet: train the models on the Train page first.")
     st.stop()
@@ -334,7 +337,7 @@ with st.spinner(f"Scoring participant {pid}"):
             fusion = fusion_score(
                 fusion_dir, checkpoint_stamp(fusion_dir, "best"), root, uploaded, pid, unusable
             )
-        except (CheckpointError, DataError, FileNotFoundError, ValueError, OSError) as error:
+        except (UserError, OSError) as error:
             st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
 late = scoring.late_fusion_score({m: r["probability"] for m, r in results.items()})
 st.subheader(f"Participant {pid}")
@@ -352,7 +355,7 @@ for modality in explained:
     with st.expander(f"Why: {modality}", key=f"predict_why_{modality}", on_change="rerun") as why:
         if not why.open:
             continue
-        if modality == "text":
-            text_panel(result, root, uploaded, pid)
-        else:
+        if reads_windows(modality):
             neural_panel(modality, result, root, uploaded, pid)
+        else:
+            text_panel(result, root, uploaded, pid)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.errors import UserError
 from core.evaluation.metrics import BASELINE_NAMES
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
@@ -160,7 +161,7 @@ def confirm_delete_ui(run_dir: Path, status: str) -> None:
         try:
             with st.spinner("Stopping the run and deleting its folder"):
                 delete_run(run_dir)
-        except (ValueError, RuntimeError, OSError) as error:
+        except (UserError, RuntimeError, OSError) as error:
             st.error(f"Could not delete {run_dir.name}: {error}")
             return
         forget_delete_target()

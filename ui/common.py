@@ -13,6 +13,7 @@ from core.runs.folder import DEFAULT_RUNS_ROOT  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"
+CORPUS = "sidebar_corpus"  # session state: the corpus the sidebar opened (or None)
 
 
 @st.cache_resource(show_spinner=False)
@@ -181,15 +182,16 @@ def _open_ui(root: Path) -> Corpus | None:
     st.caption(" · ".join(f"{name} {s['n']} ({s['depressed']} dep.)" for name, s in splits.items()))
     if corpus.problems:
         st.warning(f"{len(corpus.problems)} corpus problem(s): see the Data page.")
-    st.session_state["data_root"] = str(root)
     return corpus
 
 
 def data_source_ui() -> Corpus | None:
     """Sidebar: choose the data source; return the opened corpus or None.
 
-    While the bundled sample is being generated this returns None at once, the sidebar
-    says so, and the main area shows the progress (:func:`sample_status_ui`).
+    The corpus is also kept in session state (:data:`CORPUS`) for the page that runs
+    next (:func:`page_corpus`). While the bundled sample is being generated this returns
+    None at once, the sidebar says so, and the main area shows the progress
+    (:func:`sample_status_ui`).
     """
     with st.sidebar:
         st.header("Data source")
@@ -208,6 +210,7 @@ def data_source_ui() -> Corpus | None:
         storage_ui()
     if generating:
         sample_status_ui()
+    st.session_state[CORPUS] = corpus
     return corpus
 
 
@@ -223,4 +226,10 @@ def page_corpus() -> Corpus | None:
     every URL (``/``, a bookmarked ``/train``, the first request after a restart) goes
     through ``app.py``'s navigation and sidebar first.
     """
-    return st.session_state.get("corpus")
+    return st.session_state.get(CORPUS)
+
+
+def page_data_root() -> str | None:
+    """The folder of the corpus chosen in the sidebar, or None when none is open."""
+    corpus = page_corpus()
+    return str(corpus.root) if corpus is not None else None

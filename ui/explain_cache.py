@@ -22,14 +22,23 @@ from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
 from core.explain.text import term_importances
-from core.kinds import LoadedRun, best_model_file
+from core.kinds import KINDS, LoadedRun, best_model_file
 from core.kinds.fusion_run import load_fusion_run
+from core.kinds.neural import NeuralKind
 from core.kinds.neural_run import load_neural_run
 from core.kinds.text_run import load_text_run, participant_documents
 from core.runs import folder
 from core.runs.folder import read_config
 from core.scoring import FusionScore, NeuralScore
 from ui.common import corpus_stamp, open_corpus
+
+
+def reads_windows(modality: str) -> bool:
+    """Whether runs of this kind read windows of frames: scored and explained per window.
+
+    Such runs also keep a latest checkpoint beside the best one.
+    """
+    return isinstance(KINDS.get(modality), NeuralKind)
 
 
 def checkpoint_stamp(run_dir: str, which: str) -> float:

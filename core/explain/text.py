@@ -30,6 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from core.data.text import DEFAULT_SPEAKERS, clean, kept_lines
+from core.errors import InvalidRequest
 
 DEPRESSED, NOT_DEPRESSED = "depressed", "not depressed"
 """Values of the ``points_to`` column of :func:`term_importances`."""
@@ -85,7 +86,7 @@ def _binary_labels(documents: Sequence[str], labels: Sequence[int], needed_for: 
         )
     if values != {0, 1}:
         only = DEPRESSED if values == {1} else NOT_DEPRESSED
-        raise ValueError(
+        raise InvalidRequest(
             f"{needed_for} needs participants of both classes, but all {len(y)} given are "
             f"{only}. Use a split (or more participants) with depressed and not depressed."
         )

@@ -37,6 +37,7 @@ from typing import Any
 
 from core import hparams
 from core.config import make_config
+from core.errors import InvalidRequest
 from core.runs import folder
 from core.runs import status as run_status
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
@@ -195,7 +196,7 @@ def start_run(
     with lock(root / ROOT_LOCK):
         if _uses_gpu(config) and _gpu_busy(root):
             if config["training"]["device"] == "cuda":
-                raise ValueError("a GPU run is already running; wait for it or choose the CPU")
+                raise InvalidRequest("a GPU run is already running; wait for it or choose the CPU")
             config["training"]["device"] = "cpu"
         threads = threads or _threads_for_new_run(root)
         run_dir = folder.new_run_dir(root, modality)
@@ -271,7 +272,7 @@ def resume_run(
     config = read_config(run_dir)
     if "max_epochs" not in config.get("training", {}):  # fitted in one go: no epochs
         kind = config.get("modality", "such")
-        raise ValueError(f"{kind} runs have no epochs to resume; start a new {kind} run")
+        raise InvalidRequest(f"{kind} runs have no epochs to resume; start a new {kind} run")
     args = ["--resume", str(run_dir)]
     done = len(folder.read_metrics(run_dir))
     planned = int(config.get("training", {}).get("max_epochs") or done)
@@ -283,9 +284,9 @@ def resume_run(
     root = run_dir.parent
     with lock(root / ROOT_LOCK), lock(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:
-            raise ValueError(f"{run_dir.name} is still running; stop it before resuming")
+            raise InvalidRequest(f"{run_dir.name} is still running; stop it before resuming")
         if _uses_gpu(config) and _gpu_busy(root):
-            raise ValueError("a GPU run is already running; wait for it before resuming")
+            raise InvalidRequest("a GPU run is already running; wait for it before resuming")
         _check_resumable(run_dir)
         threads = threads or _threads_for_new_run(root)
         (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)
@@ -311,7 +312,7 @@ def delete_run(run_dir: Path) -> None:
     """
     run_dir = Path(run_dir)
     if not (run_dir / folder.CONFIG).is_file() or run_dir.is_symlink():
-        raise ValueError(f"{run_dir} is not a run folder (no {folder.CONFIG})")
+        raise InvalidRequest(f"{run_dir} is not a run folder (no {folder.CONFIG})")
     if read_status(run_dir).get("state") in ACTIVE:
         stop_run(run_dir)
     if run_status.judge(run_dir).alive:

@@ -351,3 +351,15 @@ def test_stop_then_resume_an_audio_run(runs_root: Path, open_page: Callable[[], 
         assert chart_titles(at) == ["Loss", "Learning rate", "Validation, per participant"]
     finally:
         manager.stop_run(run_dir, timeout_s=10)
+
+
+def test_fusion_offers_runs_on_the_bundled_sample_when_it_is_the_corpus(
+    runs_root: Path, small_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.data.sample.sample_root", lambda: small_corpus)
+    monkeypatch.setattr("ui.common.ensure_sample_ui", lambda: small_corpus)
+    on_sample = make_run(runs_root, "completed", epochs=2, max_epochs=2)  # data root None
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    at.switch_page("screens/train.py").run()
+    at.button_group(key="train_modality").set_value("fusion").run()
+    assert at.selectbox(key="train_fusion_audio").options == ["Best finished run", on_sample.name]

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import sample, storage
-from ui.common import sample_job, stored_summary
+from ui.common import CORPUS, sample_job, stored_summary
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TINY = {"participants": 6, "minutes": 0.2, "seed": 0}
@@ -59,7 +59,7 @@ def test_the_first_page_shows_progress_while_the_sample_is_generated(gate):
     (bar,) = at.get("progress")
     assert "/6 sessions" in bar.proto.text
     assert any("being generated" in c.value for c in at.sidebar.caption)
-    assert at.session_state["corpus"] is None
+    assert at.session_state[CORPUS] is None
 
     at2 = open_app()  # a second browser tab or session
     assert "is being generated" in main_texts(at2)
@@ -70,7 +70,7 @@ def test_the_first_page_shows_progress_while_the_sample_is_generated(gate):
     at.run()
     assert not at.exception, at.exception
     assert not at.get("progress") and "being generated" not in main_texts(at)
-    assert at.session_state["corpus"].root == sample.sample_root()
+    assert at.session_state[CORPUS].root == sample.sample_root()
     assert any("dep.)" in c.value for c in at.sidebar.caption)
     assert len(calls) == 1
 
@@ -93,7 +93,7 @@ def test_a_failed_generation_says_why_and_can_be_retried(gate, monkeypatch):
     at.button(key="sample_retry").click().run()
     sample_job(str(sample.sample_root())).wait(60)
     at.run()
-    assert sample.sample_ready() and at.session_state["corpus"] is not None
+    assert sample.sample_ready() and at.session_state[CORPUS] is not None
 
 
 def test_the_sidebar_says_where_the_sample_and_cache_are_and_how_to_clear_them(gate):

@@ -1,0 +1,132 @@
+"""Where a run stands: epoch x of N, elapsed time, ETA, early stopping, best loss.
+
+Plain computation over a run's status, configuration and epoch records, for the Train
+page's live view (which only draws what this returns).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.runs import folder
+from core.runs.state import ACTIVE, FINISHED
+
+ETA_EPOCHS = 5
+"""The ETA assumes the remaining epochs take as long as this many last ones."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, from its status, configuration and epoch records.
+
+    Attributes
+    ----------
+    epoch, total : int
+        Epochs finished, and the total planned (at least ``epoch``).
+    elapsed_s, eta_s : float or None
+        Seconds since the current process started (or the run's whole time once it has
+        ended), and the estimate of the seconds left while it runs; None when unknown.
+    without_improvement : int
+        The early-stopping counter after the last epoch.
+    patience : int or None
+        The run's early-stopping patience.
+    best_val_loss : float or None
+        The lowest validation loss so far, reached at ``best_epoch``.
+    best_epoch : int or None
+        The epoch of ``best_val_loss``.
+    """
+
+    epoch: int
+    total: int
+    elapsed_s: float | None
+    eta_s: float | None
+    without_improvement: int
+    patience: int | None
+    best_val_loss: float | None
+    best_epoch: int | None
+
+
+def run_progress(
+    records: list[dict[str, Any]],
+    status: dict[str, Any],
+    config: dict[str, Any],
+    launched: float | None,
+    now: float,
+) -> Progress:
+    """Epoch x of N, elapsed time, ETA and early-stopping state of a run.
+
+    Parameters
+    ----------
+    records : list of dict
+        The run's epoch records (``metrics.jsonl``).
+    status : dict
+        Its status (``state``, ``started``, ``heartbeat``, ``max_epochs``).
+    config : dict
+        Its configuration (``training.max_epochs`` and ``training.patience``).
+    launched : float or None
+        When the current process started (None: use the status's start).
+    now : float
+        The current time (``time.time()``).
+
+    Returns
+    -------
+    Progress
+        The ETA assumes the remaining epochs take as long as the last five; early
+        stopping may end the run sooner.
+    """
+    training = config.get("training", {})
+    total = int(training.get("max_epochs") or status.get("max_epochs") or 1)
+    epoch = len(records)
+    running = status.get("state") in ACTIVE
+    start = launched or status.get("started")
+    end = now if running else status.get("heartbeat")
+    eta = None
+    if running and records:
+        recent = [r.get("elapsed_s") or 0.0 for r in records[-ETA_EPOCHS:]]
+        eta = sum(recent) / len(recent) * max(total - epoch, 0)
+    losses = [(r["val_loss"], r["epoch"]) for r in records if r.get("val_loss") is not None]
+    best = min(losses) if losses else (None, None)
+    return Progress(
+        epoch=epoch,
+        total=max(total, epoch),
+        elapsed_s=end - start if start and end else None,
+        eta_s=eta,
+        without_improvement=int(records[-1].get("epochs_without_improvement") or 0)
+        if records
+        else 0,
+        patience=training.get("patience"),
+        best_val_loss=best[0],
+        best_epoch=best[1],
+    )
+
+
+def stop_requested_s(run_dir: Path, now: float | None = None) -> float | None:
+    """Seconds since someone asked the run to stop; None when nobody has."""
+    try:
+        asked = (run_dir / folder.STOP_REQUEST).stat().st_mtime
+    except FileNotFoundError:
+        return None
+    return (time.time() if now is None else now) - asked
+
+
+def state_note(status: dict[str, Any]) -> tuple[str, str] | None:
+    """What to say about a run's state: ``(level, text)``, level one of error/success/caption.
+
+    Returns
+    -------
+    tuple of str or None
+        ``("error", "The run failed: …")`` for a failed run, ``("success", …)`` for one
+        that ended otherwise, ``("caption", …)`` while it starts; None while it runs.
+    """
+    state = status.get("state", "starting")
+    reason = status.get("reason")
+    if state == "failed":
+        return "error", f"The run failed: {reason or 'no reason was recorded'}"
+    if state in FINISHED:
+        return "success", f"{state.capitalize()}: {reason or 'done'}"
+    if state == "starting":
+        return "caption", "Starting: reading the corpus and preparing the data."
+    return None
