@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from sklearn.pipeline import Pipeline
 from core.config import resolve_data_root
 from core.data import Corpus, DataError
 from core.data.text import participant_document
-from core.kinds.callbacks import json_safe
+from core.kinds.callbacks import RunFolderWriter
 from core.kinds.corpus import corpus_key
 from core.kinds.text import MODEL_INFO
 from core.models.text import (
@@ -63,6 +63,27 @@ def participant_documents(
     return ids, docs, corpus.labels(ids), skipped
 
 
+@dataclass
+class FittedOnce:
+    """A text run as the trainer hooks see a run: one epoch, then done.
+
+    A text run is fitted, not trained in epochs; seen this way, the same
+    :class:`core.kinds.callbacks.RunFolderWriter` saves its record and status as it does
+    for every other run.
+    """
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    epoch: int = 0
+    n_epochs: int = 1
+    status: str = "running"
+    stop_reason: str | None = None
+
+    @property
+    def val_losses(self) -> list[float]:
+        """Validation loss of each recorded epoch."""
+        return [r["val_loss"] for r in self.history]
+
+
 def _pipeline(config: dict[str, Any]) -> Pipeline:
     text = config["text"]
     return make_text_pipeline(
@@ -85,7 +106,8 @@ def train_text(config: dict[str, Any], run_dir: Path) -> str:
 
     run_dir = Path(run_dir)
     started = time.monotonic()
-    folder.write_status(run_dir, "running", epoch=0, max_epochs=1)
+    fit, writer = FittedOnce(), RunFolderWriter(run_dir)
+    writer.on_train_begin(fit)
     corpus = Corpus(resolve_data_root(config))
     speakers = config["text"]["speakers"]
     train_ids, train_docs, y_train, skipped = participant_documents(corpus, "train", speakers)
@@ -114,14 +136,19 @@ def train_text(config: dict[str, Any], run_dir: Path) -> str:
         "train_loss": _log_loss(y_train, oof),
         "val_loss": _log_loss(y_dev, dev_probs),
         "lr": None,
-        "best_val_loss": _log_loss(y_dev, dev_probs),
-        "best_epoch": 1,
         "elapsed_s": time.monotonic() - started,
         **{f"val_{k}": v for k, v in metrics.items()},
+        "best_val_loss": _log_loss(y_dev, dev_probs),
+        "best_epoch": 1,
+        "improved": True,
+        "epochs_without_improvement": 0,
     }
-    folder.rewrite_metrics(run_dir, [json_safe(record)])
-    folder.write_status(run_dir, "completed", "fitted", epoch=1, max_epochs=1)
-    return "completed"
+    fit.history.append(record)
+    fit.epoch = 1
+    writer.on_epoch_end(fit, record)
+    fit.status, fit.stop_reason = "completed", "fitted"
+    writer.on_train_end(fit)
+    return fit.status
 
 
 def load_text_run(run_dir: Path) -> Pipeline:

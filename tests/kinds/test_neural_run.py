@@ -127,3 +127,18 @@ def test_fusion_trains_on_out_of_fold_text_probabilities(small_corpus, tmp_path,
 def test_resume_of_a_folder_that_is_no_run_exits_2(tmp_path, capsys):
     assert main(["--resume", str(tmp_path)]) == 2
     assert "config.json" in capsys.readouterr().err
+
+
+def test_text_and_neural_runs_save_the_same_record_and_status(audio_run, small_corpus, tmp_path):
+    assert _train("text", small_corpus, tmp_path / "text") == 0
+    text_record = folder.read_metrics(tmp_path / "text")[0]
+    audio_record = folder.read_metrics(audio_run)[-1]
+    assert set(text_record) == set(audio_record)
+    text_status = folder.read_json(tmp_path / "text" / folder.STATUS)
+    audio_status = folder.read_json(audio_run / folder.STATUS)
+    assert set(text_status) == set(audio_status)
+    assert (text_status["state"], text_status["reason"], text_status["epoch"]) == (
+        "completed",
+        "fitted",
+        1,
+    )
