@@ -137,3 +137,18 @@ def test_an_early_stopped_cli_run_resumes_for_more_epochs_with_early_stopping_re
     status = folder.read_json(run_dir / folder.STATUS)
     assert status["state"] == "completed" and status["epoch"] == done + len(new) + 3
     assert folder.read_json(run_dir / folder.CONFIG)["training"]["patience"] == 50
+
+
+def test_a_cli_run_watching_the_dev_auroc_records_and_checkpoints_by_it(small_corpus, tmp_path):
+    from core.runs import folder
+    from core.train import main
+
+    run_dir = tmp_path / "run"
+    tiny = ["--hidden-size", "8", "--window-s", "4", "--batch-size", "8", "--device", "cpu"]
+    args = ["audio", "--data", str(small_corpus), "--run-dir", str(run_dir), "--quiet", *tiny]
+    assert main([*args, "--max-epochs", "3", "--monitor", "auroc"]) == 0
+    records = folder.read_metrics(run_dir)
+    assert all("best_val_auroc" in r and "best_val_loss" not in r for r in records)
+    best = load_checkpoint(run_dir / "best_model.pth")
+    assert best["config"]["training"]["monitor"] == "auroc"
+    assert best["epoch"] == records[-1]["best_epoch"]
