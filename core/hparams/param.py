@@ -17,9 +17,9 @@ TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HParam:
-    """One hyper-parameter (the table gives every field by keyword).
+    """One hyper-parameter; every field is given by keyword.
 
     Attributes
     ----------

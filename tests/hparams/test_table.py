@@ -52,3 +52,8 @@ def test_a_value_out_of_range_is_a_user_error_and_a_value_error() -> None:
     assert isinstance(caught.value, UserError) and isinstance(caught.value, ValueError)
     with pytest.raises(UserError, match="more_epochs 0"):
         hparams.resume_epochs(3, 3, more_epochs=0)
+
+
+def test_entries_are_built_by_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        hparams.HParam("hidden_size", "model", 64, ("audio",), "int")  # type: ignore[misc]
