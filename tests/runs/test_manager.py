@@ -317,3 +317,16 @@ def test_resume_rejects_text_runs_and_bad_epoch_counts(tmp_path):
     with pytest.raises(FileNotFoundError, match="run folder"):
         manager.resume_run(tmp_path / "nowhere")
     shutil.rmtree(text)
+
+
+def test_the_training_command_refuses_to_resume_a_live_run_whatever_the_environment(
+    tmp_path, monkeypatch, capsys
+):
+    from core.train import main
+
+    run_dir = fake_run(tmp_path)
+    folder.write_status(run_dir, "running")  # owned by this live process
+    monkeypatch.setenv("DAIC_RUN_MANAGED", "1")  # once a mode switch; now means nothing
+    assert main(["--resume", str(run_dir), "--quiet"]) == 2
+    assert "still running" in capsys.readouterr().err
+    assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"
