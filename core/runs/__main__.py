@@ -11,9 +11,11 @@ Usage::
 The dashboard uses the same functions (:mod:`core.runs.manager`), and reads the same
 folders, so what one shows the other shows. ``list --json`` prints one JSON array with,
 per run, ``path``, ``name``, ``modality``, ``status``, ``reason``, ``epochs_done``,
-``max_epochs``, ``best_val_loss`` and ``started``. ``stop`` asks the run to stop, then
-sends SIGTERM and finally SIGKILL, and prints the final state. Exit status: 0 on success;
-1 when the action could not be done (the message says why); 2 for bad arguments.
+``max_epochs``, ``best_val_loss`` and ``started``; listing changes nothing (a run whose
+process died is shown failed). ``stop`` asks the run to stop, then sends SIGTERM and
+finally SIGKILL, and prints the final state; it records a run whose process had already
+died as failed. Exit status: 0 on success; 1 when the action could not be done (the
+message says why); 2 for bad arguments.
 """
 
 from __future__ import annotations
