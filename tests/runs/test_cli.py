@@ -127,3 +127,12 @@ def test_resume_takes_more_epochs_and_a_patience(root, capsys, monkeypatch):
     assert "more_epochs 0: outside the allowed range 1 to 500" in capsys.readouterr().err
     assert main(["resume", str(run_dir), "--more-epochs", "10", "--patience", "9"]) == 0
     assert launched == [["--resume", str(run_dir), "--max-epochs", "14", "--patience", "9"]]
+
+
+def test_stop_records_a_run_whose_process_died_as_failed(root, capsys):
+    dead = fake_run(root, "audio-dead", "running", records=(0.8,), pid=2**22 + 7, owned=True)
+    assert main(["list", "--root", str(root)]) == 0
+    assert folder.read_json(dead / folder.STATUS)["state"] == "running"  # listing only judges
+    assert main(["stop", str(dead)]) == 0
+    assert capsys.readouterr().out.endswith(f"{dead}: failed ({manager.DEAD_REASON})\n")
+    assert folder.read_json(dead / folder.STATUS)["state"] == "failed"
