@@ -267,7 +267,7 @@ class Floor:
             document = participant_document(corpus.transcript(pid), self.speakers)
             probs["text"] = float(self.text.predict_proba([document])[0, 1])
             inputs["text_prob"] = torch.tensor([[probs["text"]]])
-            logits = self.fusion(**inputs)  # (1, 2)
+            logits = self.fusion.logits(inputs)  # (1, 2)
             probs["fusion"] = float(torch.softmax(logits, dim=1)[0, 1])
         return probs
 

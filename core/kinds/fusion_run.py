@@ -192,7 +192,7 @@ def predict_fusion(run: LoadedRun, split: str) -> dict[str, Any]:
     """
     inputs, _ = fusion_inputs(run.config, (split,))
     part = inputs[split]
-    logits = run.model(**{k: torch.as_tensor(v) for k, v in part["x"].items()})  # (P, 2)
+    logits = run.model.logits({k: torch.as_tensor(v) for k, v in part["x"].items()})  # (P, 2)
     return {
         "ids": part["ids"],
         "labels": part["labels"],
@@ -366,7 +366,7 @@ def score_fusion(
     entries, notes = _participant_entries(sources, corpus, pid, scorers, missing)
     notes += [f"{m} input missing: {why}" for m, why in missing.items()]
     x, _ = fusion_features([pid], entries, loaded.config["data"])
-    logits = loaded.model(**{k: torch.as_tensor(v) for k, v in x.items()})  # (1, 2)
+    logits = loaded.model.logits({k: torch.as_tensor(v) for k, v in x.items()})  # (1, 2)
     return FusionScore(
         probability=float(torch.softmax(logits, dim=1)[0, 1]),
         sources=sources,

@@ -74,7 +74,7 @@ class FusionNet(NeuralClassifier):
         torch.Tensor
             Shape (B, hidden_size), after ReLU and dropout.
         """
-        return self._hidden(x["audio_emb"], x["face_emb"], x["text_prob"], x["mask"])
+        return self._hidden(x["audio_emb"], x["face_emb"], x["text_prob"], x["mask"])  # (B, hidden)
 
     def logits_from_embedding(self, embedding: torch.Tensor) -> torch.Tensor:
         """Return the (B, 2) logits ``fc2(embedding)`` of the (B, hidden_size) hidden layer."""
