@@ -20,8 +20,8 @@ import numpy as np
 import streamlit as st
 
 from core import scoring
-from core.data import Corpus, DataError
-from core.data.overview import NO_SPLIT, UNKNOWN, label_name
+from core.data import DataError
+from core.data.overview import NO_SPLIT, UNKNOWN
 from core.data.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.errors import UserError
 from core.explain import predict
@@ -40,12 +40,17 @@ from ui.explain_cache import (
     text_model,
     text_score,
     text_terms,
-    training_ids,
+)
+from ui.predict_views import (
+    MODALITIES,
+    fusion_notes,
+    in_sample_warnings,
+    label_of,
+    missing_modality,
+    scores_row,
 )
 
 UPLOAD_STATE = "predict_upload"
-MODALITIES = tuple(name for name, kind in KINDS.items() if not kind.sources)
-"""The kinds scored from the participant's own files (the fusion is scored from them)."""
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
 
 
@@ -112,17 +117,6 @@ def explain_views():
     return ui.explain_views
 
 
-def label_of(corpus: Corpus | None, pid: int) -> str:
-    """The participant's label in the corpus's split files, or ``"unknown"``."""
-    participant = corpus.participants.get(pid) if corpus is not None else None
-    label = label_name(participant.phq8_binary) if participant is not None else UNKNOWN
-    if label == UNKNOWN:
-        return label
-    if participant.phq8_score is not None:
-        label += f" (PHQ-8 {participant.phq8_score})"
-    return label
-
-
 def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     """One run and checkpoint per modality, plus the fusion run (best first)."""
     choices: dict[str, tuple[str, str] | None] = {}
@@ -164,96 +158,6 @@ def score_modality(modality: str, choice, root: str, uploaded: bool, pid: int) -
     except (UserError, OSError) as error:
         return {**result, "error": str(error)}
     return {**result, "probability": score.probability}
-
-
-def missing_modality(modality: str, pid: int, upload: UploadedSession | None) -> dict:
-    """Why a participant has no score for a modality: the damaged file, or no files."""
-    why = upload.missing.get(modality) if upload is not None else None
-    return {"probability": np.nan, "error": why or f"participant {pid} has no {modality} files"}
-
-
-def percent(p: float | None) -> str:
-    return "—" if p is None or not np.isfinite(p) else f"{p:.0%}"
-
-
-def fusion_value(fusion, fusion_dir: str | None) -> str:
-    """The fusion's metric: its probability only when every input it was trained with is there."""
-    if fusion is None:
-        return "—" if fusion_dir else "no run"  # a run that cannot score says why below
-    return percent(fusion.probability) if fusion.complete else "not shown"
-
-
-def scores_row(results: dict, fusion, fusion_dir: str | None, late: float, label: str) -> None:
-    """One metric per modality, the fusion, the late fusion, then the true label."""
-    columns = st.columns(5)
-    for column, modality in zip(columns[:3], MODALITIES, strict=True):
-        result = results.get(modality)
-        column.metric(
-            f"{modality.capitalize()}",
-            percent(result["probability"]) if result else "no run",
-            help="Depressed-probability; audio and face: the mean over the session's windows.",
-        )
-    columns[3].metric("Fusion", fusion_value(fusion, fusion_dir))
-    averaged = [m for m, r in results.items() if np.isfinite(r["probability"])]
-    columns[4].metric(
-        "Late fusion",
-        percent(late),
-        help="Mean of the modality probabilities shown: " + (", ".join(averaged) or "none"),
-    )
-    st.markdown(f"**True label:** {label}")
-
-
-def fusion_notes(fusion, pid: int) -> None:
-    """Which runs the fusion used, its notes, and why it is not shown when an input is missing."""
-    used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
-    st.caption(f"The fusion uses the runs it was trained with: {used}.")
-    for note in fusion.notes:
-        st.caption(f"Fusion: {note}")
-    if not fusion.complete:
-        lacking = " and ".join(fusion.missing)
-        st.warning(
-            f"Fusion: not shown. It was trained with audio, face and text inputs, and "
-            f"participant {pid} has no usable {lacking} input: the fusion would read zeros "
-            "in its place, so its number would not be the model's view of this participant. "
-            "The late fusion averages the modalities that do exist."
-        )
-
-
-def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
-    """Say so for every score shown that comes from a run trained on this participant.
-
-    The fusion is in-sample when its own run or any of its source runs was trained on the
-    participant; the late fusion when any run whose score it averages was.
-    """
-    trained: dict[str, bool] = {}  # run folder -> whether the participant is in its training
-
-    def in_training(run_dir: str) -> bool:
-        if run_dir not in trained:
-            trained[run_dir] = pid in training_ids(run_dir)
-        return trained[run_dir]
-
-    shown = {m: r for m, r in results.items() if np.isfinite(r["probability"])}
-    in_sample = [m for m, r in shown.items() if in_training(r["run_dir"])]
-    for modality in in_sample:
-        st.warning(
-            f"{modality.capitalize()}: run {Path(shown[modality]['run_dir']).name} was "
-            f"trained on participant {pid} (an ID in its training split), so this score is "
-            "in-sample and says little about how the model does on new people."
-        )
-    if fusion is not None and fusion.complete:
-        runs = {"fusion": fusion_dir, **fusion.sources}
-        fused_on = [f"{m} {Path(r).name}" for m, r in runs.items() if in_training(r)]
-        if fused_on:
-            st.warning(
-                f"Fusion: participant {pid} is in the training split of its run(s) "
-                f"{', '.join(fused_on)}, so this score is in-sample and says little about "
-                "how the model does on new people."
-            )
-    if in_sample:
-        st.warning(
-            f"Late fusion: it averages in-sample scores ({', '.join(in_sample)}), so this "
-            "score is in-sample too and says little about how the models do on new people."
-        )
 
 
 def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
