@@ -37,6 +37,8 @@ from ui.runs_tables import (
     LABELS,
     baseline_caption,
     no_test_labels_caption,
+    participant_counts,
+    roc_curves,
     scores_table,
     shown_table,
     split_notes,
@@ -173,24 +175,29 @@ def confirm_delete_ui(run_dir: Path, status: str) -> None:
         st.rerun()
 
 
+def no_evaluation_ui(run: pd.Series, run_dir: Path) -> None:
+    """Why a run has no saved evaluation, and a button to evaluate it when it can be."""
+    if run["status"] in ACTIVE:
+        st.info("This run is still running: it is evaluated on dev and test when it ends.")
+    elif run["evaluation"] == "being evaluated":
+        st.info("This run has ended and its process is evaluating it now.")
+    elif run["evaluation"] == "no saved model":
+        st.info("This run's folder holds no saved best model, so it cannot be evaluated.")
+    else:
+        st.info(
+            "This run has no saved evaluation (it finished under an older version, or its "
+            "best model changed since)."
+        )
+        if st.button("Evaluate this run now", key="runs_evaluate_one"):
+            evaluate_ui([run_dir])
+
+
 def evaluation_ui(run: pd.Series) -> None:
     """Scores, confusion matrices and ROC curves of one run on dev and test participants."""
     run_dir = Path(run["path"])
     saved = read_evaluation(run_dir)
     if saved is None:
-        if run["status"] in ACTIVE:
-            st.info("This run is still running: it is evaluated on dev and test when it ends.")
-        elif run["evaluation"] == "being evaluated":
-            st.info("This run has ended and its process is evaluating it now.")
-        elif run["evaluation"] == "no saved model":
-            st.info("This run's folder holds no saved best model, so it cannot be evaluated.")
-        else:
-            st.info(
-                "This run has no saved evaluation (it finished under an older version, or its "
-                "best model changed since)."
-            )
-            if st.button("Evaluate this run now", key="runs_evaluate_one"):
-                evaluate_ui([run_dir])
+        no_evaluation_ui(run, run_dir)
         return
     for note in split_notes(saved):
         st.warning(note)
@@ -199,21 +206,17 @@ def evaluation_ui(run: pd.Series) -> None:
         if st.button("Evaluate again", key="runs_evaluate_one"):
             evaluate_ui([run_dir])
         return
-    scores = scores_table(saved)
     st.dataframe(
-        scores,
+        scores_table(saved),
         hide_index=True,
         column_config={
             label: st.column_config.NumberColumn(label, format="%.3f") for label in LABELS.values()
         },
         key="runs_scores",
     )
-    counts = ", ".join(
-        f"{r['metrics']['n']} {s} participants ({r['metrics']['n_depressed']} depressed)"
-        for s, r in reports.items()
-    )
     st.caption(
-        f"Participant level: {counts}; {HOW_SCORED.get(run['modality'], 'per participant')}, "
+        f"Participant level: {participant_counts(reports)}; "
+        f"{HOW_SCORED.get(run['modality'], 'per participant')}, "
         "threshold 0.5. CI: 95 % bootstrap interval over participants. "
         "Dev picked the checkpoint, so its figures are optimistic."
     )
@@ -223,13 +226,7 @@ def evaluation_ui(run: pd.Series) -> None:
             confusion_heatmap(report["metrics"]["confusion_matrix"], f"Confusion matrix, {split}"),
             key=f"runs_confusion_{split}",
         )
-    curves = {}
-    for split, report in reports.items():
-        participants = report["participants"]
-        labels = [p["label"] for p in participants]
-        if len(set(labels)) == 2:
-            probs = [p["prob"] for p in participants]
-            curves[split] = (labels, probs, report["metrics"].get("auroc"))
+    curves = roc_curves(reports)
     roc_column = columns[len(reports)]  # next to the confusion matrices
     if curves:
         roc_column.plotly_chart(roc_figure(curves, "ROC curves"), key="runs_roc")

@@ -129,3 +129,22 @@ def split_notes(saved: dict[str, Any]) -> list[str]:
         elif "error" in entry:
             notes.append(f"Evaluating the {split} split failed: {entry['error']}")
     return notes
+
+
+def participant_counts(reports: dict[str, dict]) -> str:
+    """``"35 dev participants (12 depressed), 47 test participants (14 depressed)"``."""
+    return ", ".join(
+        f"{r['metrics']['n']} {split} participants ({r['metrics']['n_depressed']} depressed)"
+        for split, r in reports.items()
+    )
+
+
+def roc_curves(reports: dict[str, dict]) -> dict[str, tuple[list, list, float | None]]:
+    """``{split: (labels, probabilities, AUROC)}`` for each split with both classes."""
+    curves = {}
+    for split, report in reports.items():
+        labels = [p["label"] for p in report["participants"]]
+        if len(set(labels)) == 2:
+            probs = [p["prob"] for p in report["participants"]]
+            curves[split] = (labels, probs, report["metrics"].get("auroc"))
+    return curves

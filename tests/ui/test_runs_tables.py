@@ -31,3 +31,19 @@ def test_runs_without_test_labels_are_counted_plainly():
     caption = no_test_labels_caption(_table(["dev; test: no labels", "dev; test: no labels"]))
     assert caption.startswith("**No test figures for 2 runs:**")
     assert "full_test_split.csv" in caption
+
+
+def test_roc_curves_only_for_splits_with_both_classes_and_the_counts_sentence():
+    from ui.runs_tables import participant_counts, roc_curves
+
+    def report(labels, n_depressed):
+        probs = [0.2, 0.6, 0.8][: len(labels)]
+        participants = [{"label": y, "prob": p} for y, p in zip(labels, probs, strict=True)]
+        metrics = {"n": len(labels), "n_depressed": n_depressed, "auroc": 0.75}
+        return {"participants": participants, "metrics": metrics}
+
+    reports = {"dev": report([0, 1, 1], 2), "test": report([0, 0], 0)}
+    assert roc_curves(reports) == {"dev": ([0, 1, 1], [0.2, 0.6, 0.8], 0.75)}
+    assert participant_counts(reports) == (
+        "3 dev participants (2 depressed), 2 test participants (0 depressed)"
+    )
