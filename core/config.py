@@ -30,7 +30,9 @@ def make_config(
     seed : int, default 0
         The run's one seed.
     sources : dict, optional
-        Fusion only: ``{"audio": run_dir, "face": run_dir, "text": run_dir}``.
+        Only for a kind trained on other runs (fusion):
+        ``{"audio": run_dir, "face": run_dir, "text": run_dir}``, None meaning "the best
+        finished run"; stored as the configuration's ``sources``.
 
     Returns
     -------
@@ -49,8 +51,8 @@ def make_config(
         "data": {"root": str(Path(data_root).expanduser().resolve()) if data_root else None},
         **hparams.resolve(modality, dict(values or {})),
     }
-    if modality == "fusion":
-        config["sources"] = {k: (str(v) if v else None) for k, v in (sources or {}).items()}
+    if sources is not None:  # only kinds trained on other runs are given any
+        config["sources"] = {k: (str(v) if v else None) for k, v in sources.items()}
     return config
 
 

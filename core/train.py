@@ -226,6 +226,10 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
     else:
         sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
+        if not get_kind(args.modality).sources:
+            if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:
+                raise ValueError(f"{args.modality} runs do not take {', '.join(given)}")
+            sources = None
         values = _values(args, args.modality)
         config = make_config(args.modality, args.data, values, args.seed, sources)
     if get_kind(config).sources:

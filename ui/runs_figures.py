@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TypeAlias
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from sklearn.metrics import roc_curve
@@ -20,10 +21,14 @@ RocCurve: TypeAlias = tuple[Sequence[int], Sequence[float], float | None]
 def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
     """Exponential moving average with bias correction (as TensorBoard smooths curves).
 
+    pandas' ``ewm(adjust=True, ignore_na=True)`` is exactly this average: each value is
+    the weighted mean of the values so far with weights ``weight ** age``, missing values
+    skipped.
+
     Parameters
     ----------
     values : sequence of float or None
-        One value per epoch; None (a missing value) stays None and is skipped.
+        One value per epoch; None or a non-finite value (missing) stays None and is skipped.
     weight : float
         0 gives the values unchanged; towards 1 smooths more.
 
@@ -34,16 +39,12 @@ def ema(values: Sequence[float | None], weight: float) -> list[float | None]:
     """
     if not 0.0 <= weight < 1.0:
         raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
-    smoothed: list[float | None] = []
-    running, steps = 0.0, 0
-    for value in values:
-        if value is None or not np.isfinite(value):
-            smoothed.append(None)
-            continue
-        steps += 1
-        running = weight * running + (1.0 - weight) * value
-        smoothed.append(running / (1.0 - weight**steps))
-    return smoothed
+    series = pd.Series([np.nan if v is None else v for v in values], dtype=float)
+    series[~np.isfinite(series)] = np.nan
+    smoothed = series.ewm(alpha=1.0 - weight, adjust=True, ignore_na=True).mean()
+    return [
+        None if missing else float(v) for v, missing in zip(smoothed, series.isna(), strict=True)
+    ]
 
 
 def loss_overlay(curves: dict[str, list[dict]], smoothing: float = 0.0) -> go.Figure:

@@ -98,6 +98,8 @@ def test_bad_arguments_exit_2_with_a_message(small_corpus, tmp_path, capsys):
     assert "--hidden-size" in capsys.readouterr().err
     assert main(["audio", "--dropout", "1.5", "--data", str(small_corpus)]) == 2
     assert "dropout" in capsys.readouterr().err
+    assert main(["text", "--data", str(small_corpus), "--audio-run", str(small_corpus)]) == 2
+    assert "text runs do not take --audio-run" in capsys.readouterr().err
     run_dir = tmp_path / "text"
     assert _train_text(small_corpus, run_dir) == 0
     assert main(["--resume", str(run_dir)]) == 2

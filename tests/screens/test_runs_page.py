@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -307,6 +308,27 @@ def test_ema_smooths_with_bias_correction_and_skips_gaps():
     assert smoothed[2] is None
     with pytest.raises(ValueError):
         ema([1.0], 1.0)
+
+
+def test_ema_equals_the_bias_corrected_recursion_over_gaps():
+    rng = np.random.default_rng(0)
+    values: list[float | None] = list(rng.normal(size=60) * 10)
+    for i in (0, 7, 8, 30, 59):
+        values[i] = None
+    for weight in (0.0, 0.5, 0.9, 0.99):
+        expected: list[float | None] = []
+        running, steps = 0.0, 0
+        for value in values:
+            if value is None:
+                expected.append(None)
+                continue
+            steps += 1
+            running = weight * running + (1.0 - weight) * value
+            expected.append(running / (1.0 - weight**steps))
+        got = ema(values, weight)
+        assert [g is None for g in got] == [e is None for e in expected]
+        kept = [(g, e) for g, e in zip(got, expected, strict=True) if e is not None]
+        np.testing.assert_allclose(*zip(*kept, strict=True), rtol=1e-12)
 
 
 def test_figures_of_the_runs_page():
