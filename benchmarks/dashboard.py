@@ -59,6 +59,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from core.runs.state import RunState  # noqa: E402
+
 APP = REPO / "app.py"
 PAGES = {"Data": "screens/data.py", "Train": "screens/train.py", "Runs": "screens/runs.py"}
 PAGE_TARGET_S = 1.5
@@ -66,7 +68,7 @@ DELAY_TARGET_S = 2.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MODALITIES = ("audio", "face", "text", "fusion")
-FINISHED_STATES = ("completed", "early-stopped", "stopped", "failed")
+FINISHED_STATES = [state for state in RunState if state.finished]
 RUNNING_EPOCHS, RUNNING_MAX = 10, 60
 
 

@@ -1,6 +1,6 @@
 """File names, column names and label-file layouts of the DAIC-WOZ corpus.
 
-Everything here is a fact about the distributed corpus (see SPEC section 3); readers,
+Everything here is a fact about the distributed corpus (docs/data-formats.md); readers,
 the synthetic generator and the checks all take their names from this one module.
 """
 

@@ -1,6 +1,7 @@
 """Participant-level metrics, bootstrap intervals and trivial baselines.
 
-Window scores are aggregated per participant first (SPEC section 3); every number here is
+Window scores are aggregated per participant first (docs/architecture.md, "Honest
+evaluation"); every number here is
 per participant. All returned values are plain Python types (JSON-serialisable).
 """
 
