@@ -1,8 +1,8 @@
 """Participant-level metrics, bootstrap intervals and trivial baselines.
 
 Window scores are aggregated per participant first (docs/architecture.md, "Honest
-evaluation"); every number here is
-per participant. All returned values are plain Python types (JSON-serialisable).
+evaluation"); every number here is per participant. All returned values are plain Python
+types (JSON-serialisable).
 """
 
 from __future__ import annotations
