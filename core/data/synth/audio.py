@@ -8,6 +8,19 @@ from core.data import formats
 from core.data.synth.dialogue import _Dialogue
 from core.data.synth.noise import _mask, _rounded, _runs, _smooth
 
+GLOTTAL_DRAWS: dict[int, tuple[float, float, float, float]] = {
+    # column: (mean, sd, low, high) on voiced frames, inside the real files' ranges
+    2: (0.12, 0.03, 0.0, 1.0),  # NAQ, never negative
+    3: (0.30, 0.06, 0.0, 0.46),  # QOQ
+    4: (-2.5, 1.0, -5.0, 0.0),  # H1H2
+    5: (0.05, 0.02, 0.0, 0.10),  # PSP
+    6: (0.10, 0.03, 0.0, 1.0),  # MDQ, never negative
+    7: (-0.25, 0.06, -1.0, 0.0),  # peakSlope
+    8: (1.2, 0.3, 0.0, 5.0),  # Rd, never negative
+    9: (0.49, 0.02, 0.44, 0.53),  # Rd_conf
+    10: (-0.5, 0.3, -1.0, 1.0),  # creak
+}
+
 
 def _audio(
     rng: np.random.Generator, dialogue: _Dialogue, seconds: float, gender: int, s_audio: float
@@ -30,27 +43,16 @@ def _audio(
     contour = _smooth(rng, n, 1, 25)[:, 0]
     x[:, 0] = f0_mean * np.exp(f0_spread * contour + 0.01 * x[:, 0])
     x[:, 1] = vuv
-    glottal = {  # column: (mean, sd)
-        2: (0.12, 0.03),  # NAQ
-        3: (0.40, 0.05),  # QOQ
-        4: (6.0, 3.0),  # H1H2
-        5: (0.35, 0.05),  # PSP
-        6: (0.10, 0.03),  # MDQ
-        7: (-0.25, 0.06),  # peakSlope
-        8: (1.2 + 0.1 * a[3], 0.3),  # Rd
-        9: (0.85, 0.05),  # Rd_conf
-        10: (-0.5, 0.3),  # creak
-    }
-    for j, (mean, sd) in glottal.items():
-        x[:, j] = mean + sd * x[:, j]
-    x[:, 9] = np.clip(x[:, 9], 0.0, 1.0)
+    for j, (mean, sd, low, high) in GLOTTAL_DRAWS.items():
+        x[:, j] = np.clip(mean + sd * x[:, j], low, high)
+    x[:, 8] = np.clip(x[:, 8] + 0.1 * a[3], 0.0, None)  # Rd carries the planted effect
     # MCEP_0 is log energy: loud in the participant's speech, faint in Ellie's, low otherwise.
     mcep0 = np.where(speech, -2.5 - 0.35 * a[2], np.where(ellie, -5.0, -6.5))
     x[:, 11] = mcep0 + 0.4 * x[:, 11]
     k = np.arange(1, 25)
     x[:, 12:36] = 0.8 * (-1.0) ** k / k + 0.15 / np.sqrt(k) * x[:, 12:36]
     x[:, 36:61] = np.clip(0.5 * x[:, 36:61], -np.pi, np.pi)  # HMPDM
-    x[:, 61:74] = 0.6 + 0.15 * x[:, 61:74]  # HMPDD
+    x[:, 61:74] = np.minimum(-0.6 + 0.15 * x[:, 61:74], -0.01)  # HMPDD, negative as in real files
     glottal_cols = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
     x[np.ix_(~vuv, glottal_cols)] = 0.0
 
@@ -60,6 +62,6 @@ def _audio(
     scrubbed = _mask(dialogue.scrubbed, n, rate)
     x[scrubbed] = 0.0
     formant[scrubbed] = 0.0
-    x[:, 0] = _rounded(x[:, 0], 2)
+    x[:, 0] = _rounded(np.round(x[:, 0] * 2.0) / 2.0, 1)  # F0 on a 0.5 Hz grid, as real files
     x[:, 1:] = _rounded(x[:, 1:], 4)
     return x, _rounded(formant, 1)

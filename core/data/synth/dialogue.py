@@ -136,6 +136,12 @@ _FOLLOW_POSITIVE = _lines("""
     good_hear (that's so good to hear)
     nice (nice)
 """)
+_FOLLOW_HELP = _lines("""
+    diagnosed_d (have you been diagnosed with depression)
+    therapy_useful (do you feel like therapy is useful)
+    seek_help (what got you to seek help)
+    still_therapy (are you still going to therapy now)
+""")
 _FOLLOW_NEUTRAL = _lines("""
     mhm (mhm)
     tell_more (can you tell me more about that)
@@ -269,7 +275,30 @@ def _dialogue(
     return _Dialogue(lines, scrubbed)
 
 
+def plant_help_prompts(rng: np.random.Generator, dialogue: _Dialogue, depressed: bool) -> None:
+    """Plant the interviewer leak the way the real corpus has it, in place.
+
+    A depressed participant is far more often asked about diagnosis, therapy and seeking
+    help: a run of Ellie's neutral follow-ups becomes those prompts. Only the words change,
+    never the timing, so that no other modality learns the label from the prompts.
+    """
+    if rng.random() >= (0.7 if depressed else 0.05):
+        return
+    neutral = [i for i, line in enumerate(dialogue.lines) if line[3] in _FOLLOW_NEUTRAL]
+    if not neutral:
+        return
+    first = int(rng.integers(len(neutral)))
+    for prompt, i in zip(_FOLLOW_HELP, neutral[first:], strict=False):
+        start, stop, who, _ = dialogue.lines[i]
+        dialogue.lines[i] = (start, stop, who, prompt)
+
+
+def _time(seconds: float) -> str:
+    """Seconds to the millisecond without trailing zeros (``36.5``, ``40``), as real files."""
+    return f"{seconds:.3f}".rstrip("0").rstrip(".")
+
+
 def _transcript_bytes(dialogue: _Dialogue) -> bytes:
     rows = ["\t".join(formats.TRANSCRIPT_COLUMNS)]
-    rows += [f"{a:.3f}\t{b:.3f}\t{who}\t{text}" for a, b, who, text in dialogue.lines]
+    rows += [f"{_time(a)}\t{_time(b)}\t{who}\t{text}" for a, b, who, text in dialogue.lines]
     return ("\n".join(rows) + "\n").encode()

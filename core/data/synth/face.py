@@ -28,6 +28,9 @@ def _face_template() -> np.ndarray:
     return np.concatenate([jaw, brow_l, brow_r, bridge, nose, eye_l, eye_r, mouth, inner])
 
 
+CAMERA_CENTRE = np.array([640.0, 480.0])
+"""Principal point in pixels: the real videos are larger than 640 x 480."""
+
 _TEMPLATE = _face_template()
 _LOWER_LIP = [55, 56, 57, 58, 59, 65, 66, 67]
 _BROWS = list(range(17, 27))
@@ -65,7 +68,7 @@ def _bumps(
 def _face(
     rng: np.random.Generator, dialogue: _Dialogue, seconds: float, s_face: float
 ) -> dict[str, np.ndarray]:
-    """Lead columns and the five CLNF kinds' values at 30 fps, rounded; zero without a face."""
+    """Lead columns and the five CLNF kinds' values at 30 fps, rounded."""
     fps = formats.CLNF_RATE_HZ
     m = int(seconds * fps)
     f = s_face + 0.35 * rng.standard_normal(4)  # smile, brows, head pitch, gaze pitch
@@ -75,7 +78,10 @@ def _face(
     for _ in range(1 + rng.poisson(seconds / 60)):  # the face is lost now and then
         start = int(rng.integers(0, m))
         success[start : start + int(rng.integers(5, 60))] = False
-    confidence = np.where(success, rng.uniform(0.85, 0.98, m), rng.uniform(0.0, 0.25, m))
+    # Confidence on tracked frames: 0.94-0.997, mostly above 0.99, as real files.
+    # (drawn by inverting one uniform per frame, so every later draw stays as it was)
+    tracked = np.clip(0.997 + 0.004 * np.log1p(-rng.uniform(0.0, 1.0, m)), 0.94, 0.997)
+    confidence = np.where(success, tracked, rng.uniform(0.0, 0.25, m))
 
     # Action units: smiles arrive less often when depressed; brows lower.
     # ``gain`` is linear in the latent (an exponential would make the few big smilers an
@@ -136,7 +142,7 @@ def _face(
     shape += 0.4 * rng.standard_normal(shape.shape)
     rotation = _rotations(pose[:, 3], pose[:, 4], pose[:, 5])  # (m, 3, 3)
     points = np.einsum("mij,mkj->mki", rotation, shape) + pose[:, None, :3]  # (m, 68, 3)
-    pixels = 500.0 * points[:, :, :2] / points[:, :, 2:] + [320.0, 240.0]  # (m, 68, 2)
+    pixels = 1000.0 * points[:, :, :2] / points[:, :, 2:] + CAMERA_CENTRE  # (m, 68, 2)
 
     values = {
         "aus": np.concatenate([_rounded(au[:, :14], 2), au[:, 14:]], 1),
@@ -145,8 +151,14 @@ def _face(
         "gaze": _rounded(gaze, 4),
         "pose": _rounded(pose, 4),
     }
-    for kind in values:
+    # Where tracking failed, OpenFace repeats the last landmarks, writes gaze (0, 0, -1)
+    # and zeros elsewhere (zeros too before the first tracked frame).
+    last = np.maximum.accumulate(np.where(success, np.arange(m), -1))  # (m,)
+    for kind in ("landmarks", "landmarks3d"):
+        values[kind] = np.where((last >= 0)[:, None], values[kind][np.maximum(last, 0)], 0.0)
+    for kind in ("aus", "pose"):
         values[kind][~success] = 0.0
+    values["gaze"][~success] = np.tile([0.0, 0.0, -1.0], 4)
     values["lead"] = np.stack(
         [
             np.arange(1, m + 1),

@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 
 from core.data import formats
 from core.data.synth.audio import _audio
-from core.data.synth.dialogue import _dialogue, _transcript_bytes
+from core.data.synth.dialogue import _dialogue, _transcript_bytes, plant_help_prompts
 from core.data.synth.face import _face
 from core.data.synth.people import _draw_people, _label_files, _Person
 
@@ -44,12 +44,16 @@ def _csv_bytes(blocks: list[np.ndarray], separator: str = ",") -> bytes:
 
 def _session_files(person: _Person, minutes: float, seed: int) -> dict[str, bytes]:
     """Every file of one session, by file name."""
-    streams = np.random.SeedSequence([seed, person.pid]).spawn(4)
-    length_rng, talk_rng, audio_rng, face_rng = (np.random.default_rng(s) for s in streams)
+    # a fifth stream (the interviewer's prompts) leaves the first four as they were
+    streams = np.random.SeedSequence([seed, person.pid]).spawn(5)
+    length_rng, talk_rng, audio_rng, face_rng, prompt_rng = (
+        np.random.default_rng(s) for s in streams
+    )
     s_audio, s_face, s_text = person.latent
     seconds = minutes * 60.0 * length_rng.uniform(0.9, 1.1)
 
     dialogue = _dialogue(talk_rng, person.depressed, s_audio, s_text, seconds)
+    plant_help_prompts(prompt_rng, dialogue, person.depressed)
     covarep, formant = _audio(audio_rng, dialogue, seconds, person.gender, s_audio)
     face = _face(face_rng, dialogue, seconds, s_face)
 
