@@ -18,7 +18,8 @@ from core.data import Corpus, DataError
 from core.data.overview import NO_SPLIT, label_name
 from core.errors import UserError
 from core.explain import predict
-from core.explain.text import permutation_importances, transcript_highlights
+from core.explain.highlight import transcript_highlights
+from core.explain.text import permutation_importances
 from core.kinds import KINDS
 from core.runs.folder import read_config
 from ui.common import page_corpus, page_data_root, runs_root

@@ -25,7 +25,7 @@ from core.data.overview import NO_SPLIT, UNKNOWN
 from core.data.upload import MAX_UPLOAD_BYTES, UploadedSession, open_upload
 from core.errors import UserError
 from core.explain import predict
-from core.explain.text import transcript_highlights
+from core.explain.highlight import transcript_highlights
 from core.kinds import KINDS
 from core.runs.folder import read_config
 from core.runs.status import list_runs

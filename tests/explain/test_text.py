@@ -13,12 +13,8 @@ from sklearn.metrics import roc_auc_score
 from core.data import Corpus
 from core.data.synth import NEGATIVE_WORDS, POSITIVE_WORDS, write_corpus
 from core.data.text import participant_document
-from core.explain.text import (
-    highlight_spans,
-    permutation_importances,
-    term_importances,
-    transcript_highlights,
-)
+from core.explain.highlight import highlight_spans, transcript_highlights
+from core.explain.text import permutation_importances, term_importances
 from core.kinds.text_run import participant_documents
 from core.models.text import fit_text_pipeline, make_text_pipeline
 
