@@ -125,7 +125,10 @@ def test_fusion_reuses_the_scores_it_is_given(trained_runs, planted_corpus):
 
 
 def _damage_covarep_in_a_turn(root, pid):
-    """Put text in a COVAREP cell inside the participant's first turn; return the row."""
+    """Cut a cell from a COVAREP row inside the participant's first turn; return the row.
+
+    (A text cell only masks its frame; a row with a cell missing makes the file unreadable.)
+    """
     from core.data.formats import COVAREP_RATE_HZ
     from core.data.gate import session_turns
 
@@ -133,9 +136,7 @@ def _damage_covarep_in_a_turn(root, pid):
     row = int((start + stop) / 2 * COVAREP_RATE_HZ) + 1
     path = root / f"{pid}_P" / f"{pid}_COVAREP.csv"
     lines = path.read_bytes().split(b"\n")
-    cells = lines[row - 1].split(b",")
-    cells[3] = b"loud"
-    lines[row - 1] = b",".join(cells)
+    lines[row - 1] = b",".join(lines[row - 1].split(b",")[:-1])
     path.write_bytes(b"\n".join(lines))
     return row
 
@@ -151,7 +152,7 @@ def test_damaged_file_makes_the_fusion_incomplete_and_says_where(trained_runs, t
     assert not fusion.complete
     assert list(fusion.missing) == ["audio"]
     assert fusion.missing["audio"] == (
-        f"{pid}_P/{pid}_COVAREP.csv: row {row} has a non-numeric cell 'loud' in column 4"
+        f"{pid}_P/{pid}_COVAREP.csv: row {row} has 73 columns, expected 74"
     )
 
 
