@@ -198,40 +198,50 @@ def _resume_settings(args: argparse.Namespace, config: dict[str, Any], run_dir: 
         training["patience"] = args.patience
 
 
-def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
-    """Work out the configuration and run folder; write config.json for a new run."""
-    if args.resume:
-        run_dir = Path(args.resume)
-        config = read_config(run_dir)
-        get_kind(config).check_resumable(config)
-        if not args.managed:  # the run manager checks this itself
-            from core.runs.status import read_status
+def _resumed_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
+    """The configuration and folder of ``--resume RUN_DIR``, with its resume settings."""
+    run_dir = Path(args.resume)
+    config = read_config(run_dir)
+    get_kind(config).check_resumable(config)
+    if not args.managed:  # the run manager checks this itself
+        from core.runs.status import read_status
 
-            if read_status(run_dir).get("state") in ACTIVE:
-                raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
-        _resume_settings(args, config, run_dir)
-        folder.write_config(run_dir, config)
-        if not args.managed:  # the run manager clears it itself
-            (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
-        # With finished epochs on record a missing checkpoint is an error, not a restart.
-        saved = (run_dir / folder.LATEST).exists() or bool(folder.read_metrics(run_dir))
-        return config, run_dir, saved
-    if args.more_epochs is not None:
-        raise ValueError("--more-epochs goes with --resume RUN_DIR; a new run takes --max-epochs")
+        if read_status(run_dir).get("state") in ACTIVE:
+            raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
+    _resume_settings(args, config, run_dir)
+    folder.write_config(run_dir, config)
+    if not args.managed:  # the run manager clears it itself
+        (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
+    # With finished epochs on record a missing checkpoint is an error, not a restart.
+    saved = (run_dir / folder.LATEST).exists() or bool(folder.read_metrics(run_dir))
+    return config, run_dir, saved
+
+
+def _new_config(args: argparse.Namespace) -> dict[str, Any]:
+    """A new run's configuration: from ``--config`` or from the modality and options."""
     if args.config:
         config = folder.read_json(Path(args.config))
         if not config or "modality" not in config:
             raise ValueError(f"{args.config} is not a run configuration")
-    elif not args.modality:
+        return config
+    if not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
-    else:
-        sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
-        if not get_kind(args.modality).sources:
-            if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:
-                raise ValueError(f"{args.modality} runs do not take {', '.join(given)}")
-            sources = None
-        values = _values(args, args.modality)
-        config = make_config(args.modality, args.data, values, args.seed, sources)
+    sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
+    if not get_kind(args.modality).sources:
+        if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:
+            raise ValueError(f"{args.modality} runs do not take {', '.join(given)}")
+        sources = None
+    values = _values(args, args.modality)
+    return make_config(args.modality, args.data, values, args.seed, sources)
+
+
+def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
+    """Work out the configuration and run folder; write config.json for a new run."""
+    if args.resume:
+        return _resumed_run(args)
+    if args.more_epochs is not None:
+        raise ValueError("--more-epochs goes with --resume RUN_DIR; a new run takes --max-epochs")
+    config = _new_config(args)
     if get_kind(config).sources:
         from core.kinds.sources import resolve_sources
 
