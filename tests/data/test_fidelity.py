@@ -16,7 +16,7 @@ from core.data import formats
 from core.data.check import check_corpus
 from core.data.corpus import Corpus
 from core.data.features import FeatureSettings, load_windows
-from core.data.gate import session_turns
+from core.data.gate import participant_turns, session_turns
 from core.data.synth import write_corpus
 
 AUDIO = FeatureSettings("audio")
@@ -203,6 +203,7 @@ def test_a_participant_turn_over_the_interviewer_does_not_gate_her_speech(copy):
     rows[first][1] = rows[ellie + 2][1]  # the turn now runs over Ellie's next line
     _write_transcript(copy, pid, rows)
     turns = session_turns(Corpus(copy), pid)
+    np.testing.assert_array_equal(turns, participant_turns(Corpus(copy).transcript(pid)))
     e_start, e_stop = float(rows[ellie][0]), float(rows[ellie][1])
     assert not ((turns[:, 0] < e_stop) & (turns[:, 1] > e_start)).any()
     problems = _problems(check_corpus(copy), pid)
@@ -285,3 +286,16 @@ def test_check_and_training_on_a_corpus_with_the_known_bad_cells(clean, copy):
         assert len(about) == 1 and phrase in about[0], about
     _assert_close(_statistics(copy, AUDIO), _statistics(clean, AUDIO))
     _assert_close(_statistics(copy, FACE), _statistics(clean, FACE))
+
+
+def test_the_normaliser_fits_on_finite_values_only():
+    from core.data.normaliser import Normaliser
+
+    rng = np.random.default_rng(0)
+    clean = rng.normal(-5.0, 0.5, (200, 3)).astype(np.float32)
+    bad = clean.copy()
+    bad[7, 0], bad[9, 1] = -np.inf, np.inf
+    fitted = Normaliser().fit([bad])
+    finite = [np.delete(clean[:, j], {0: 7, 1: 9, 2: []}[j]) for j in range(3)]
+    np.testing.assert_allclose(fitted.mean_, [f.mean() for f in finite], rtol=1e-6)
+    np.testing.assert_allclose(fitted.scale_, [f.std() for f in finite], rtol=1e-5)
