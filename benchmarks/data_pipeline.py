@@ -21,8 +21,10 @@ first
 cached
     The same call again, served by the cache.
 
-The windows of all three phases are checked to match (float tolerance). With ``--json``
-the last line printed is one JSON object of the figures.
+The windows of all three phases are checked to match (float tolerance). Last, every
+COVAREP file is parsed once by our reader and once by pandas' C reader (the floor for a
+single thread), and both throughputs are printed in MB/s. With ``--json`` the last line
+printed is one JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -287,6 +289,26 @@ def _sizes(root: Path) -> dict:
     return {"corpus_mb": total / 1e6, "read_mb": used / 1e6, "biggest_session_mb": biggest / 1e6}
 
 
+def _parse_rates(root: Path) -> dict:
+    """MB/s of our COVAREP parser and of pandas' C reader on the same bytes (the floor)."""
+    import io
+
+    from core.data import readers
+
+    ours = pandas_c = 0.0
+    total = 0
+    for path in sorted(root.glob("*_P/*_COVAREP.csv")):
+        data = path.read_bytes()
+        total += len(data)
+        began = time.perf_counter()
+        readers.parse_covarep(data, path.name)
+        ours += time.perf_counter() - began
+        began = time.perf_counter()
+        pd.read_csv(io.BytesIO(data), header=None, engine="c", dtype=np.float64)
+        pandas_c += time.perf_counter() - began
+    return {"parse_mb_s": total / 1e6 / ours, "pandas_c_mb_s": total / 1e6 / pandas_c}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate or reuse a corpus, time the three phases, print the table (and JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -312,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("baseline", "naive", "first", "cached"):
             figures[name] = run_phase(name, root, work / "cache", work / f"{name}.npz")
             print(f"  {name:8s} {figures[name]['seconds']:8.2f} s", flush=True)
+        rates = _parse_rates(root)
         _compare(work / "naive.npz", work / "first.npz", "naive vs first")
         _compare(work / "first.npz", work / "cached.npz", "first vs cached")
     finally:  # the corpus survives only under --keep
@@ -334,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{figures['first']['windows_mb']:.1f} MB; corpus {sizes['corpus_mb']:.0f} MB, biggest "
         f"session {sizes['biggest_session_mb']:.1f} MB read; windows identical across phases"
     )
+    print(
+        f"COVAREP parsing, one thread: ours {rates['parse_mb_s']:.0f} MB/s, pandas' C reader "
+        f"{rates['pandas_c_mb_s']:.0f} MB/s on the same files"
+    )
     summary = {
         "participants": sessions,
         "minutes": None if made["reused"] else args.minutes,
@@ -353,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_mb_imports": round(figures["baseline"]["peak_mb"], 1),
         "windows_mb": round(figures["first"]["windows_mb"], 1),
         **{k: round(v, 1) for k, v in sizes.items()},
+        **{k: round(v, 1) for k, v in rates.items()},
     }
     if args.json:
         print(json.dumps(summary))
