@@ -33,6 +33,7 @@ from core.models.text import (
     save_text_model,
 )
 from core.runs import folder
+from core.training.history import epoch_record
 
 MODEL_FILE = "text_model.skops"
 OOF_FILE = "train_oof.json"
@@ -131,18 +132,13 @@ def train_text(config: dict[str, Any], run_dir: Path) -> str:
         run_dir / OOF_FILE, {str(pid): float(p) for pid, p in zip(train_ids, oof, strict=True)}
     )
     metrics = participant_metrics(y_dev, dev_probs)
-    record = {
-        "epoch": 1,
-        "train_loss": _log_loss(y_train, oof),
-        "val_loss": _log_loss(y_dev, dev_probs),
-        "lr": None,
-        "elapsed_s": time.monotonic() - started,
-        **{f"val_{k}": v for k, v in metrics.items()},
-        "best_val_loss": _log_loss(y_dev, dev_probs),
-        "best_epoch": 1,
-        "improved": True,
-        "epochs_without_improvement": 0,
-    }
+    val_loss = _log_loss(y_dev, dev_probs)
+    extras = {f"val_{k}": v for k, v in metrics.items()}
+    record = epoch_record(
+        1, _log_loss(y_train, oof), val_loss, None, time.monotonic() - started, extras
+    )
+    # Fitted once: that one epoch is the best, as early stopping would record it.
+    record.update(best_val_loss=val_loss, best_epoch=1, improved=True, epochs_without_improvement=0)
     fit.history.append(record)
     fit.epoch = 1
     writer.on_epoch_end(fit, record)

@@ -29,6 +29,7 @@ from core.training.callbacks import (
 )
 from core.training.checkpoint import to_plain
 from core.training.early_stopping import non_finite_reason
+from core.training.history import epoch_record
 from core.training.resume import restore_trainer, trainer_payload
 
 __all__ = ["STATUSES", "BaseTrainer", "Callback", "TqdmProgress"]
@@ -311,14 +312,8 @@ class BaseTrainer(ABC):
         if bad is not None:
             self.request_stop(f"{bad} at epoch {epoch}", status="failed")
             return None  # nothing recorded, no checkpoint: the latest one stays good
-        record: dict[str, Any] = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "lr": self.lr,
-            "elapsed_s": time.perf_counter() - self._epoch_started,
-        }
-        record.update({k: v for k, v in to_plain(dict(extras)).items() if k not in record})
+        elapsed_s = time.perf_counter() - self._epoch_started
+        record = epoch_record(epoch, train_loss, val_loss, self.lr, elapsed_s, extras)
         self.epoch = epoch
         self.history.append(record)
         return record
