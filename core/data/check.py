@@ -31,9 +31,8 @@ VIDEO_CUT_TOLERANCE_S = 30.0
 
 WORKERS = 2
 """Sessions read at once. pyarrow parses and zlib inflates without the GIL, so a second
-thread overlaps one session's unzipping and Python-level work with another's parsing.
-Measured on a 2-core machine (8 synthetic 10-minute sessions, best of 5): 3.6 s -> 3.1 s
-for folders (600 MB), 5.0 s -> 3.6 s for zip archives, for about 100 MB more memory."""
+thread overlaps one session's unzipping and Python-level work with another's parsing
+(the measured gain is in ``benchmarks/README.md``)."""
 
 
 def _transcript_problems(frame: pd.DataFrame, name: str, problems: list[str]) -> bool:

@@ -8,8 +8,8 @@ archive, as DAIC-WOZ is distributed, which takes about 40 % of the space of plai
 Generation happens in a private temporary folder next to the target, which is renamed into
 place only when complete, and a marker file records the generator version and settings: a
 folder without a matching marker is never mistaken for a finished sample. Concurrent
-callers (threads or processes) are serialised by an advisory lock where the platform has
-one (``fcntl``); without it, the atomic rename still guarantees that at most one complete
+callers (threads or processes) are serialised by a lock file (filelock, on every platform);
+even without it, the atomic rename guarantees that at most one complete
 corpus wins and the others are discarded.
 """
 
@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
 
+from filelock import FileLock
+
 from core.data import storage
 from core.data.synth import GENERATOR_VERSION, write_corpus
 
@@ -32,8 +34,8 @@ SAMPLE_SETTINGS = MappingProxyType({"participants": 60, "minutes": 1.0, "seed": 
 """What the demo corpus holds (arguments of :func:`core.data.synth.write_corpus`).
 
 60 one-minute sessions; every planted word still reaches 7 or more of the 34 training
-transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take 180 MB on disk (as
-folders: 460 MB) and 10-30 s to write on a 2-core machine, depending on its load.
+transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take about 40 % of the
+space of folders; sizes and generation times are in ``benchmarks/README.md``.
 """
 
 SAMPLE_ARCHIVES = True
@@ -66,18 +68,9 @@ def _is_current(root: Path, settings: dict) -> bool:
 
 @contextmanager
 def _lock(root: Path) -> Iterator[bool]:
-    """Hold an exclusive advisory lock next to ``root``; yield whether one was taken."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: rely on the atomic rename alone
-        yield False
-        return
-    with open(root.parent / f".{root.name}.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold an exclusive lock file next to ``root`` (filelock); yield that one was taken."""
+    with FileLock(root.parent / f".{root.name}.lock"):
+        yield True
 
 
 def _remove_leftovers(root: Path) -> None:
