@@ -20,6 +20,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.evaluation.metrics import BASELINE_NAMES
+from core.kinds import get_kind
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
 from core.runs_table import (
@@ -33,7 +34,6 @@ from core.runs_table import (
 from ui.common import page_corpus, runs_root
 from ui.runs_figures import confusion_heatmap, loss_overlay, roc_figure
 from ui.runs_tables import (
-    HOW_SCORED,
     LABELS,
     baseline_caption,
     no_test_labels_caption,
@@ -216,7 +216,7 @@ def evaluation_ui(run: pd.Series) -> None:
     )
     st.caption(
         f"Participant level: {participant_counts(reports)}; "
-        f"{HOW_SCORED.get(run['modality'], 'per participant')}, "
+        f"{get_kind(run['modality']).how_scored}, "
         "threshold 0.5. CI: 95 % bootstrap interval over participants. "
         "Dev picked the checkpoint, so its figures are optimistic."
     )

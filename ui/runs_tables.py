@@ -20,18 +20,9 @@ LABELS = {
     "f1_not_depressed": "F1 not depressed",
     "auroc": "AUROC",
 }
+
+
 # How each modality gives one probability per participant.
-HOW_SCORED = {
-    "audio": "each participant's window probabilities averaged",
-    "face": "each participant's window probabilities averaged",
-    "text": "one document of each participant's words, so one probability per participant",
-    "fusion": (
-        "one probability per participant from the audio and face embeddings and the text "
-        "probability; late fusion is the mean of the modalities' probabilities"
-    ),
-}
-
-
 def interval_text(lo: float | None, hi: float | None) -> str:
     """``[0.41, 0.77]``, or empty when there is no interval."""
     if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):

@@ -96,11 +96,14 @@ class RunKind:
     sources : tuple of str
         The kinds of run this kind is trained on (fusion: audio, face and text runs,
         named in ``config["sources"]``); empty for kinds trained on the corpus itself.
+    how_scored : str
+        How a participant's probability comes about, in words for captions.
     """
 
     name: ClassVar[str] = ""
     has_epochs: ClassVar[bool] = True
     sources: ClassVar[tuple[str, ...]] = ()
+    how_scored: ClassVar[str] = "one probability per participant"
 
     def __repr__(self) -> str:
         return f"<run kind {self.name}>"

@@ -19,6 +19,10 @@ class FusionKind(RunKind):
     """Fusion runs: trained on finished source runs named in ``config["sources"]``."""
 
     name = "fusion"
+    how_scored = (
+        "one probability per participant from the audio and face embeddings and the text "
+        "probability; late fusion is the mean of the modalities' probabilities"
+    )
     has_epochs = True
     sources = SOURCE_MODALITIES
 

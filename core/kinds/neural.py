@@ -15,6 +15,8 @@ from core.kinds.base import Embedding, LoadedRun, RunKind, SplitScores
 class NeuralKind(RunKind):
     """A kind whose runs read windows of frames with a recurrent model."""
 
+    how_scored = "each participant's window probabilities averaged"
+
     has_epochs = True
     drop_last = False
     """Whether training drops a last batch smaller than the batch size."""

@@ -22,6 +22,7 @@ class TextKind(RunKind):
     """Text runs: fitted once, no epochs, one saved pipeline named in ``model.json``."""
 
     name = "text"
+    how_scored = "one document of each participant's words, so one probability per participant"
     has_epochs = False
 
     def train(
