@@ -250,6 +250,11 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         run_dir = Path(args.run_dir)
         if (run_dir / folder.CONFIG).exists() and not args.config:
             raise ValueError(f"{run_dir} already holds a run; use --resume {run_dir}")
+        if not args.config and run_dir.is_dir() and any(run_dir.iterdir()):
+            raise ValueError(
+                f"{run_dir} is not empty and holds no run: give a new or empty folder "
+                "(a run's files would be mixed with what is there)"
+            )
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
         run_dir = folder.new_run_dir(Path(args.runs_root), config["modality"])

@@ -46,6 +46,27 @@ PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
 LAUNCHER = "launcher.json"
 DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
+RUN_FILES = frozenset(
+    {
+        CONFIG,
+        STATUS,
+        METRICS,
+        LATEST,
+        BEST,
+        LOG,
+        PROCESS_LOG,
+        STOP_REQUEST,
+        LAUNCHER,
+        ".lock",  # the run lock (core.runs.supervisor)
+        "evaluation.json",  # core.kinds.results
+        "model.json",  # text runs: the pipeline's file name and sha256
+        "text_model.skops",
+        "train_oof.json",
+        "heartbeat",  # written by versions before run liveness came from psutil
+        "evaluation_dev.json",  # the Runs page's evaluation cache of an older version
+    }
+)
+"""Every file a run of any kind writes in its folder: deleting a run removes only these."""
 """Where runs live unless ``--root`` or ``DAIC_RUNS_ROOT`` says otherwise."""
 
 
@@ -268,3 +289,31 @@ def log_tail(run_dir: Path, lines: int = 25) -> str:
         handle.seek(max(0, handle.seek(0, os.SEEK_END) - 400 * lines))
         text = handle.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _is_run_file(name: str) -> bool:
+    """A file a run writes, or the temporary file of an interrupted write of one."""
+    if name in RUN_FILES:
+        return True
+    stem = name.removeprefix(".")
+    return name.endswith(".tmp") and any(stem.startswith(f"{run}.") for run in RUN_FILES)
+
+
+def foreign_entries(run_dir: Path) -> list[str]:
+    """What ``run_dir`` holds that no run writes: folders, links and other files (sorted).
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        A run folder.
+
+    Returns
+    -------
+    list of str
+        Entry names; empty when the folder holds only what a run writes.
+    """
+    foreign = []
+    for entry in Path(run_dir).iterdir():
+        if entry.is_symlink() or not entry.is_file() or not _is_run_file(entry.name):
+            foreign.append(entry.name)
+    return sorted(foreign)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -305,16 +304,25 @@ def delete_run(run_dir: Path) -> None:
 
     Raises
     ------
-    ValueError
-        ``run_dir`` is not a run folder.
+    InvalidRequest
+        ``run_dir`` is not a run folder, or it holds files no run writes (nothing is
+        deleted then: a user's notes in a run folder are never removed).
     RuntimeError
         Its process could not be stopped (the folder is kept).
     """
     run_dir = Path(run_dir)
     if not (run_dir / folder.CONFIG).is_file() or run_dir.is_symlink():
         raise InvalidRequest(f"{run_dir} is not a run folder (no {folder.CONFIG})")
+    if foreign := folder.foreign_entries(run_dir):
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise InvalidRequest(
+            f"{run_dir} holds files no run writes ({shown}); nothing was deleted. "
+            "Move them out first, or delete the folder yourself."
+        )
     if read_status(run_dir).get("state") in ACTIVE:
         stop_run(run_dir)
     if run_status.judge(run_dir).alive:
         raise RuntimeError(f"the process of {run_dir.name} could not be stopped; kept it")
-    shutil.rmtree(run_dir)
+    for entry in run_dir.iterdir():  # only what a run writes (checked above)
+        entry.unlink(missing_ok=True)
+    run_dir.rmdir()

@@ -100,6 +100,12 @@ def test_bad_arguments_exit_2_with_a_message(small_corpus, tmp_path, capsys):
     assert "dropout" in capsys.readouterr().err
     assert main(["text", "--data", str(small_corpus), "--audio-run", str(small_corpus)]) == 2
     assert "text runs do not take --audio-run" in capsys.readouterr().err
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "chapter.tex").write_text("results")
+    assert main(["text", "--data", str(small_corpus), "--run-dir", str(thesis)]) == 2
+    assert "is not empty and holds no run" in capsys.readouterr().err
+    assert sorted(p.name for p in thesis.iterdir()) == ["chapter.tex"]
     run_dir = tmp_path / "text"
     assert _train_text(small_corpus, run_dir) == 0
     assert main(["--resume", str(run_dir)]) == 2

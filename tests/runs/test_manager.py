@@ -306,6 +306,22 @@ def test_delete_refuses_other_folders_and_removes_runs(tmp_path):
     assert not run_dir.exists()
 
 
+def test_delete_never_removes_a_users_files_in_a_run_folder(tmp_path):
+    run_dir = fake_run(tmp_path)
+    folder.write_status(run_dir, "completed", owner=False)
+    (run_dir / ".status.json.123.abc.tmp").write_text("{")  # an interrupted write: a run's
+    (run_dir / "notes").mkdir()
+    (run_dir / "notes" / "thesis.tex").write_text("\\chapter{Results}")
+    before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
+    with pytest.raises(ValueError, match="holds files no run writes \\(notes\\)"):
+        manager.delete_run(run_dir)
+    assert sorted(p.relative_to(run_dir) for p in run_dir.rglob("*")) == before
+    (run_dir / "notes" / "thesis.tex").unlink()
+    (run_dir / "notes").rmdir()
+    manager.delete_run(run_dir)  # the leftover temporary file is the run's own
+    assert not run_dir.exists()
+
+
 def test_resume_rejects_text_runs_and_bad_epoch_counts(tmp_path):
     text = tmp_path / "text"
     text.mkdir()
