@@ -28,12 +28,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 from core import hparams
 from core.config import make_config
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
 from core.runs.state import ACTIVE
+from core.runs.supervisor import RunBusy, take_training_lock
 
 log = logging.getLogger("core.train")
 
@@ -198,11 +201,25 @@ def _resume_settings(args: argparse.Namespace, config: dict[str, Any], run_dir: 
         training["patience"] = args.patience
 
 
+_HELD: list[FileLock] = []
+"""The training lock of the run this process trains (released when :func:`main` returns)."""
+
+
+def _hold(run_dir: Path) -> None:
+    _HELD.append(take_training_lock(run_dir))
+
+
+def _release() -> None:
+    while _HELD:
+        _HELD.pop().release()
+
+
 def _resumed_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     """The configuration and folder of ``--resume RUN_DIR``, with its resume settings."""
     run_dir = Path(args.resume)
     config = read_config(run_dir)
     get_kind(config).check_resumable(config)
+    _hold(run_dir)
     if not args.managed:  # the run manager checks this itself
         from core.runs.status import read_status
 
@@ -258,6 +275,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
         run_dir = folder.new_run_dir(Path(args.runs_root), config["modality"])
+    _hold(run_dir)
     folder.write_config(run_dir, config)
     folder.write_status(run_dir, "starting", None, modality=config["modality"])
     return config, run_dir, False
@@ -289,7 +307,17 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a bad argument (argparse printed why)
         return int(exit_.code or 0)
     try:
+        return _main(args)
+    finally:
+        _release()
+
+
+def _main(args: argparse.Namespace) -> int:
+    try:
         config, run_dir, resume = _prepare_run(args)
+    except RunBusy as error:  # the run is someone else's: its files stay as they are
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         _record_failure(args.resume or args.run_dir, error, args.managed)

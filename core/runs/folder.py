@@ -45,6 +45,8 @@ LOG = "train.log"
 PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
 LAUNCHER = "launcher.json"
+TRAINING_LOCK = ".train.lock"
+"""Held (filelock) by the one process training the run, for as long as it runs."""
 DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
 RUN_FILES = frozenset(
     {
@@ -58,6 +60,7 @@ RUN_FILES = frozenset(
         STOP_REQUEST,
         LAUNCHER,
         ".lock",  # the run lock (core.runs.supervisor)
+        TRAINING_LOCK,
         "evaluation.json",  # core.kinds.results
         "model.json",  # text runs: the pipeline's file name and sha256
         "text_model.skops",

@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from core.errors import InvalidRequest
 from core.runs import folder
 from core.runs import status as run_status
 from core.runs.process import end_process
@@ -121,3 +122,37 @@ def _record_kill(run_dir: Path, reason: str) -> None:
         # Active, or marked dead by its supervisor after our signal: it was our kill.
         if judged.gone and (state in ACTIVE or why == DEAD_REASON):
             folder.write_status(run_dir, RunState.STOPPED, reason, owner=False)
+
+
+class RunBusy(InvalidRequest):
+    """Another process is training this run right now."""
+
+
+def take_training_lock(run_dir: Path) -> FileLock:
+    """Take a run's training lock, held for as long as this process trains the run.
+
+    Two processes never write one run: a second ``core.train --resume`` of a run being
+    trained (from the command line or the dashboard) is refused at once.
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        The run folder.
+
+    Returns
+    -------
+    filelock.FileLock
+        The acquired lock; release it when training ends (the operating system releases
+        it when the process dies).
+
+    Raises
+    ------
+    RunBusy
+        Another process holds it.
+    """
+    lock = FileLock(Path(run_dir) / folder.TRAINING_LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunBusy(f"{run_dir} is busy: another process is training it right now") from None
+    return lock

@@ -142,3 +142,49 @@ def test_text_and_neural_runs_save_the_same_record_and_status(audio_run, small_c
         "fitted",
         1,
     )
+
+
+def test_a_second_process_never_trains_a_run_being_trained(audio_run, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from core.runs import manager
+    from tests.runs.helpers import wait_for
+
+    run_dir = tmp_path / "audio"
+    shutil.copytree(audio_run, run_dir)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "core.train", "--resume", str(run_dir), "--more-epochs", "400"]
+        + ["--quiet", "--threads", "1"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(folder.read_metrics(run_dir)) >= 5, 60, "the first resume to train")
+        assert main(["--resume", str(run_dir), "--more-epochs", "2", "--quiet"]) == 2
+        assert "is busy: another process is training it" in capsys.readouterr().err
+        assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"
+    finally:
+        manager.stop_run(run_dir, timeout_s=20)
+        first.wait(timeout=30)
+    epochs = [r["epoch"] for r in folder.read_metrics(run_dir)]
+    assert epochs == list(range(1, len(epochs) + 1))  # no duplicate or out-of-order epoch
+
+
+def test_resume_is_refused_while_another_process_holds_the_run(audio_run, tmp_path, capsys):
+    """The race two simultaneous resumes run: both read a status that is not running yet."""
+    from core.runs.supervisor import take_training_lock
+
+    run_dir = tmp_path / "audio"
+    shutil.copytree(audio_run, run_dir)
+    before = (run_dir / folder.METRICS).read_bytes()
+    lock = take_training_lock(run_dir)  # what the other process holds before it writes
+    try:
+        assert main(["--resume", str(run_dir), "--more-epochs", "2", "--quiet"]) == 2
+    finally:
+        lock.release()
+    assert "is busy" in capsys.readouterr().err
+    assert (run_dir / folder.METRICS).read_bytes() == before
+    assert folder.read_json(run_dir / folder.STATUS)["state"] != "failed"
+    assert main(["--resume", str(run_dir), "--more-epochs", "1", "--quiet"]) == 0
