@@ -46,8 +46,9 @@ from ui.runs_tables import (
 
 DELETE_TARGET = "runs_delete_target"
 DEV_NOTE = (
-    "**Dev picks the checkpoint.** Each run keeps the epoch with the lowest validation "
-    "loss on the dev participants, so its dev figures are optimistic: dev both chose the "
+    "**Dev picks the checkpoint.** Each run keeps the epoch that did best on the dev "
+    "participants (lowest validation loss, or the run's `--monitor`: dev AUROC or "
+    "macro-F1), so its dev figures are optimistic: dev both chose the "
     "model and scores it. The test participants (official labels from "
     "`full_test_split.csv`) were never used for any choice."
 )

@@ -22,7 +22,7 @@ import numpy as np
 from core.runs import folder
 
 CHECKPOINTS = ("best", "latest")
-"""Which saved model to load: the best (lowest validation loss) or the latest epoch's."""
+"""Which saved model to load: the best (by the run's monitor on dev) or the latest epoch's."""
 
 
 @dataclass
