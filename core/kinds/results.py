@@ -16,7 +16,7 @@ from typing import Any
 from core.kinds import best_model_file
 from core.runs import folder
 
-EVALUATION_FILE = "evaluation.json"
+EVALUATION_FILE = folder.EVALUATION
 """Where a run's evaluation of its best model is saved (:func:`evaluate_and_save`)."""
 SPLITS = ("dev", "test")
 N_BOOT = 1000

@@ -14,7 +14,7 @@ import numpy as np
 from core.kinds.base import Embedding, LoadedRun, RunKind, SplitScores
 from core.runs import folder
 
-MODEL_INFO = "model.json"
+MODEL_INFO = folder.TEXT_MODEL_INFO
 """What a fitted text run records about its pipeline (file name and sha256)."""
 
 

@@ -35,8 +35,8 @@ from core.models.text import (
 from core.runs import folder
 from core.training.history import epoch_record
 
-MODEL_FILE = "text_model.skops"
-OOF_FILE = "train_oof.json"
+MODEL_FILE = folder.TEXT_MODEL
+OOF_FILE = folder.TEXT_OOF
 
 
 def participant_documents(

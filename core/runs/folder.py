@@ -46,6 +46,14 @@ PROCESS_LOG = "process.log"
 STOP_REQUEST = "stop.request"
 LAUNCHER = "launcher.json"
 TRAINING_LOCK = ".train.lock"
+RUN_LOCK = ".lock"
+"""The run lock the supervisor holds while it changes a run (core.runs.supervisor)."""
+EVALUATION = "evaluation.json"
+"""Participant-level dev and test results, written once when the run ends."""
+TEXT_MODEL = "text_model.skops"
+TEXT_MODEL_INFO = "model.json"
+TEXT_OOF = "train_oof.json"
+"""Text runs: the fitted pipeline, its file name and sha256, out-of-fold probabilities."""
 """Held (filelock) by the one process training the run, for as long as it runs."""
 DEFAULT_RUNS_ROOT = Path(__file__).resolve().parents[2] / "checkpoints"
 RUN_FILES = frozenset(
@@ -59,12 +67,12 @@ RUN_FILES = frozenset(
         PROCESS_LOG,
         STOP_REQUEST,
         LAUNCHER,
-        ".lock",  # the run lock (core.runs.supervisor)
+        RUN_LOCK,
         TRAINING_LOCK,
-        "evaluation.json",  # core.kinds.results
-        "model.json",  # text runs: the pipeline's file name and sha256
-        "text_model.skops",
-        "train_oof.json",
+        EVALUATION,
+        TEXT_MODEL,
+        TEXT_MODEL_INFO,
+        TEXT_OOF,
         "heartbeat",  # written by versions before run liveness came from psutil
         "evaluation_dev.json",  # the Runs page's evaluation cache of an older version
     }

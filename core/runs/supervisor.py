@@ -23,7 +23,7 @@ from core.runs.process import end_process
 from core.runs.state import ACTIVE, RunState
 from core.runs.status import DEAD_REASON, crash_reason, read_status
 
-RUN_LOCK = ".lock"
+RUN_LOCK = folder.RUN_LOCK
 
 
 def lock(path: Path) -> FileLock:
