@@ -16,6 +16,7 @@ def make_config(
     values: dict[str, Any] | None = None,
     seed: int = 0,
     sources: dict[str, str | None] | None = None,
+    assignment: dict[str, list[int]] | None = None,
 ) -> dict[str, Any]:
     """Build a validated run configuration.
 
@@ -51,6 +52,10 @@ def make_config(
         "data": {"root": str(Path(data_root).expanduser().resolve()) if data_root else None},
         **hparams.resolve(modality, dict(values or {})),
     }
+    if assignment is not None:
+        config["data"]["assignment"] = {
+            split: sorted(int(i) for i in assignment.get(split, [])) for split in ("train", "dev")
+        }
     if sources is not None:  # only kinds trained on other runs are given any
         config["sources"] = {k: (str(v) if v else None) for k, v in sources.items()}
     return config
@@ -64,3 +69,28 @@ def resolve_data_root(config: dict[str, Any]) -> Path:
     from core.data.sample import ensure_sample
 
     return ensure_sample()
+
+
+def open_corpus(config: dict[str, Any]) -> Any:
+    """The corpus a run configuration trains on, with its split assignment applied.
+
+    Every part of a run that asks which participants are training, validation or test
+    participants opens the corpus here, so a cross-validation fold's run
+    (``data.assignment``) is trained, early-stopped and evaluated on its own fold.
+
+    Returns
+    -------
+    core.data.Corpus
+        The corpus; for a fold, its train and dev splits are the fold's.
+
+    Raises
+    ------
+    core.data.DataError
+        The corpus cannot be opened or the assignment names a participant it cannot use.
+    """
+    from core.data import Corpus
+
+    corpus = Corpus(resolve_data_root(config))
+    if assignment := (config.get("data") or {}).get("assignment"):
+        corpus.assign(assignment)
+    return corpus

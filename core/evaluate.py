@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from core.config import resolve_data_root
+from core.config import open_corpus
 from core.data import formats
 from core.evaluation.metrics import BASELINE_NAMES, evaluate
 from core.kinds import kind_of
@@ -90,9 +90,7 @@ def missing_test_labels(config: dict[str, Any]) -> str | None:
     str or None
         A sentence for the reader, e.g. that ``full_test_split.csv`` is missing.
     """
-    from core.data import Corpus
-
-    corpus = Corpus(resolve_data_root(config))
+    corpus = open_corpus(config)
     if corpus.ids("test", labelled=True):
         return None
     labels = corpus.root / formats.TEST_LABELS_FULL

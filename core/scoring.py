@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from core.config import resolve_data_root
+from core.config import open_corpus
 from core.data import Corpus, DataError
 from core.kinds import LoadedRun, Score, best_model_file, get_kind, kind_of
 from core.kinds.choice import rank_key
@@ -89,7 +89,7 @@ def training_ids(run_dir: Path) -> set[int]:
     """
     config = read_config(Path(run_dir))
     try:
-        corpus = Corpus(resolve_data_root(config))
+        corpus = open_corpus(config)
     except (DataError, OSError, ValueError):
         return set()
     return set(corpus.ids("train"))

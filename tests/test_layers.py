@@ -21,7 +21,8 @@ LAYERS = {
     2: ("training",),
     3: ("runs",),
     4: ("kinds", "scoring", "train", "evaluate", "runs_table"),
-    5: ("explain", "experiments"),
+    5: ("explain", "experiment"),
+    6: ("report",),
 }
 LAYER = {name: layer for layer, names in LAYERS.items() for name in names}
 

@@ -123,6 +123,46 @@ class Corpus:
                 )
         self.participants = dict(sorted(self.participants.items()))
 
+    def assign(self, assignment: dict[str, list[int]]) -> None:
+        """Replace the official train/dev split by an explicit one (a cross-validation fold).
+
+        Participants named under ``"train"`` become training participants and those under
+        ``"dev"`` validation participants; every other participant of the official train
+        and dev splits leaves both (split None). The test split is never changed, so a
+        fold can never train or select on test participants.
+
+        Parameters
+        ----------
+        assignment : dict
+            ``{"train": [ids], "dev": [ids]}``.
+
+        Raises
+        ------
+        DataError
+            An ID is named twice, is unknown, has no binary label, or is a test participant.
+        """
+        train = [int(i) for i in assignment.get("train", [])]
+        dev = [int(i) for i in assignment.get("dev", [])]
+        if twice := sorted(set(train) & set(dev)):
+            raise DataError("split assignment", f"participants in both train and dev: {twice}")
+        for pid in train + dev:
+            participant = self.participants.get(pid)
+            if participant is None:
+                raise DataError("split assignment", f"participant {pid} is not in the corpus")
+            if participant.split not in ("train", "dev"):
+                raise DataError(
+                    "split assignment",
+                    f"participant {pid} is in the {participant.split} split, not train or dev",
+                )
+            if participant.phq8_binary not in (0, 1):
+                raise DataError("split assignment", f"participant {pid} has no binary label")
+        for participant in self.participants.values():
+            if participant.split in ("train", "dev"):
+                participant.split = None
+        for split, ids in (("train", train), ("dev", dev)):
+            for pid in ids:
+                self.participants[pid].split = split
+
     # --- who is in it ----------------------------------------------------------------
 
     def ids(

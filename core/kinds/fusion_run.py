@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.config import resolve_data_root
+from core.config import open_corpus
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
 from core.kinds import neural_run
@@ -98,7 +98,7 @@ def fusion_inputs(
     """
     from core.kinds import kind_of
 
-    corpus = Corpus(resolve_data_root(config))
+    corpus = open_corpus(config)
     tables = {}
     for m in SOURCE_MODALITIES:
         kind = kind_of(config["sources"][m])

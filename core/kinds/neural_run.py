@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.config import resolve_data_root
+from core.config import open_corpus
 from core.data import Corpus
 from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSettings, load_windows
 from core.evaluation.metrics import aggregate_windows
@@ -61,7 +61,7 @@ def prepare_windows(
     progress : callable, optional
         ``progress(done, total)`` while sessions are read.
     """
-    corpus = Corpus(resolve_data_root(config))
+    corpus = open_corpus(config)
     return load_windows(
         corpus,
         feature_settings(config),

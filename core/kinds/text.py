@@ -48,11 +48,10 @@ class TextKind(RunKind):
 
     def score_split(self, run: LoadedRun, split: str) -> SplitScores:
         """Depressed-probability of each labelled participant with a readable transcript."""
-        from core.config import resolve_data_root
-        from core.data import Corpus
+        from core.config import open_corpus
         from core.kinds.text_run import predict_text
 
-        corpus = Corpus(resolve_data_root(run.config))
+        corpus = open_corpus(run.config)
         ids, probs, labels = predict_text(run.model, corpus, split, run.config["text"]["speakers"])
         return SplitScores(np.asarray(ids), np.asarray(probs), np.asarray(labels))
 

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 
-from core.config import resolve_data_root
+from core.config import open_corpus
 from core.data import Corpus, DataError
 from core.data.text import participant_document
 from core.kinds.callbacks import RunFolderWriter
@@ -109,7 +109,7 @@ def train_text(config: dict[str, Any], run_dir: Path) -> str:
     started = time.monotonic()
     fit, writer = FittedOnce(), RunFolderWriter(run_dir)
     writer.on_train_begin(fit)
-    corpus = Corpus(resolve_data_root(config))
+    corpus = open_corpus(config)
     speakers = config["text"]["speakers"]
     train_ids, train_docs, y_train, skipped = participant_documents(corpus, "train", speakers)
     dev_ids, dev_docs, y_dev, skipped_dev = participant_documents(corpus, "dev", speakers)

@@ -175,3 +175,32 @@ def test_valid_words_for_true_and_false_are_accepted():
 def test_a_data_folder_that_does_not_exist_exits_2(tmp_path, capsys):
     assert main(["audio", "--data", str(tmp_path / "nowhere"), "--runs-root", str(tmp_path)]) == 2
     assert "--data" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_a_fold_run_trains_and_validates_on_its_own_participants(small_corpus, tmp_path):
+    from core.config import make_config, open_corpus
+    from core.evaluation.folds import participant_folds
+
+    corpus = Corpus(small_corpus)
+    pool = corpus.ids("train", labelled=True) + corpus.ids("dev", labelled=True)
+    fold = participant_folds(pool, corpus.labels(pool).tolist(), 2, seed=0)[0]
+    config = make_config("text", small_corpus, {"min_df": 2}, assignment=fold)
+    config_file = tmp_path / "fold.json"
+    config_file.write_text(json.dumps(config))
+    run_dir = tmp_path / "fold"
+    assert main(["--config", str(config_file), "--run-dir", str(run_dir), "--quiet"]) == 0
+    (record,) = folder.read_metrics(run_dir)
+    assert record["val_n"] == len(fold["dev"])
+    report = evaluate_run(run_dir, "dev")
+    assert sorted(p["id"] for p in report["participants"]) == fold["dev"]
+    fold_corpus = open_corpus(folder.read_config(run_dir))
+    assert fold_corpus.ids("train") == fold["train"]
+    assert fold_corpus.ids("test") == corpus.ids("test")
+
+
+def test_an_assignment_naming_a_test_participant_is_refused(small_corpus):
+    from core.data import DataError
+
+    corpus = Corpus(small_corpus)
+    with pytest.raises(DataError, match="test split, not train or dev"):
+        corpus.assign({"train": corpus.ids("train"), "dev": corpus.ids("test")[:1]})
