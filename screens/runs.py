@@ -7,12 +7,15 @@ participants. The best epoch is chosen on dev, so the page says that dev figures
 optimistic. Every figure is read from the evaluation the training process saved when the
 run ended: visiting the page evaluates nothing (a run finished by an older version can be
 evaluated with a button). Selected rows overlay their loss curves; one run shows its
-scores, confusion matrices and ROC curves. The table exports as CSV, and a run can be
-deleted after an explicit confirmation.
+scores, confusion matrices and ROC curves. Runs that differ only by seed (or fold) can
+be grouped, with mean curves and the group's participant-level figures, and any two runs
+or groups scored on the same participants compared (paired bootstrap, DeLong's test). The
+table exports as CSV, and a run can be deleted after an explicit confirmation.
 """
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pandas as pd
@@ -32,12 +35,17 @@ from core.runs_table import (
     table_csv,
 )
 from ui.common import page_corpus, runs_root
-from ui.runs_figures import confusion_heatmap, loss_overlay, roc_figure
+from ui.experiment_compare import compare_ui
+from ui.runs_figures import band_overlay, confusion_heatmap, loss_overlay, roc_figure
 from ui.runs_tables import (
     LABELS,
     baseline_caption,
+    group_row,
+    group_runs,
+    mean_band,
     no_test_labels_caption,
     participant_counts,
+    pooled_participants,
     roc_curves,
     scores_table,
     shown_table,
@@ -64,6 +72,97 @@ def load_table(root: str, stamp: tuple) -> pd.DataFrame:
 def load_records(run_dir: str, stamp: float) -> list[dict]:
     """A run's epoch records; ``stamp`` is the modification time of its metrics."""
     return folder.read_metrics(Path(run_dir))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_results(paths: tuple[str, ...], stamp: tuple) -> dict[str, dict]:
+    """Each run's configuration and participants per scored split (its saved evaluation).
+
+    ``stamp`` (:func:`core.runs_table.runs_stamp`) says when any of them changed.
+    """
+    results = {}
+    for path in paths:
+        run_dir = Path(path)
+        try:
+            config = folder.read_json(run_dir / folder.CONFIG) or {}
+        except (OSError, ValueError):
+            continue
+        saved = read_evaluation(run_dir) or {"splits": {}}
+        splits = {
+            split: entry["report"]["participants"]
+            for split, entry in saved["splits"].items()
+            if "report" in entry
+        }
+        results[run_dir.name] = {"config": config, "seed": config.get("seed"), "splits": splits}
+    return results
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_groups(paths: tuple[str, ...], stamp: tuple) -> tuple[dict, pd.DataFrame]:
+    """Groups of runs that differ only by seed or fold, and their participant-level table."""
+    results = load_results(paths, stamp)
+    groups = group_runs({name: r["config"] for name, r in results.items()})
+    rows = []
+    for name, members in groups.items():
+        for split in SPLITS:
+            scored = [
+                {"seed": results[m]["seed"], "participants": results[m]["splits"][split]}
+                for m in members
+                if split in results[m]["splits"]
+            ]
+            if scored:
+                with contextlib.suppress(ValueError):  # runs that disagree on labels
+                    rows.append({"split": split, **group_row(name, scored)})
+    return groups, pd.DataFrame(rows)
+
+
+def comparable(results: dict[str, dict], groups: dict[str, list[str]]) -> dict[str, dict]:
+    """Runs with saved participant results, and groups of several runs, by display name."""
+    items = {name: r["splits"] for name, r in results.items() if r["splits"]}
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        splits = {}
+        for split in SPLITS:
+            scored = [results[m]["splits"][split] for m in members if split in results[m]["splits"]]
+            with contextlib.suppress(ValueError):
+                if scored:
+                    splits[split] = pooled_participants(scored)
+        if splits:
+            items[f"group: {name}"] = splits
+    return items
+
+
+def groups_ui(groups: dict[str, list[str]], figures: pd.DataFrame, paths: pd.Series) -> None:
+    """The groups' table and their mean validation-loss curves with a band."""
+    if figures.empty:
+        st.caption("No group has saved participant-level results yet.")
+    else:
+        st.dataframe(
+            figures,
+            hide_index=True,
+            key="runs_groups_table",
+            column_config={
+                c: st.column_config.NumberColumn(c, format="%.3f")
+                for c in figures.columns
+                if c.endswith(("macro_f1", "auroc", "_mean", "_sd"))
+            },
+        )
+        st.caption(
+            "Per participant, on each group's seed-averaged predictions (a cross-validated "
+            "group pools its folds' out-of-fold predictions); CI: 95 % bootstrap interval "
+            "over participants; seed mean and SD: the per-seed macro-F1 across seeds."
+        )
+    several = [name for name, members in groups.items() if len(members) > 1]
+    shown = st.multiselect(
+        "Groups to draw", list(groups), default=several[:5], key="runs_groups_curves"
+    )
+    if shown:
+        bands = {
+            name: mean_band([load_records(paths[m], metrics_mtime(paths[m])) for m in groups[name]])
+            for name in shown
+        }
+        st.plotly_chart(band_overlay(bands), key="runs_groups_chart")
 
 
 def metrics_mtime(run_dir: str) -> float:
@@ -240,7 +339,8 @@ st.title("Runs")
 root = runs_root()
 if message := st.session_state.pop("runs_message", None):
     st.success(message)
-table = load_table(str(root), runs_stamp(root))
+stamp = runs_stamp(root)
+table = load_table(str(root), stamp)
 if table.empty:
     st.info(f"No runs yet in `{root}`. Start one on the Train page.")
     st.stop()
@@ -275,6 +375,18 @@ else:
     paths = table.set_index("run")["path"]
     curves = {name: load_records(paths[name], metrics_mtime(paths[name])) for name in selected}
     st.plotly_chart(loss_overlay(curves, smoothing), key="runs_curves")
+
+paths = tuple(table["path"])
+st.subheader("Groups of runs")
+if st.toggle("Group runs that differ only by seed or fold", key="runs_group"):
+    groups, figures = load_groups(paths, stamp)
+    groups_ui(groups, figures, table.set_index("run")["path"])
+
+st.subheader("Compare two runs or groups")
+if st.toggle("Compare two runs or groups scored on the same participants", key="runs_compare"):
+    results = load_results(paths, stamp)
+    configs = {name: r["config"] for name, r in results.items()}
+    compare_ui(comparable(results, group_runs(configs)), key="runs")
 
 st.subheader("One run up close")
 name = st.selectbox(

@@ -161,3 +161,62 @@ def roc_figure(curves: dict[str, RocCurve], title: str) -> go.Figure:
         margin={"t": 50},
     )
     return figure
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    red, green, blue = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def band_overlay(bands: dict[str, pd.DataFrame], metric: str = "validation loss") -> go.Figure:
+    """Mean curve of each group of runs with a band of ± one standard deviation.
+
+    Parameters
+    ----------
+    bands : dict
+        Group name to its :func:`ui.runs_tables.mean_band` frame (``epoch``, ``mean``,
+        ``sd``, ``runs``).
+    metric : str
+        What the curves show, for the title and axis.
+    """
+    figure = go.Figure()
+    palette = qualitative.Plotly
+    for i, (name, band) in enumerate(bands.items()):
+        color = palette[i % len(palette)]
+        epochs = band["epoch"].tolist()
+        upper = (band["mean"] + band["sd"]).tolist()
+        lower = (band["mean"] - band["sd"]).tolist()
+        figure.add_trace(
+            go.Scatter(
+                x=epochs + epochs[::-1],
+                y=upper + lower[::-1],
+                fill="toself",
+                fillcolor=_rgba(color, 0.2),
+                line={"width": 0},
+                hoverinfo="skip",
+                legendgroup=name,
+                showlegend=False,
+                name=f"{name} · band",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=band["mean"],
+                customdata=np.c_[band["sd"], band["runs"]],
+                mode="lines+markers" if len(epochs) < 30 else "lines",
+                name=name,
+                legendgroup=name,
+                line={"color": color},
+                hovertemplate=f"{name}<br>mean %{{y:.4f}} ± %{{customdata[0]:.4f}}"
+                "<br>%{customdata[1]} runs, epoch %{x}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        title=f"Mean {metric} per epoch over each group's runs (band: ± one standard deviation)",
+        xaxis={"title": "epoch", "tickformat": "d"},
+        yaxis_title=metric,
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 50, "b": 10},
+    )
+    return figure

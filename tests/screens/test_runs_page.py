@@ -14,6 +14,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import core.evaluate
+import core.evaluation.metrics
 from core.config import make_config
 from core.evaluation.metrics import BASELINE_NAMES
 from core.runs import folder
@@ -361,3 +362,86 @@ def test_a_failed_run_shows_its_reason_and_the_end_of_its_log(small_corpus, thre
     at.selectbox(key="runs_inspect").set_value("audio-failed").run()
     assert any("failed: failed on purpose" in c.value for c in at.caption)
     assert any("DataError: 312_COVAREP.csv" in c.value for c in at.code)
+
+
+# Ten dev participants, 1-4 depressed. hidden_size 64 scores well, 32 poorly; 32 has two
+# seeds on the official dev split, 64 one seed over two folds (participants 1-5, 6-10).
+LABELS_BY_ID = {i: int(i <= 4) for i in range(1, 11)}
+GOOD = {i: 0.8 if LABELS_BY_ID[i] else 0.3 for i in LABELS_BY_ID}
+POOR = {i: 0.4 + 0.03 * i for i in LABELS_BY_ID}
+
+
+def make_scored_run(root, name, hidden, seed, probs, dev=None):
+    """A hand-made audio run whose saved dev report scores ``probs`` (no test labels)."""
+    run_dir = make_run(root, name, epochs=3)
+    assignment = {"train": [11, 12], "dev": dev} if dev else None
+    config = make_config("audio", "/corpus", {"hidden_size": hidden}, seed, assignment=assignment)
+    folder.write_json_atomic(run_dir / folder.CONFIG, config)
+    (run_dir / folder.BEST).write_bytes(b"weights")
+    ids = dev or sorted(probs)
+    report = core.evaluation.metrics.evaluate(
+        ids, [probs[i] for i in ids], [LABELS_BY_ID[i] for i in ids], n_boot=20
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core.evaluate, "missing_test_labels", lambda config: "no test labels")
+        patch.setattr(core.evaluate, "evaluate_run", lambda run_dir, split, n_boot: report)
+        core.evaluate.evaluate_and_save(run_dir)
+    return run_dir
+
+
+@pytest.fixture
+def grouped_runs(runs_root):
+    make_scored_run(runs_root, "h32-s0", 32, 0, POOR)
+    make_scored_run(runs_root, "h32-s1", 32, 1, {i: p + 0.02 for i, p in POOR.items()})
+    make_scored_run(runs_root, "h64-f1", 64, 0, GOOD, dev=[1, 2, 3, 6, 7])
+    make_scored_run(runs_root, "h64-f2", 64, 0, GOOD, dev=[4, 5, 8, 9, 10])
+    return runs_root
+
+
+def test_runs_are_grouped_by_configuration_with_bands_and_intervals(small_corpus, grouped_runs):
+    at = open_runs_page(small_corpus)
+    assert not [d for d in at.dataframe if "group" in d.value.columns]
+    at.toggle(key="runs_group").set_value(True).run()
+    assert not at.exception, at.exception
+    (groups,) = [d.value for d in at.dataframe if "group" in d.value.columns]
+    groups = groups.set_index("group")
+    assert groups.index.tolist() == ["audio · hidden_size=32", "audio · hidden_size=64"]
+    assert groups["runs"].tolist() == [2, 2] and groups["seeds"].tolist() == ["0, 1", "0"]
+    assert groups["participants"].tolist() == [10, 10]  # the two folds pooled
+    seed_mean = [(POOR[i] + POOR[i] + 0.02) / 2 for i in range(1, 11)]
+    y = list(LABELS_BY_ID.values())
+    expected = core.evaluation.metrics.participant_metrics(y, seed_mean)
+    assert groups.loc["audio · hidden_size=32", "auroc"] == pytest.approx(expected["auroc"])
+    assert groups.loc["audio · hidden_size=32", "macro_f1"] == pytest.approx(expected["macro_f1"])
+    assert groups.loc["audio · hidden_size=64", "macro_f1"] == 1.0
+    assert groups.loc["audio · hidden_size=32", "macro_f1_ci"].startswith("[")
+    (band,) = [s for s in chart_specs(at) if "band" in s["layout"]["title"]["text"]]
+    assert [t["name"] for t in band["data"] if t.get("showlegend") is not False] == list(
+        groups.index
+    )
+
+
+def test_two_groups_are_compared_on_their_common_participants(small_corpus, grouped_runs):
+    from core.evaluation.compare import paired_bootstrap, plain_sentence
+
+    at = open_runs_page(small_corpus)
+    at.toggle(key="runs_compare").set_value(True).run()
+    good, poor = "group: audio · hidden_size=64", "group: audio · hidden_size=32"
+    assert {good, poor, "h32-s0", "h64-f1"} <= set(at.selectbox(key="runs_compare_a").options)
+    at.selectbox(key="runs_compare_a").set_value(good)
+    at.selectbox(key="runs_compare_b").set_value(poor).run()
+    assert not at.exception, at.exception
+    y = list(LABELS_BY_ID.values())
+    seed_mean = [POOR[i] + 0.01 for i in range(1, 11)]
+    expected = paired_bootstrap(y, list(GOOD.values()), seed_mean, n_boot=2000)
+    assert expected["difference"] > 0
+    assert plain_sentence(expected, good, poor) in [t.value for t in at.text]
+    (table,) = [d.value for d in at.dataframe if "test" in d.value.columns]
+    assert table["test"].tolist() == ["paired bootstrap, macro-F1", "DeLong, AUROC"]
+    assert any("Paired over the 10 dev participants" in c.value for c in at.caption)
+
+    # two folds of one run share no participant: said plainly, nothing computed
+    at.selectbox(key="runs_compare_a").set_value("h64-f1")
+    at.selectbox(key="runs_compare_b").set_value("h64-f2").run()
+    assert any("cannot be compared" in w.value for w in at.warning)
+    assert any("share no participant" in t.value for t in at.text)
