@@ -102,6 +102,26 @@ def missing_test_labels(config: dict[str, Any]) -> str | None:
     return f"no test labels: {labels} labels none of the test participants"
 
 
+def test_withheld(config: dict[str, Any]) -> str | None:
+    """Why a run must not read the test split's labels, or None.
+
+    The runs of an experiment's search (their configuration's ``experiment`` section)
+    never evaluate the test split: only its promotion, at the end, does.
+    """
+    experiment = config.get("experiment")
+    if not isinstance(experiment, dict) or experiment.get("role") == "promotion":
+        return None
+    return (
+        f"not scored: a run of experiment {experiment.get('name')!r} never reads test labels "
+        "(promoting the experiment scores the test split)"
+    )
+
+
+def _test_unscored(config: dict[str, Any]) -> str | None:
+    """Why the test split is not scored (withheld, or no labels), or None."""
+    return test_withheld(config) or missing_test_labels(config)
+
+
 def evaluate_and_save(run_dir: str | Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
     """Evaluate a run's best model on dev and test once, and save it in the run folder.
 
@@ -129,7 +149,7 @@ def evaluate_and_save(run_dir: str | Path, n_boot: int = N_BOOT) -> dict[str, An
     splits: dict[str, dict[str, Any]] = {}
     for split in SPLITS:
         try:
-            why = missing_test_labels(read_config(run_dir)) if split == "test" else None
+            why = _test_unscored(read_config(run_dir)) if split == "test" else None
             if why:
                 splits[split] = {"no_labels": why}
             else:

@@ -1,0 +1,152 @@
+"""``python -m core.experiment``: run, watch, stop, resume and promote experiments.
+
+Usage::
+
+    python -m core.experiment run SPEC.toml [--data ROOT] [--out DIR] [--workers N]
+                                            [--scheduler ADDRESS] [--json]
+    python -m core.experiment status DIR [--json]
+    python -m core.experiment stop DIR [--timeout S]
+    python -m core.experiment resume DIR [--workers N] [--scheduler ADDRESS] [--json]
+    python -m core.experiment promote DIR [--workers N] [--scheduler ADDRESS] [--json]
+
+``run`` writes the experiment folder (``--out``, default ``experiments/NAME`` under the
+runs root) and drives it to its end in this process; running the same spec again
+carries on the same folder (finished runs are not trained again). Exit status: 0 when
+the command did what it was asked; 1 when it could not (the message says why, or runs
+failed); 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.errors import UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser, one sub-command per action."""
+    parser = argparse.ArgumentParser(
+        prog="python -m core.experiment", description=__doc__.split("\n")[0].strip("`")
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="create an experiment from a spec and run it")
+    run.add_argument("spec", metavar="SPEC.toml")
+    run.add_argument("--data", metavar="ROOT", help="corpus root (default: bundled sample)")
+    run.add_argument("--out", metavar="DIR", help="experiment folder")
+    for name, helps in (
+        ("resume", "carry on a stopped or interrupted experiment"),
+        ("promote", "retrain the best configuration on the official split; report test"),
+    ):
+        commands.add_parser(name, help=helps).add_argument("dir", metavar="DIR")
+    for sub in (run, commands.choices["resume"], commands.choices["promote"]):
+        sub.add_argument("--workers", type=_positive, help="local Dask workers (default: cores)")
+        sub.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
+        sub.add_argument("--json", action="store_true", help="print the status as JSON")
+    status = commands.add_parser("status", help="every configuration with its interval")
+    status.add_argument("dir", metavar="DIR")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    stop = commands.add_parser("stop", help="stop cleanly: runs checkpoint and exit")
+    stop.add_argument("dir", metavar="DIR")
+    stop.add_argument("--timeout", type=float, default=60.0, help="seconds before ending it")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: at least 1")
+    return value
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def format_table(status: dict[str, Any]) -> str:
+    """The status as a plain-text table, one line per configuration, best marked ``*``."""
+    best = (status.get("best") or {}).get("id")
+    lines = [
+        f"experiment {status['name']}: {status['state']}"
+        + (f" ({status['reason']})" if status.get("reason") else ""),
+        f"objective {status['objective']} ({status['direction']}), "
+        f"{status['done']}/{status['n_runs']} runs done",
+        f"  {'config':8s} {'mean':>7s} {'sd':>7s} {'95% CI (seed-averaged)':>24s} "
+        f"{'runs':>7s}  params",
+    ]
+    for e in status["configurations"]:
+        interval = f"[{_number(e['ci_low'])}, {_number(e['ci_high'])}]"
+        mark = "*" if e["id"] == best else " "
+        params = ", ".join(f"{k}={v}" for k, v in e["params"].items()) or "(fixed only)"
+        lines.append(
+            f"{mark} {e['id']:8s} {_number(e['mean']):>7s} {_number(e['sd']):>7s} "
+            f"{interval:>24s} {e['n_done']:>3d}/{e['n_runs']:<3d}  {params}"
+        )
+        for run in e["runs"]:
+            if run["state"] == "failed":
+                lines.append(f"    {run['name']} failed: {run['reason']}")
+    promotion = status.get("promotion")
+    if promotion:
+        lines.append(f"promotion of {promotion.get('configuration')}: {promotion.get('state')}")
+        for run in promotion.get("runs", []):
+            test = run.get("test")
+            shown = f"test macro-F1 {_number(test['macro_f1'])}" if test else run.get("test_note")
+            lines.append(f"  seed {run['seed']}: {run['state']}; {shown}")
+    return "\n".join(lines)
+
+
+def _show(exp_dir: Path, as_json: bool) -> dict[str, Any]:
+    from core.experiment.status import experiment_status
+
+    status = experiment_status(exp_dir)
+    print(json.dumps(status, indent=2) if as_json else format_table(status))
+    return status
+
+
+def _act(args: argparse.Namespace) -> int:
+    from core.experiment import control, engine
+
+    if args.command == "status":
+        _show(Path(args.dir), args.json)
+        return 0
+    if args.command == "stop":
+        print(control.stop(Path(args.dir), args.timeout))
+        return 0
+    if args.command == "promote":
+        record = control.promote(Path(args.dir), args.workers, args.scheduler)
+        _show(Path(args.dir), args.json)
+        return 0 if record["state"] == "completed" else 1
+    if args.command == "run":
+        from core.experiment.folder import create
+        from core.experiment.spec import load_spec
+
+        exp_dir = create(load_spec(args.spec), args.data, args.out, args.workers, args.scheduler)
+    else:
+        exp_dir = Path(args.dir)
+    engine.drive(exp_dir, args.workers, args.scheduler)
+    status = _show(exp_dir, args.json)
+    failed = any(e["n_failed"] for e in status["configurations"])
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return _act(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

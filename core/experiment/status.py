@@ -1,0 +1,177 @@
+"""What an experiment is doing, from its files only (reading never writes).
+
+:func:`experiment_status` is what ``status DIR --json`` prints and what the dashboard
+shows; :func:`list_experiments` lists the experiments under a runs root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from core.experiment import folder as exp_folder
+from core.experiment.folder import Experiment
+from core.experiment.stats import summarise
+from core.runs import folder
+from core.runs.process import is_alive
+from core.runs.state import SUCCEEDED
+from core.runs.status import read_status
+
+STATES = ("running", "completed", "stopped", "failed")
+
+
+def process_record(path: Path) -> dict[str, Any]:
+    """A driver's or promotion's record, its state judged against its process.
+
+    A record that says *running* whose process is gone reads as *failed*, with the
+    reason that it ended unexpectedly (``resume`` continues it).
+    """
+    record = dict(folder.read_json(path) or {})
+    if record.get("state") == "running" and not is_alive(
+        record.get("pid"), record.get("proc_start")
+    ):
+        record["state"] = "failed"
+        record["reason"] = "its process ended unexpectedly; resume the experiment"
+    return record
+
+
+def driver_state(exp_dir: Path) -> tuple[str, str | None]:
+    """The experiment's state (running, completed, stopped, failed) and why."""
+    record = process_record(Path(exp_dir) / exp_folder.DRIVER)
+    if not record:
+        return "stopped", "not started"
+    return record.get("state", "stopped"), record.get("reason")
+
+
+def _run_entry(exp: Experiment, plan: exp_folder.RunPlan, outcomes: dict) -> dict[str, Any]:
+    run_dir = exp.run_dir(plan)
+    state, reason = "pending", None
+    if (run_dir / folder.CONFIG).is_file():
+        with contextlib.suppress(OSError, ValueError):
+            status = read_status(run_dir)
+            state, reason = status.get("state", "starting"), status.get("reason")
+    elif plan.name in outcomes:
+        state, reason = outcomes[plan.name].get("state"), outcomes[plan.name].get("reason")
+    return {
+        "name": plan.name,
+        "seed": plan.seed,
+        "fold": plan.fold,
+        "state": str(state),
+        "reason": reason,
+        "path": str(run_dir),
+    }
+
+
+def configuration_entries(exp: Experiment) -> list[dict[str, Any]]:
+    """One entry per configuration asked so far (see :func:`experiment_status`)."""
+    configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
+    outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
+    entries = []
+    for cid, info in sorted(configurations.items()):
+        runs = [_run_entry(exp, plan, outcomes) for plan in exp.plans(cid)]
+        n_done = sum(r["state"] in SUCCEEDED for r in runs)
+        n_failed = sum(r["state"] == "failed" for r in runs)
+        stats = summarise(exp.spec.objective, list(exp.spec.seeds), runs)
+        entries.append(
+            {
+                "id": cid,
+                "trial": info.get("trial"),
+                "params": info.get("params", {}),
+                "objective": exp.spec.objective,
+                "n_runs": len(runs),
+                "n_done": n_done,
+                "n_failed": n_failed,
+                "complete": n_done == len(runs),
+                **stats,
+                "runs": runs,
+            }
+        )
+    return entries
+
+
+def best_configuration(entries: list[dict[str, Any]], direction: str) -> dict[str, Any] | None:
+    """The complete configuration with the best mean over seeds, or None."""
+    ranked = [e for e in entries if e["complete"] and e["mean"] is not None]
+    if not ranked:
+        return None
+    sign = -1.0 if direction == "maximize" else 1.0
+    return min(ranked, key=lambda e: (sign * e["mean"], e["id"]))
+
+
+def experiment_status(exp_dir: str | Path) -> dict[str, Any]:
+    """Everything ``status --json`` reports about an experiment.
+
+    Parameters
+    ----------
+    exp_dir : str or pathlib.Path
+        The experiment folder.
+
+    Returns
+    -------
+    dict
+        ``name``, ``path``, ``state`` (running, completed, stopped, failed), ``reason``,
+        ``spec`` (dict), ``objective``, ``direction``, ``configurations`` (per
+        configuration: ``id``, ``params``, ``n_runs``, ``objective``, ``mean``, ``sd``,
+        ``ci_low``, ``ci_high``, ``seed_averaged``, ``per_seed`` and ``runs``, each with
+        ``seed``, ``fold``, ``state``, ``path``), ``n_runs``, ``done``, ``best`` (the
+        best complete configuration's entry, or None) and ``promotion`` (dict or None).
+
+    Raises
+    ------
+    core.errors.InvalidRequest
+        The folder holds no experiment.
+    """
+    exp = Experiment(exp_dir)
+    state, reason = driver_state(exp.path)
+    entries = configuration_entries(exp)
+    promotion = process_record(exp.path / exp_folder.PROMOTION / exp_folder.PROMOTION_FILE)
+    return {
+        "name": exp.spec.name,
+        "path": str(exp.path),
+        "state": state,
+        "reason": reason,
+        "spec": exp.spec.to_dict(),
+        "objective": exp.spec.objective,
+        "direction": exp.spec.direction,
+        "threads": exp.threads,
+        "configurations": entries,
+        "n_runs": sum(e["n_runs"] for e in entries),
+        "done": sum(e["n_done"] for e in entries),
+        "best": best_configuration(entries, exp.spec.direction),
+        "promotion": promotion or None,
+    }
+
+
+def list_experiments(runs_root: str | Path | None = None) -> list[dict[str, Any]]:
+    """The experiments under ``<runs_root>/experiments``, newest first.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``path``, ``state``, ``n_runs`` and ``done`` (runs that succeeded).
+    """
+    root = Path(runs_root or exp_folder.runs_root()) / exp_folder.EXPERIMENTS
+    found = []
+    for path in sorted(root.glob(f"*/{exp_folder.SPEC_JSON}")):
+        with contextlib.suppress(OSError, ValueError):
+            exp = Experiment(path.parent)
+            configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
+            n_runs = len(configurations) * len(exp.plans("c000"))
+            done = sum(
+                (run / folder.STATUS).is_file()
+                and (folder.read_json(run / folder.STATUS) or {}).get("state") in SUCCEEDED
+                for run in (exp.path / exp_folder.RUNS).iterdir()
+            )
+            found.append(
+                {
+                    "name": exp.spec.name,
+                    "path": str(exp.path),
+                    "state": driver_state(exp.path)[0],
+                    "n_runs": n_runs,
+                    "done": done,
+                    "created": exp.setup.get("created"),
+                }
+            )
+    found.sort(key=lambda e: e.get("created") or 0.0, reverse=True)
+    return found
