@@ -112,7 +112,7 @@ def _read_csv(
 def _lenient_column(column: pa.ChunkedArray) -> pa.Array:
     """Numbers of a text column; a cell that is no number (``-1.#IND``) becomes NaN.
 
-    Empty cells stay null, so that :func:`_to_matrix` still reports them.
+    Empty cells stay null (NaN in :func:`_to_matrix`).
     """
     text = column.to_pandas()  # (n,) object: str or None
     empty = text.isna().to_numpy()
@@ -123,8 +123,8 @@ def _lenient_column(column: pa.ChunkedArray) -> pa.Array:
 def _read_numeric(data: bytes, name: str, columns: int, delimiter: str, skip_rows: int) -> pa.Table:
     """Read a fully numeric CSV body with pyarrow, translating errors.
 
-    A cell that is not a number (``-1.#IND``, ``abc``) is read as NaN, like ``nan``
-    itself: :mod:`core.data.validity` then marks its frame unusable, so one bad cell never
+    A cell that is not a number (``-1.#IND``, ``abc``) or is empty is read as NaN, like
+    ``nan`` itself: :mod:`core.data.validity` then marks its frame unusable, so one bad cell never
     rejects the file. Only the rare file holding such a cell pays for a second, textual
     reading.
     """
@@ -141,14 +141,15 @@ def _read_numeric(data: bytes, name: str, columns: int, delimiter: str, skip_row
     return pa.table([_lenient_column(c) for c in text.columns], names=names)
 
 
-def _to_matrix(table: pa.Table, name: str, start: int = 0) -> np.ndarray:
-    """Stack table columns ``start:`` into a float32 ``(n, k)`` matrix."""
-    n_null = sum(table.column(i).null_count for i in range(start, table.num_columns))
-    if n_null:
-        raise DataError(name, f"has {n_null} empty cells; every cell must hold a number")
+def _to_matrix(table: pa.Table, start: int = 0) -> np.ndarray:
+    """Stack table columns ``start:`` into a float32 ``(n, k)`` matrix.
+
+    An empty cell becomes NaN, like ``nan`` or ``-1.#IND``: its frame is then masked and
+    counted (:mod:`core.data.validity`), so a blank cell rejects neither file nor session.
+    """
     out = np.empty((table.num_rows, table.num_columns - start), dtype=np.float32)
     for j in range(start, table.num_columns):
-        out[:, j - start] = table.column(j).to_numpy()
+        out[:, j - start] = table.column(j).to_numpy()  # nulls (empty cells) -> NaN
     return out
 
 
@@ -174,8 +175,9 @@ def parse_headerless(data: bytes, name: str, columns: tuple[str, ...], what: str
     Raises
     ------
     DataError
-        Empty file, header line, wrong separator, wrong column count, non-numeric or
-        empty cells.
+        Empty file, header line, wrong separator, wrong column count, a ragged row.
+        A non-numeric, non-finite or empty cell is read as NaN instead (its frame is
+        masked later).
     """
     if not data or data.isspace():  # isspace stops at the first non-space byte; no copy
         raise DataError(name, f"file is empty; a {what} file has one row per 10 ms")
@@ -190,7 +192,7 @@ def parse_headerless(data: bytes, name: str, columns: tuple[str, ...], what: str
             name,
             f"has {len(fields)} columns, expected {len(columns)}: is this a DAIC-WOZ {what} file?",
         )
-    return _to_matrix(_read_numeric(data, name, len(columns), ",", 0), name)
+    return _to_matrix(_read_numeric(data, name, len(columns), ",", 0))
 
 
 def parse_covarep(data: bytes, name: str) -> np.ndarray:
@@ -223,8 +225,8 @@ def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
     Raises
     ------
     DataError
-        Empty file, missing or unexpected header, wrong separator, ragged rows,
-        non-numeric cells.
+        Empty file, missing or unexpected header, wrong separator, ragged rows. A
+        non-numeric, non-finite or empty cell is read as NaN instead.
     """
     expected = formats.CLNF_LEAD + formats.CLNF_FILES[kind][1]
     if not data or data.isspace():  # isspace stops at the first non-space byte; no copy
@@ -248,13 +250,13 @@ def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
     lead = len(formats.CLNF_LEAD)
     if table.num_rows == 0:
         raise DataError(name, "has a header but no frames")
-    head = _to_matrix(table.select(range(lead)), name).astype(np.float64)
+    head = _to_matrix(table.select(range(lead))).astype(np.float64)
     return ClnfTable(
         kind=kind,
         timestamp=table.column(1).to_numpy().astype(np.float64),
         confidence=head[:, 2].astype(np.float32),
         success=head[:, 3] > 0.5,
-        values=_to_matrix(table, name, start=lead),
+        values=_to_matrix(table, start=lead),
         columns=formats.CLNF_FILES[kind][1],
     )
 

@@ -81,7 +81,7 @@ def _problems(report: dict, pid: int) -> list[str]:
 # --- Non-finite and absurd cells ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("cell", ["-inf", "inf", "1e30", "-1.#IND", "nan"])
+@pytest.mark.parametrize("cell", ["-inf", "inf", "1e30", "-1.#IND", "nan", ""])
 @pytest.mark.parametrize("column", ["F0", "MCEP_0"])
 def test_one_bad_covarep_cell_changes_no_statistic_and_is_reported(clean, copy, cell, column):
     pid = _train_pid(copy)
@@ -95,7 +95,7 @@ def test_one_bad_covarep_cell_changes_no_statistic_and_is_reported(clean, copy, 
     assert f"row {row + 1}: {column} = '{cell}'" in problems[0]
 
 
-@pytest.mark.parametrize("cell", ["-inf", "inf", "-1.#IND", "1e30"])
+@pytest.mark.parametrize("cell", ["-inf", "inf", "-1.#IND", "1e30", ""])
 def test_one_bad_clnf_cell_changes_no_statistic_and_is_reported(clean, copy, cell):
     pid = _train_pid(copy)
     path = _session_file(copy, pid, "pose")
@@ -107,9 +107,11 @@ def test_one_bad_clnf_cell_changes_no_statistic_and_is_reported(clean, copy, cel
     assert len(problems) == 1 and f"row {line + 1}: Tx = '{cell}'" in problems[0], problems
 
 
-def test_a_bad_cell_leaves_the_session_usable(copy):
+@pytest.mark.parametrize("cell", ["-inf", ""])
+def test_a_bad_cell_leaves_the_session_usable(copy, cell):
+    # one bad or blank cell rejects neither the file nor the session
     pid = _train_pid(copy)
-    _edit_cell(_session_file(copy, pid, "covarep"), 5, 0, "-inf")
+    _edit_cell(_session_file(copy, pid, "covarep"), 5, 0, cell)
     entry = next(p for p in check_corpus(copy)["participants"] if p["id"] == pid)
     assert "audio" in entry["modalities"]
     windows, _, notes = load_windows(Corpus(copy), AUDIO, cache=None)
