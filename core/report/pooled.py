@@ -1,0 +1,229 @@
+"""The model card of an experiment configuration, from its runs' pooled predictions.
+
+For each seed, the dev predictions of the configuration's runs are pooled (with
+cross-validation folds: every train+dev participant once, out of fold); each
+participant's probability is then averaged over the seeds, as
+:mod:`core.experiment.stats` does for the objective. Test predictions, where labelled,
+are the mean over every run of the configuration. Subgroups and calibration are built
+from these pooled predictions; a pooled participant's calibration is fitted on the
+other folds' participants only (cross-fitting), never on their own fold. The shortcut
+audit and the explanations are those of one of the configuration's runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.config import open_corpus
+from core.errors import UserError
+from core.evaluation.metrics import bootstrap_intervals, participant_metrics, trivial_baselines
+from core.kinds.results import read_evaluation, split_report
+from core.report import analysis, sections
+from core.report.build import Options, audit_of, explanations_of, subgroups_of
+from core.report.calibration import Recalibration, calibration_summary
+from core.report.card import Card
+from core.report.inputs import RunInputs, load_run
+from core.report.predictions import Predictions
+from core.runs.state import SUCCEEDED
+
+POOLED = "pooled dev (out of fold)"
+
+
+def is_experiment(path: Path) -> bool:
+    """Whether ``path`` is an experiment folder."""
+    from core.experiment import experiment_status
+
+    try:
+        experiment_status(path)
+    except (UserError, OSError, ValueError):
+        return False
+    return True
+
+
+def _configuration(status: dict[str, Any], configuration: str | None) -> dict[str, Any]:
+    entries = status["configurations"]
+    if configuration is not None:
+        found = [e for e in entries if e["id"] == configuration]
+        if not found:
+            known = ", ".join(e["id"] for e in entries) or "none yet"
+            raise ValueError(f"no configuration {configuration!r} in {status['path']} ({known})")
+        return found[0]
+    done = [e for e in entries if e["n_done"]]
+    if status["best"] is not None:
+        return status["best"]
+    if not done:
+        raise ValueError(f"{status['path']}: no configuration has a finished run yet")
+    return done[0]
+
+
+def pool_runs(runs: list[dict[str, Any]]) -> tuple[dict[str, Predictions], dict[int, int]]:
+    """The configuration's pooled predictions per split, and each dev participant's fold.
+
+    Parameters
+    ----------
+    runs : list of dict
+        The configuration's runs (``seed``, ``fold``, ``state``, ``path``).
+
+    Returns
+    -------
+    predictions : dict
+        ``POOLED`` (seed-averaged out-of-fold dev predictions) and ``test`` (the mean of
+        every run's test probabilities), where any.
+    folds : dict
+        Participant ID to the fold whose run scored it (0 without folds).
+    """
+    dev: dict[int, list[float]] = {}
+    test: dict[int, list[float]] = {}
+    labels: dict[int, int] = {}
+    folds: dict[int, int] = {}
+    for run in runs:
+        if run["state"] not in SUCCEEDED:
+            continue
+        saved = read_evaluation(Path(run["path"]))
+        for split, into in (("dev", dev), ("test", test)):
+            report = split_report(saved, split)
+            for row in (report or {}).get("participants", []):
+                pid = int(row["id"])
+                into.setdefault(pid, []).append(float(row["prob"]))
+                labels[pid] = int(row["label"])
+                if split == "dev":
+                    folds[pid] = int(run["fold"] or 0)
+    out = {}
+    for name, table in ((POOLED, dev), ("test", test)):
+        if table:
+            ids = sorted(table)
+            out[name] = Predictions(
+                ids, [labels[i] for i in ids], [float(np.mean(table[i])) for i in ids]
+            )
+    return out, folds
+
+
+def cross_fitted(
+    pooled: Predictions, folds: dict[int, int], method: str
+) -> tuple[Predictions, list[Recalibration]]:
+    """Each fold's participants calibrated by a map fitted on the other folds only.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two folds (there is no other fold to fit on).
+    """
+    fold_of = np.array([folds.get(int(i), 0) for i in pooled.ids])
+    if np.unique(fold_of).size < 2:
+        raise ValueError("the configuration has no folds: nothing to cross-fit a calibration on")
+    probs = np.empty(len(pooled))
+    maps = []
+    for fold in np.unique(fold_of):
+        own = fold_of == fold
+        fitting = Predictions(pooled.ids[~own], pooled.labels[~own], pooled.probs[~own])
+        judged = Predictions(pooled.ids[own], pooled.labels[own], pooled.probs[own])
+        recalibration = Recalibration(method).fit(fitting)
+        probs[own] = recalibration.apply(judged).probs
+        maps.append(recalibration)
+    return Predictions(pooled.ids, pooled.labels, probs), maps
+
+
+def _report(predictions: Predictions, n_boot: int) -> dict[str, Any]:
+    return {
+        "metrics": participant_metrics(predictions.labels, predictions.probs),
+        "intervals": bootstrap_intervals(predictions.labels, predictions.probs, n_boot=n_boot),
+        "baselines": trivial_baselines(predictions.labels),
+        "participants": [
+            {"id": int(i), "label": int(y), "prob": float(p)}
+            for i, y, p in zip(predictions.ids, predictions.labels, predictions.probs, strict=True)
+        ],
+    }
+
+
+def _calibration(pooled: dict[str, Predictions], folds: dict[int, int], method: str | None) -> dict:
+    out: dict[str, Any] = {"method": None, "method_text": None, "splits": {}, "notes": []}
+    note = "the other folds' pooled out-of-fold predictions (cross-fitting)"
+    out["fitting"] = {"n": len(pooled.get(POOLED, [])), "note": note}
+    for split, predictions in pooled.items():
+        out["splits"][split] = {"before": calibration_summary(predictions)}
+    if not method or POOLED not in pooled:
+        return out
+    from core.report.calibration import METHODS
+
+    try:
+        after, _ = cross_fitted(pooled[POOLED], folds, method)
+        out["splits"][POOLED]["after"] = calibration_summary(after)
+        if "test" in pooled:  # test participants are never in a fold
+            recalibration = Recalibration(method).fit(pooled[POOLED])
+            out["splits"]["test"]["after"] = calibration_summary(
+                recalibration.apply(pooled["test"])
+            )
+        out["method"], out["method_text"] = method, METHODS[method]
+    except ValueError as error:
+        out["notes"].append(f"no calibration fitted: {error}")
+    return out
+
+
+def build_experiment_card(
+    exp_dir: str | Path, options: Options | None = None, configuration: str | None = None
+) -> Card:
+    """The model card of one configuration of an experiment (default: the best).
+
+    Raises
+    ------
+    ValueError
+        No such configuration, or none has a finished run.
+    """
+    from core.experiment import experiment_status
+
+    started = time.monotonic()
+    options = options or Options()
+    status = experiment_status(exp_dir)
+    entry = _configuration(status, configuration)
+    pooled, folds = pool_runs(entry["runs"])
+    if POOLED not in pooled:
+        raise ValueError(f"configuration {entry['id']} has no finished run with dev predictions")
+    first = next(r for r in entry["runs"] if r["state"] in SUCCEEDED)
+    one = load_run(first["path"])
+    inputs = RunInputs(
+        run_dir=one.run_dir,
+        config={**one.config, "data": {**one.config["data"], "assignment": None}},
+        kind=one.kind,
+        corpus=open_corpus({**one.config, "data": {"root": one.config["data"].get("root")}}),
+        reports={split: _report(p, options.n_boot) for split, p in pooled.items()},
+        history=[],
+        status={"state": status["state"], "reason": status.get("reason")},
+    )
+    card = Card(
+        title=f"Model card: experiment {status['name']}, configuration {entry['id']}",
+        subtitle=f"Pooled over {entry['n_done']} of {entry['n_runs']} runs; built "
+        f"{time.strftime('%Y-%m-%d %H:%M')} from {status['path']}",
+    )
+    sections.intended_use(card)
+    sections.data_section(card, inputs)
+    model = card.section("Configuration")
+    model.text(
+        f"Objective: {entry['objective']}; searched parameters below; "
+        f"seeds {status['spec'].get('seeds')}."
+    )
+    model.table(["parameter", "value"], [[k, str(v)] for k, v in entry["params"].items()])
+    model.table(
+        ["seed", "value", "interval", "participants"],
+        [
+            [s["seed"], s["value"], f"[{s['ci_low']}, {s['ci_high']}]", s["n"]]
+            for s in entry.get("per_seed", [])
+        ],
+        "per seed, pooled over folds",
+    )
+    sections.model_section(card, one)
+    sections.results_section(card, inputs)
+    subgroups, notes = subgroups_of(inputs, options)
+    analysis.subgroups_section(card, subgroups, notes)
+    analysis.calibration_section(card, _calibration(pooled, folds, options.calibration))
+    audits = [audit_of(one, options)]
+    analysis.audit_section(card, audits)
+    analysis.explanations_section(card, explanations_of(one, audits))
+    analysis.limitations_section(
+        card, inputs, [f"The audit and the explanations are those of one run: {one.run_dir}."]
+    )
+    card.build_seconds = time.monotonic() - started
+    return card
