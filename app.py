@@ -22,6 +22,7 @@ navigation = st.navigation(
         st.Page("screens/data.py", title="Data", default=True),
         st.Page("screens/train.py", title="Train"),
         st.Page("screens/runs.py", title="Runs"),
+        st.Page("screens/experiments.py", title="Experiments"),
         st.Page("screens/explain.py", title="Explain"),
         st.Page("screens/predict.py", title="Predict"),
     ]

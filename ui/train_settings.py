@@ -94,9 +94,12 @@ def _number_ui(h: hparams.HParam, default: float, key: str) -> float:
     )
 
 
-def hparam_ui(h: hparams.HParam, modality: str) -> Any:
-    """One widget for one hyper-parameter, built from its table entry; returns its value."""
-    key = f"train_{modality}_{h.name}"
+def hparam_ui(h: hparams.HParam, modality: str, page: str = "train") -> Any:
+    """One widget for one hyper-parameter, built from its table entry; returns its value.
+
+    ``page`` starts the widget's key, so each page keeps its own values.
+    """
+    key = f"{page}_{modality}_{h.name}"
     default = h.default_for(modality)
     if h.kind == "bool":
         return st.toggle(h.label, value=default, key=key, help=h.describe())

@@ -1,0 +1,158 @@
+"""The Experiments page through AppTest, on real experiments run by the engine.
+
+One experiment is composed on the page, started (a real background driver and Dask
+workers), stopped, resumed to the end, watched, compared and promoted; the form's plan
+and its errors are checked without starting anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from core.experiment import experiment_status
+from tests.screens.apptest import chart_titles, open_page
+
+pytestmark = pytest.mark.slow
+
+
+def texts(at) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def frame_with(at, column: str) -> pd.DataFrame:
+    (frame,) = [d.value for d in at.dataframe if column in d.value.columns]
+    return frame
+
+
+def wait_for(exp_dir: Path, done, timeout_s: float = 240.0) -> dict:
+    """Poll the experiment's status until ``done(status)``; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = experiment_status(exp_dir)
+        if done(status):
+            return status
+        time.sleep(0.5)
+    raise AssertionError(f"timed out; last status {status['state']}, {status['promotion']}")
+
+
+def rerun(at):
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_form_says_what_it_will_train_or_what_is_wrong(small_corpus, runs_root):
+    at = open_page("experiments", small_corpus)
+    assert any("No experiments yet" in i.value for i in at.info)
+    at.radio(key="experiments_protocol").set_value("cv")
+    rerun(at)
+    at.number_input(key="experiments_folds").set_value(3)
+    at.text_input(key="experiments_seeds").set_value("0, 1, 2")
+    at.text_input(key="experiments_audio_hidden_size_values").set_value("8, 16")
+    rerun(at)
+    (plan,) = [t for t in texts(at) if " runs: " in t]
+    assert plan.startswith("18 runs: 2 configurations x 3 seeds x 3 folds, each up to 30 epochs")
+    assert "Rough time: unknown (no earlier audio run" in plan
+
+    at.text_input(key="experiments_seeds").set_value("0, zero")
+    rerun(at)
+    assert any("seeds" in t and "zero" in t for t in texts(at))
+    assert not [b for b in at.button if b.key == "experiments_start"]
+
+    at.text_input(key="experiments_seeds").set_value("0")
+    at.radio(key="experiments_sampler").set_value("tpe")
+    rerun(at)
+    at.number_input(key="experiments_trials").set_value(5)
+    at.toggle(key="experiments_audio_hidden_size_ranged").set_value(True)
+    rerun(at)
+    at.number_input(key="experiments_audio_hidden_size_low").set_value(4.0)
+    rerun(at)
+    assert any("search.hidden_size.low" in t and "outside" in t for t in texts(at))
+    at.number_input(key="experiments_audio_hidden_size_low").set_value(16.0)
+    rerun(at)
+    (plan,) = [t for t in texts(at) if " runs: " in t]
+    assert plan.startswith("15 runs: 5 configurations x 1 seed x 3 folds, ")
+
+
+def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_root, monkeypatch):
+    stored = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        stored[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    at = open_page("experiments", small_corpus)
+    at.text_input(key="experiments_name").set_value("tiny")
+    at.text_input(key="experiments_audio_hidden_size_values").set_value("8, 16")
+    at.slider(key="experiments_audio_max_epochs").set_value(1)
+    at.number_input(key="experiments_workers").set_value(1)
+    rerun(at)
+    (plan,) = [t for t in texts(at) if " runs: " in t]
+    assert plan.startswith("4 runs: 2 configurations x 2 seeds, each up to 1 epochs, on 1 worker")
+
+    at.button(key="experiments_start").click()
+    rerun(at)
+    exp_dir = runs_root / "experiments" / "tiny"
+    assert json.loads((exp_dir / "spec.json").read_text())["fixed"] == {"max_epochs": 1}
+    assert any("Started tiny" in s.value for s in at.success)
+    assert "Starting the experiment's driver…" in texts(at)  # until its driver has begun
+    assert not [b for b in at.button if b.key in ("experiments_stop", "experiments_resume")]
+    wait_for(exp_dir, lambda s: s["state"] == "running")
+    rerun(at)
+    assert any(t.startswith("tiny: running; ") for t in texts(at))
+
+    at.button(key="experiments_stop").click()
+    rerun(at)
+    assert experiment_status(exp_dir)["state"] == "stopped"
+    assert any("Stopped tiny" in s.value for s in at.success)
+    at.button(key="experiments_resume").click()
+    rerun(at)
+    assert any("Resumed tiny" in s.value for s in at.success)
+    wait_for(exp_dir, lambda s: s["state"] in ("running", "completed"))
+    rerun(at)
+    assert any(t.startswith(("tiny: running; ", "tiny: completed; ")) for t in texts(at))
+    status = wait_for(exp_dir, lambda s: s["state"] == "completed")
+    assert status["done"] == status["n_runs"] == 4
+
+    rerun(at)
+    grid = frame_with(at, "settings").set_index("configuration")
+    assert set(grid["settings"]) == {"hidden_size=8", "hidden_size=16"}
+    assert (grid[["seed 0", "seed 1"]] == "✓").all().all()
+    assert (grid["done"] == "2/2").all()
+    best = status["best"]
+    assert f"Best so far: {best['id']} (hidden_size={best['params']['hidden_size']})" in texts(at)
+    assert any(f"seed-averaged predictions {best['seed_averaged']:.3f}" in t for t in texts(at))
+    titles = chart_titles(at)
+    assert titles[0].startswith("macro-F1 per configuration")
+    assert titles[1] == "Varied settings against macro-F1 (2 configurations scored)"
+    assert any("is higher than" in t or "have the same" in t for t in texts(at))
+
+    configurations = stored["tiny-configurations.csv"].decode()
+    assert configurations.startswith("# spec: ")
+    table = pd.read_csv(io.StringIO(configurations), comment="#")
+    assert sorted(table["hidden_size"]) == [8, 16]
+    assert table.set_index("configuration").loc[best["id"], "mean"] == pytest.approx(best["mean"])
+    runs = pd.read_csv(io.StringIO(stored["tiny-runs.csv"].decode()), comment="#")
+    assert len(runs) == 4 and set(runs["state"]) <= {"completed", "early-stopped"}
+
+    at.button(key="experiments_promote").click()
+    rerun(at)
+    assert any("Promotion started" in s.value for s in at.success)
+    status = wait_for(exp_dir, lambda s: (s["promotion"] or {}).get("state") == "completed")
+    rerun(at)
+    promoted = frame_with(at, "TEST macro-F1")
+    assert promoted["seed"].tolist() == [0, 1]
+    expected = [r["test"]["macro_f1"] for r in status["promotion"]["runs"]]
+    assert promoted["TEST macro-F1"].tolist() == pytest.approx(expected)
+    assert any("held-out test split, scored once" in c.value for c in at.caption)
+    assert any(t.startswith("Its dev macro-F1 in the experiment: mean") for t in texts(at))
+    assert not [b for b in at.button if b.key == "experiments_promote"]
