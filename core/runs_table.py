@@ -8,7 +8,7 @@ Dev point metrics come from the best epoch's record in ``metrics.jsonl`` (the ep
 whose weights the best checkpoint holds). Everything else (bootstrap intervals, the test
 split, the participants' probabilities) comes from the evaluation the training process
 writes into the run folder once the run ends (:func:`core.evaluate.evaluate_and_save`,
-read back with :func:`core.evaluate.read_evaluation`). Reading the table
+read back with :func:`read_evaluation`, which checks it). Reading the table
 never evaluates anything; a run finished by an older version, without the file, reads
 "not evaluated" until someone asks for it.
 
@@ -26,18 +26,13 @@ from typing import Any
 import pandas as pd
 
 from core import hparams
-from core.kinds import best_model_file
+from core.kinds import KINDS, best_model_file, results
 from core.kinds.choice import best_record
-from core.kinds.results import (
-    EVALUATION_FILE,
-    N_BOOT,
-    SPLITS,
-    read_evaluation,
-    split_report,
-)
+from core.kinds.results import EVALUATION_FILE, N_BOOT, SPLITS, split_report
 from core.runs import folder
 from core.runs.manager import ACTIVE, RunInfo, list_runs, read_status
-from core.runs.status import judge
+from core.runs.schema import RunFileError, check_evaluation
+from core.runs.status import UNREADABLE, judge
 
 METRICS = ("macro_f1", "f1_depressed", "f1_not_depressed", "auroc")
 BASELINES = ("always_depressed", "always_not_depressed")
@@ -64,6 +59,23 @@ def _mtime(path: Path) -> int:
         return path.stat().st_mtime_ns
     except FileNotFoundError:
         return 0
+
+
+def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
+    """A run's saved evaluation (:func:`core.kinds.results.read_evaluation`), checked.
+
+    Returns
+    -------
+    dict or None
+        None also when the file fails :func:`core.runs.schema.check_evaluation` (a
+        hand-edited or foreign file: the run is listed as unreadable, and evaluating it
+        again replaces the file).
+    """
+    saved = results.read_evaluation(run_dir, n_boot)
+    try:
+        return None if saved is None else check_evaluation(saved)
+    except RunFileError:
+        return None
 
 
 def runs_stamp(root: Path) -> tuple:
@@ -157,8 +169,35 @@ def _split_columns(prefix: str, report: dict[str, Any] | None) -> dict[str, Any]
     return row
 
 
+def _written_modality(run_dir: Path) -> str:
+    """The modality a run's ``config.json`` names, when it names a known one; else ``?``."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        modality = folder.read_json(run_dir / folder.CONFIG).get("modality")
+        if modality in KINDS:
+            return modality
+    return "?"
+
+
+def unreadable_row(info: RunInfo) -> dict[str, Any]:
+    """The row of a run folder that cannot be read: its name, status, reason and path.
+
+    Its modality is the one its configuration names, when that can be read (the run is
+    shown for what it is, though nothing picks it: its :class:`RunInfo` has none).
+    """
+    row = dict.fromkeys(run_row_columns())
+    row.update(run=info.path.name, modality=_written_modality(info.path), status=UNREADABLE)
+    row.update(reason=info.reason, epochs=0, evaluation=UNREADABLE, path=str(info.path))
+    return row
+
+
 def run_row(info: RunInfo, n_boot: int = N_BOOT) -> dict[str, Any]:
-    """One row of the runs table (see :func:`runs_table`)."""
+    """One row of the runs table (see :func:`runs_table`).
+
+    A run folder that cannot be read (:data:`core.runs.status.UNREADABLE`) gives
+    :func:`unreadable_row`.
+    """
+    if info.status == UNREADABLE:
+        return unreadable_row(info)
     record = best_record(folder.read_metrics(info.path)) or {}
     saved = read_evaluation(info.path, n_boot)
     dev = _split_columns("dev", split_report(saved, "dev"))
@@ -221,7 +260,11 @@ def runs_table(root: Path, n_boot: int = N_BOOT) -> pd.DataFrame:
         return pd.DataFrame(columns=list(run_row_columns()))
     table = pd.DataFrame(rows)
     fixed = run_row_columns()
-    unused = [h.name for h in hparams.HPARAMS if h.name not in fixed and table[h.name].isna().all()]
+    unused = [
+        h.name
+        for h in hparams.HPARAMS
+        if h.name in table and h.name not in fixed and table[h.name].isna().all()
+    ]
     return table.drop(columns=unused)
 
 

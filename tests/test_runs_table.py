@@ -271,3 +271,29 @@ def test_csv_export_holds_every_row_and_column(tmp_path):
     assert list(exported.columns) == list(table.columns)
     assert sorted(exported["run"]) == ["audio-a", "text-b"]
     assert exported.set_index("run").loc["audio-a", "best_val_loss"] == 0.9
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda d: (d / folder.CONFIG).write_text('{"modality": "aud'), "config.json: is not"),
+        (
+            lambda d: folder.append_metrics(d, {"epoch": 3, "val_loss": "low"}),
+            "metrics.jsonl line 3",
+        ),
+        (
+            lambda d: (d / folder.STATUS).write_text('{"state": "completed", "started": "x"}'),
+            "status",
+        ),
+    ],
+)
+def test_a_folder_that_cannot_be_read_is_one_unreadable_row(tmp_path, no_scoring, spoil, reason):
+    make_run(tmp_path, "good", losses=[(1.0, 0.8), (0.9, 0.6)])
+    spoil(make_run(tmp_path, "bad", losses=[(1.0, 0.8), (0.9, 0.7)]))
+    table = runs_table(tmp_path).set_index("run")
+    assert table.loc["good", "status"] == "completed" and table.loc["good", "best_val_loss"] == 0.6
+    assert (table.loc["bad", "status"], table.loc["bad", "evaluation"]) == ("unreadable",) * 2
+    assert table.loc["bad", "reason"].startswith(reason) and pd.isna(table.loc["bad", "macro_f1"])
+    assert runs_table(tmp_path / "missing").empty  # and a root of unreadable runs only:
+    (tmp_path / "good" / folder.CONFIG).write_text("[]")
+    assert set(runs_table(tmp_path)["status"]) == {"unreadable"}

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from core.runs.process import start_time
+from core.runs.schema import RunFileError, check_config, check_record, check_status
 from core.runs.state import RunState
 
 CONFIG = "config.json"
@@ -132,18 +133,34 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def read_run_file(path: Path) -> Any:
+    """Read one JSON run file; None when it does not exist.
+
+    Raises
+    ------
+    core.runs.schema.RunFileError
+        The file is not JSON (cut short, edited, or not text); the message names it.
+    """
+    try:
+        return read_json(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunFileError(Path(path).name, f"is not valid JSON ({error})") from None
+
+
 def read_config(run_dir: str | Path) -> dict[str, Any]:
-    """Read a run's ``config.json``.
+    """Read a run's ``config.json``, checked (:func:`core.runs.schema.check_config`).
 
     Raises
     ------
     FileNotFoundError
         The folder holds no configuration (not a run folder).
+    core.runs.schema.RunFileError
+        It is not JSON, or a field has the wrong type (also a ``ValueError``).
     """
-    config = read_json(Path(run_dir) / CONFIG)
+    config = read_run_file(Path(run_dir) / CONFIG)
     if config is None:
         raise FileNotFoundError(f"{run_dir}: no {CONFIG}; is this a run folder?")
-    return config
+    return check_config(config)
 
 
 def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
@@ -185,10 +202,18 @@ def write_status(
         run failed) pass False and keep the recorded process.
     **extra
         More fields (epoch, max_epochs, ...).
+
+    Notes
+    -----
+    The fields of the previous status are kept, unless it cannot be read (cut short,
+    or a field of the wrong type): then it is replaced as a whole.
     """
     if state not in set(RunState):
         raise ValueError(f"unknown run state {state!r}; expected one of {list(RunState)}")
-    previous = read_json(Path(run_dir) / STATUS) or {}
+    try:  # a status that cannot be read is replaced, so the run can always be resumed
+        previous = check_status(read_run_file(Path(run_dir) / STATUS) or {})
+    except RunFileError:
+        previous = {}
     status = {**previous, **extra, "state": state, "reason": reason, "heartbeat": time.time()}
     status["owned"] = owner
     if owner:
@@ -231,38 +256,59 @@ class MetricsReader:
     def __init__(self, run_dir: Path) -> None:
         self.path = Path(run_dir) / METRICS
         self.records: list[dict] = []
+        self.problems: list[str] = []
         self._inode: int | None = None
         self._offset = 0
+        self._lines = 0
 
     def poll(self) -> list[dict]:
         """Read what is new; return the records added by this call.
 
-        A line that is not a JSON object (a hand-edited file) is skipped, not raised.
+        A line that is not a JSON object, or whose fields have the wrong types (a
+        hand-edited file), is skipped, not raised; :attr:`problems` says why, naming
+        the line.
         """
         try:
             with open(self.path, "rb") as handle:
                 stat = os.fstat(handle.fileno())
                 if stat.st_ino != self._inode or stat.st_size < self._offset:
                     self._inode, self._offset, self.records = stat.st_ino, 0, []
+                    self.problems, self._lines = [], 0
                 handle.seek(self._offset)
                 data = handle.read()
         except FileNotFoundError:
-            self._inode, self._offset, self.records = None, 0, []
+            self._inode, self._offset, self.records, self.problems = None, 0, [], []
+            self._lines = 0
             return []
         end = data.rfind(b"\n") + 1  # a partial last line waits for the next poll
-        new = [record for line in data[:end].splitlines() if (record := _parse(line))]
+        new = []
+        for line in data[:end].splitlines():
+            self._lines += 1
+            try:
+                if record := _parse(line, f"{METRICS} line {self._lines}"):
+                    new.append(record)
+            except RunFileError as error:
+                self.problems.append(str(error))
         self._offset += end
         self.records.extend(new)
         return new
 
 
-def _parse(line: bytes) -> dict | None:
-    """One metrics line as a dict; None for a blank or malformed line."""
+def _parse(line: bytes, where: str) -> dict | None:
+    """One metrics line as a checked record; None for a blank line.
+
+    Raises
+    ------
+    core.runs.schema.RunFileError
+        The line is not a JSON object, or a field has the wrong type.
+    """
+    if not line.strip():
+        return None
     try:
         record = json.loads(line)
     except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+        raise RunFileError(where, "is not valid JSON") from None
+    return check_record(record, where)
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

@@ -17,8 +17,8 @@ dead run as failed is the supervisor's job (:func:`core.runs.manager.settle`).
 
 from __future__ import annotations
 
-import contextlib
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +26,14 @@ from typing import Any
 
 from core.runs import folder
 from core.runs.process import is_alive
+from core.runs.schema import RunFileError, check_evaluation, check_status
 from core.runs.state import ACTIVE, RunState
 
 LAUNCH_GRACE_S = 30.0
 """How long a status written just before launching may wait for its process."""
 DEAD_REASON = "process ended unexpectedly"
+UNREADABLE = "unreadable"
+"""The status of a run folder whose files cannot be read (:func:`run_info` says why)."""
 LOG_TAIL_BYTES = 64_000
 """How much of the end of ``process.log`` is searched for the exception a process died of."""
 
@@ -46,18 +49,19 @@ def status_file(run_dir: Path) -> dict[str, Any]:
     Returns
     -------
     dict
-        The file's fields. No file: *starting*, dated by ``config.json``; a file that is
-        not a JSON object: *failed*, with the reason.
+        The file's fields. No file: *starting*, dated by ``config.json``; a file that
+        cannot be read (not JSON, or a field of the wrong type,
+        :func:`core.runs.schema.check_status`): *failed*, with the reason naming the file
+        also under ``unreadable``. Such a run can still be resumed from its checkpoint,
+        which writes a new status.
     """
     try:
-        status = folder.read_json(run_dir / folder.STATUS)
-        if not isinstance(status, dict | None):
-            raise ValueError(f"it holds a {type(status).__name__}, not an object")
-    except ValueError as error:  # not JSON: a hand-edited or foreign file
-        return {
-            "state": RunState.FAILED,
-            "reason": f"{folder.STATUS} cannot be read ({error}); the run cannot be judged",
-        }
+        status = folder.read_run_file(run_dir / folder.STATUS)
+        if status is not None:
+            check_status(status)
+    except RunFileError as error:  # a hand-edited, cut short or foreign file
+        reason = f"{error}; resume the run to continue from its last checkpoint"
+        return {"state": RunState.FAILED, "reason": reason, "unreadable": str(error)}
     if status is None:  # a folder being set up: judged from its configuration's age
         config = run_dir / folder.CONFIG
         since = config.stat().st_mtime if config.exists() else 0.0
@@ -253,17 +257,42 @@ def run_info(run_dir: Path) -> RunInfo:
     Returns
     -------
     RunInfo
-        ``epochs_done`` and ``best_val_loss`` come from ``metrics.jsonl``.
+        ``epochs_done`` and ``best_val_loss`` come from ``metrics.jsonl``. A folder
+        whose ``config.json``, ``status.json``, ``metrics.jsonl`` or ``evaluation.json``
+        cannot be read (:mod:`core.runs.schema`) is :data:`UNREADABLE`, with the reason
+        naming the file and field, modality ``?`` and an empty configuration, so that
+        nothing picks it to score or resume.
     """
     run_dir = Path(run_dir)
-    config = folder.read_json(run_dir / folder.CONFIG) or {}
-    status = read_status(run_dir)
-    records = folder.read_metrics(run_dir)
+    try:
+        config = folder.read_config(run_dir)
+        status = read_status(run_dir)
+        if "unreadable" in status:
+            return unreadable_info(run_dir, status["reason"])
+        return _checked_info(run_dir, config, status)
+    except RunFileError as error:
+        return unreadable_info(run_dir, str(error))
+
+
+def unreadable_info(run_dir: Path, reason: str) -> RunInfo:
+    """The :class:`RunInfo` of a folder that cannot be read, and why."""
+    return RunInfo(Path(run_dir), "?", UNREADABLE, reason, 0, None, None, {})
+
+
+def _checked_info(run_dir: Path, config: dict[str, Any], status: dict[str, Any]) -> RunInfo:
+    """:func:`run_info` once its metrics and evaluation pass their checks, else raise."""
+    reader = folder.MetricsReader(run_dir)
+    records = reader.poll()
+    if reader.problems:
+        raise RunFileError(*reader.problems[0].split(": ", 1))
+    evaluation = folder.read_run_file(run_dir / folder.EVALUATION)
+    if evaluation is not None:
+        check_evaluation(evaluation)
     losses = [r["val_loss"] for r in records if r.get("val_loss") is not None]
-    max_epochs = config.get("training", {}).get("max_epochs", 1 if config else None)
+    max_epochs = config.get("training", {}).get("max_epochs", 1)
     return RunInfo(
         path=run_dir,
-        modality=config.get("modality", "?"),
+        modality=config["modality"],
         status=status.get("state", "starting"),
         reason=status.get("reason"),
         epochs_done=len(records),
@@ -285,7 +314,8 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     Returns
     -------
     list of RunInfo
-        Newest first; a folder that vanishes or cannot be read meanwhile is left out.
+        Newest first, folders that cannot be read (:data:`UNREADABLE`) last; a folder
+        that vanishes meanwhile is left out.
     """
     root = Path(root or folder.DEFAULT_RUNS_ROOT)
     if not root.is_dir():
@@ -294,7 +324,10 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     for path in root.iterdir():
         if not (path / folder.CONFIG).is_file():
             continue
-        with contextlib.suppress(OSError, ValueError):
+        try:
             infos.append(run_info(path))
+        except OSError:
+            if (path / folder.CONFIG).is_file():  # still there: unreadable, not vanished
+                infos.append(unreadable_info(path, f"cannot be read ({sys.exc_info()[1]})"))
     infos.sort(key=lambda info: info.started or 0.0, reverse=True)
     return infos

@@ -98,3 +98,33 @@ def test_metrics_reader_skips_malformed_lines(tmp_path):
     path = tmp_path / folder.METRICS
     path.write_text(json.dumps(record(1)) + "\nnot json\n[1, 2]\n\n" + json.dumps(record(2)) + "\n")
     assert [r["epoch"] for r in folder.read_metrics(tmp_path)] == [1, 2]
+
+
+def test_metrics_reader_names_each_line_it_skips(tmp_path):
+    path = tmp_path / folder.METRICS
+    lines = [record(1), {"epoch": 2, "val_loss": "low"}, {"epoch": "3"}, record(4)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "garbage\n")
+    reader = folder.MetricsReader(tmp_path)
+    assert [r["epoch"] for r in reader.poll()] == [1, 4]
+    assert reader.problems == [
+        "metrics.jsonl line 2: val_loss is 'low', expected a number",
+        "metrics.jsonl line 3: epoch is '3', expected a whole number from 1",
+        "metrics.jsonl line 5: is not valid JSON",
+    ]
+
+
+@pytest.mark.parametrize("text", ['{"state": "compl', "[1, 2]", '{"started": "yesterday"}'])
+def test_write_status_replaces_a_status_that_cannot_be_read(tmp_path, text):
+    (tmp_path / folder.STATUS).write_text(text)
+    status = folder.write_status(tmp_path, "starting", owner=False)
+    assert folder.read_json(tmp_path / folder.STATUS) == status
+    assert status["state"] == "starting" and isinstance(status["started"], float)
+
+
+def test_read_config_names_the_file_and_field(tmp_path):
+    (tmp_path / folder.CONFIG).write_text('{"modality": "au')
+    with pytest.raises(ValueError, match=r"^config.json: is not valid JSON"):
+        folder.read_config(tmp_path)
+    folder.write_config(tmp_path, {"modality": "audio", "training": {"lr": "fast"}})
+    with pytest.raises(ValueError, match=r"^config.json: training.lr is 'fast', expected a number"):
+        folder.read_config(tmp_path)

@@ -1,10 +1,13 @@
 """Reading a run's status: dead processes, zombies, recycled IDs and races."""
 
 import dataclasses
+import json
+import shutil
 import subprocess
 import sys
 
 import psutil
+import pytest
 
 from core.runs import folder, manager
 from core.runs import status as run_status
@@ -77,7 +80,63 @@ def test_an_unreadable_status_is_reported_not_raised(tmp_path):
     run_dir = fake_run(tmp_path)
     (run_dir / folder.STATUS).write_text("{not json")
     (info,) = run_status.list_runs(tmp_path)
-    assert info.status == "failed" and "cannot be read" in info.reason
+    assert info.status == "unreadable" and info.reason.startswith("status.json: is not valid JSON")
+    assert run_status.read_status(run_dir)["state"] == "failed"  # not active: resumable
+
+
+def write_bad_file(run_dir, case):
+    """Spoil one run file of ``run_dir`` as a hand edit or a copy cut short would."""
+    if case == "truncated config":
+        text = (run_dir / folder.CONFIG).read_text()
+        (run_dir / folder.CONFIG).write_text(text[: len(text) // 2])
+    elif case == "max_epochs lots":
+        config = folder.read_json(run_dir / folder.CONFIG)
+        config["training"]["max_epochs"] = "lots"
+        folder.write_json_atomic(run_dir / folder.CONFIG, config)
+    elif case == "val_loss low":
+        folder.append_metrics(run_dir, {"epoch": 1, "val_loss": 0.5})
+        folder.append_metrics(run_dir, {"epoch": 2, "val_loss": "low"})
+    elif case == "started yesterday":
+        folder.write_json_atomic(
+            run_dir / folder.STATUS, {"state": "stopped", "started": "yesterday"}
+        )
+    elif case == "evaluation without baselines":
+        report = {"metrics": {"n": 3, "macro_f1": 0.5}, "intervals": {}}
+        folder.write_json_atomic(
+            run_dir / folder.EVALUATION, {"splits": {"dev": {"report": report}}}
+        )
+
+
+BAD_FILES = {
+    "truncated config": "config.json: is not valid JSON",
+    "max_epochs lots": "config.json: training.max_epochs is 'lots', expected a whole number",
+    "val_loss low": "metrics.jsonl line 2: val_loss is 'low', expected a number",
+    "started yesterday": "status.json: started is 'yesterday', expected seconds since the epoch",
+    "evaluation without baselines": "evaluation.json: splits.dev.report: baselines is missing",
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_a_bad_run_file_lists_its_folder_as_unreadable_beside_the_others(tmp_path, case):
+    good = fake_run(tmp_path, "good")
+    folder.write_status(good, "completed", "reached 5 epochs")
+    folder.append_metrics(good, {"epoch": 1, "val_loss": 0.25})
+    write_bad_file(fake_run(tmp_path, "bad"), case)
+    runs = {info.path.name: info for info in run_status.list_runs(tmp_path)}
+    assert (runs["good"].status, runs["good"].best_val_loss) == ("completed", 0.25)
+    assert (runs["bad"].status, runs["bad"].modality) == ("unreadable", "?")
+    assert runs["bad"].reason.startswith(BAD_FILES[case])
+    listed = subprocess.run(  # the command line, in its own process
+        [sys.executable, "-m", "core.runs", "list", "--root", str(tmp_path), "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["good"]["status"] == "completed" and rows["bad"]["status"] == "unreadable"
+    assert rows["bad"]["reason"].startswith(BAD_FILES[case])
 
 
 OLD_CRASH = "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'old'\n"
@@ -112,3 +171,27 @@ def test_a_dead_run_that_printed_a_traceback_is_failed_with_its_exception(tmp_pa
 def test_an_older_attempts_traceback_is_not_blamed(tmp_path):
     run_dir = dead_run(tmp_path, OLD_CRASH + "INFO resuming\n", offset=len(OLD_CRASH))
     assert run_status.read_status(run_dir)["reason"] == run_status.DEAD_REASON
+
+
+def test_a_truncated_status_names_its_file_and_the_run_resumes_from_its_checkpoint(
+    trained_runs, tmp_path
+):
+    run_dir = tmp_path / "audio"
+    shutil.copytree(trained_runs["audio"], run_dir)
+    done = len(folder.read_metrics(run_dir))
+    text = (run_dir / folder.STATUS).read_text()
+    (run_dir / folder.STATUS).write_text(text[: len(text) // 2])  # a copy cut short
+    (info,) = run_status.list_runs(tmp_path)
+    assert info.status == "unreadable" and info.reason.startswith("status.json: ")
+    assert "resume" in info.reason
+    resumed = subprocess.run(
+        [sys.executable, "-m", "core.train", "--resume", str(run_dir), "--more-epochs", "1"]
+        + ["--quiet"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    (info,) = run_status.list_runs(tmp_path)
+    assert info.status in ("completed", "early-stopped") and info.epochs_done == done + 1
