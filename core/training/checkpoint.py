@@ -7,6 +7,7 @@ weights_only=True)`` reads it and no arbitrary object is ever unpickled.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import random
 import tempfile
@@ -133,13 +134,17 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
 def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     """Write a checkpoint atomically: a reader sees the old file or the new one, never half.
 
-    The payload goes to a temporary file in the same folder, is flushed and fsynced, then
-    renamed over ``path``. ``format_version`` is added when missing.
+    The payload is serialised in memory, written to a temporary file in the same folder,
+    flushed and fsynced, then renamed over ``path``. ``format_version`` is added when
+    missing. Serialising first means a full disk surfaces as the operating system's
+    ``OSError`` (``ENOSPC``) from a plain write, not as torch's opaque stream-position
+    error, and the temporary file is removed whatever fails.
 
     Parameters
     ----------
     path : str or os.PathLike
-        Destination file; its folder is created if needed.
+        Destination file. Its folder must exist: a run folder deleted from outside is
+        never recreated without its configuration.
     payload : mapping
         Tensors and plain Python values only (see :func:`to_plain`).
 
@@ -147,14 +152,23 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist.
+    OSError
+        The write failed (``errno.ENOSPC``: no space left on device).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format_version": FORMAT_VERSION, **payload}
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path.parent}: no such folder (was it deleted?)")
+    buffer = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
+            handle.write(buffer.getbuffer())
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)

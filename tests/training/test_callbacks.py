@@ -140,6 +140,8 @@ def old_format(path):
 def test_a_checkpoint_of_the_older_layout_resumes_like_an_uninterrupted_run(tmp_path):
     losses = [1.0, 0.8, 0.9, 0.95, 0.85]  # best at epoch 2, never beaten after the resume
     kwargs = {"patience": 5, "lr_patience": 0}
+    for name in ("straight", "old"):  # run folders exist before a run trains in them
+        (tmp_path / name).mkdir()
     straight = Scripted(losses, run_dir=tmp_path / "straight", **kwargs)
     straight.train([0], [0], n_epochs=5)
 

@@ -20,7 +20,8 @@ class NotPlain:
 
 
 def test_round_trip_keeps_tensors_and_plain_values(tmp_path):
-    path = tmp_path / "run" / "ckpt.pth"  # folder is created
+    (tmp_path / "run").mkdir()  # a run's folder exists first (never created by a save)
+    path = tmp_path / "run" / "ckpt.pth"
     payload = {"epoch": 3, "weights": torch.arange(4.0), "history": [{"lr": 0.1}], "x": None}
     assert save_checkpoint(path, payload) == path
     loaded = load_checkpoint(path)
@@ -117,3 +118,10 @@ def test_rng_state_survives_a_weights_only_round_trip(tmp_path):
     restore_rng_state(load_checkpoint(tmp_path / "rng.pth")["rng"])
     got = (random.random(), np.random.rand(), torch.rand(3))  # noqa: NPY002
     assert got[:2] == expected[:2] and torch.equal(got[2], expected[2])
+
+
+def test_a_deleted_folder_is_never_recreated(tmp_path):
+    run_dir = tmp_path / "run"
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        save_checkpoint(run_dir / "latest_checkpoint.pth", {"epoch": 1})
+    assert not run_dir.exists()

@@ -27,6 +27,8 @@ def loaders():
 
 
 def trainer(run_dir, model_seed=0, model_class=TinyNet, **kwargs):
+    if run_dir is not None:  # a run folder exists before a run trains in it
+        run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(model_seed)  # a resumed trainer starts from other weights on purpose
     model = model_class()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05, weight_decay=1e-4)
