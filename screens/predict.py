@@ -3,8 +3,9 @@
 The participant comes from the active corpus (any split) or from one uploaded session
 zip, checked like the corpus and kept in a private temporary folder. Each modality uses
 the run and checkpoint chosen here (the best run and its best checkpoint by default); the
-learned fusion always uses the source runs it was trained with, and is not shown for a
-participant missing one of its inputs. Every score of a participant a run was trained on
+learned fusion always uses the source runs it was trained with (it is not shown when one
+of them was retrained or resumed since), and is not shown for a participant missing one
+of its inputs. Every score of a participant a run was trained on
 says it is in-sample. The explanations of the Explain page follow, each computed only
 when its section is opened (after the scores are on the screen).
 """
@@ -27,12 +28,14 @@ from core.errors import UserError
 from core.explain import predict
 from core.explain.highlight import transcript_highlights
 from core.kinds import KINDS
+from core.kinds.fusion_run import check_sources
 from core.runs.folder import read_config
 from core.runs.status import list_runs
 from ui.common import page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
+    fusion_run,
     fusion_score,
     neural_explanation,
     neural_score,
@@ -238,9 +241,10 @@ with st.spinner(f"Scoring participant {pid}"):
     if fusion_dir:
         try:
             unusable = tuple(upload.missing.items()) if upload is not None else ()
-            fusion = fusion_score(
-                fusion_dir, checkpoint_stamp(fusion_dir, "best"), root, uploaded, pid, unusable
-            )
+            stamp = checkpoint_stamp(fusion_dir, "best")
+            # Checked on every rerun, before a cached score: a source may have changed since.
+            check_sources(fusion_run(fusion_dir, stamp).config, Path(fusion_dir))
+            fusion = fusion_score(fusion_dir, stamp, root, uploaded, pid, unusable)
         except (UserError, OSError) as error:
             st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
 late = scoring.late_fusion_score({m: r["probability"] for m, r in results.items()})

@@ -24,8 +24,10 @@ import torch
 from core.config import open_corpus
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
+from core.errors import UserError
 from core.kinds import neural_run
 from core.kinds.base import Embedding, LoadedRun
+from core.kinds.fingerprint import corpus_fingerprint, source_changes, source_models
 from core.kinds.fusion import SOURCE_MODALITIES
 from core.kinds.session import NeuralScore, score_neural
 from core.kinds.text_run import fusion_probabilities, score_text
@@ -83,8 +85,41 @@ def fusion_features(
     return x, probs
 
 
+class SourcesChanged(UserError):
+    """A fusion run's source runs are no longer the ones it was trained with."""
+
+
+def check_sources(config: dict[str, Any], run_dir: Path | None = None) -> None:
+    """Refuse a fusion whose source runs changed since it was trained.
+
+    A fusion learned how far to trust each source's outputs; a retrained or resumed
+    source gives other outputs, and the fusion's scores (and its saved evaluation) would
+    silently stop being the ones it was trained and measured with.
+
+    Parameters
+    ----------
+    config : dict
+        The fusion's configuration as its checkpoint saved it (``source_models``; a run
+        saved before they were recorded passes).
+    run_dir : pathlib.Path, optional
+        The fusion run, to name it.
+
+    Raises
+    ------
+    SourcesChanged
+        Naming each changed source and what to do.
+    """
+    if changes := source_changes(config.get("source_models")):
+        name = f"fusion run {Path(run_dir).name}" if run_dir else "this fusion run"
+        raise SourcesChanged(
+            f"{name} was trained with other versions of its source runs: "
+            f"{'; '.join(changes.values())}. Its scores would no longer be the ones it was "
+            "trained and evaluated with: train a new fusion run on the current source runs"
+        )
+
+
 def fusion_inputs(
-    config: dict[str, Any], splits: Sequence[str]
+    config: dict[str, Any], splits: Sequence[str], corpus: Corpus | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
     """Fusion inputs of each split from the configuration's source runs.
 
@@ -98,7 +133,7 @@ def fusion_inputs(
     """
     from core.kinds import kind_of
 
-    corpus = open_corpus(config)
+    corpus = open_corpus(config) if corpus is None else corpus
     tables = {}
     for m in SOURCE_MODALITIES:
         kind = kind_of(config["sources"][m])
@@ -128,7 +163,9 @@ def train_fusion(
     run_dir = Path(run_dir)
     seed_everything(config["seed"])
     training = config["training"]
-    inputs, dims = fusion_inputs(config, ("train", "dev"))
+    models = source_models(config["sources"])  # before reading them: what was trained on
+    corpus = open_corpus(config)
+    inputs, dims = fusion_inputs(config, ("train", "dev"), corpus)
     train, dev = inputs["train"], inputs["dev"]
     model = FusionNet(
         dims["audio_dim"],
@@ -138,7 +175,12 @@ def train_fusion(
     )
     device = choose_device(training["device"])
     labels = dict(zip(train["ids"].tolist(), train["labels"].tolist(), strict=True))
-    fusion_config = {**config, "data": {**config["data"], **dims}}
+    fingerprint = corpus_fingerprint(corpus)
+    fusion_config = {
+        **config,
+        "data": {**config["data"], **dims, "fingerprint": fingerprint},
+        "source_models": models,
+    }
     trainer = neural_run.build_trainer(
         WindowClassifierTrainer, model, fusion_config, labels, device, run_dir, progress
     )
@@ -189,7 +231,13 @@ def predict_fusion(run: LoadedRun, split: str) -> dict[str, Any]:
     dict
         ``ids``, ``labels``, ``fusion`` and ``late_fusion`` (P,), and ``modalities``
         (per source, its (P,) probabilities, NaN where missing).
+
+    Raises
+    ------
+    SourcesChanged
+        A source run changed since the fusion was trained (:func:`check_sources`).
     """
+    check_sources(run.config, run.run_dir)
     inputs, _ = fusion_inputs(run.config, (split,))
     part = inputs[split]
     logits = run.model.logits({k: torch.as_tensor(v) for k, v in part["x"].items()})  # (P, 2)
@@ -355,10 +403,13 @@ def score_fusion(
     ------
     CheckpointError
         The fusion checkpoint is missing or damaged.
+    SourcesChanged
+        A source run changed since the fusion was trained (:func:`check_sources`).
     """
     if loaded is None:
         model, config = load_fusion_run(Path(fusion_run))
         loaded = LoadedRun(Path(fusion_run), config, model)
+    check_sources(loaded.config, loaded.run_dir)
     default_neural, default_text = _default_scorers(corpus, pid, cache)
     scorers = (neural or default_neural, text or default_text)
     sources = {m: str(p) for m, p in loaded.config["sources"].items()}

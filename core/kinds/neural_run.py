@@ -22,6 +22,7 @@ from core.data import Corpus
 from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSettings, load_windows
 from core.evaluation.metrics import aggregate_windows
 from core.kinds.callbacks import RunFolderWriter
+from core.kinds.fingerprint import corpus_fingerprint
 from core.models import build_model
 from core.runs import folder
 from core.training.batches import WindowBatches
@@ -47,6 +48,7 @@ def prepare_windows(
     splits: Sequence[str] = ("train", "dev"),
     normaliser: Normaliser | None = None,
     progress: Any = None,
+    corpus: Corpus | None = None,
 ) -> tuple[dict[str, WindowSet], Normaliser, dict[int, list[str]]]:
     """Windows of ``splits`` for a configuration (see :func:`core.data.features.load_windows`).
 
@@ -60,8 +62,10 @@ def prepare_windows(
         A run's saved normaliser; by default one is fitted on the training participants.
     progress : callable, optional
         ``progress(done, total)`` while sessions are read.
+    corpus : Corpus, optional
+        The configuration's corpus, when the caller has opened it already.
     """
-    corpus = open_corpus(config)
+    corpus = open_corpus(config) if corpus is None else corpus
     return load_windows(
         corpus,
         feature_settings(config),
@@ -72,9 +76,24 @@ def prepare_windows(
     )
 
 
-def _stop_file_check(run_dir: Path) -> Any:
+FOLDER_GONE = "the run folder was deleted while the run trained"
+
+
+def _stop_check(run_dir: Path, trainer: Any) -> Any:
+    """A trainer's stop check: a stop request, or the run folder deleted from outside.
+
+    A deleted folder fails the run at the next batch (a run never recreates its folder
+    without its configuration).
+    """
     stop_file = run_dir / folder.STOP_REQUEST
-    return stop_file.exists
+
+    def check() -> bool:
+        if not run_dir.is_dir():
+            trainer.request_stop(FOLDER_GONE, status="failed")
+            return True
+        return stop_file.exists()
+
+    return check
 
 
 def build_trainer(
@@ -115,7 +134,7 @@ def build_trainer(
         if training["class_weighting"] == "balanced"
         else None
     )
-    return trainer_class(
+    trainer = trainer_class(
         model,
         nn.CrossEntropyLoss(weight=weight),
         torch.optim.Adam(
@@ -129,11 +148,12 @@ def build_trainer(
         run_dir=run_dir,
         config=config,
         callbacks=[RunFolderWriter(run_dir)],
-        stop_check=_stop_file_check(run_dir),
         amp=training["amp"],
         progress=progress,
         **extra,
     )
+    trainer.stop_check = _stop_check(run_dir, trainer)
+    return trainer
 
 
 def train_neural(
@@ -156,7 +176,10 @@ def train_neural(
     normaliser = None
     if saved is not None:
         normaliser = Normaliser.from_dict(saved["config"]["data"]["normaliser"])
-    windows, normaliser, notes = prepare_windows(config, ("train", "dev"), normaliser)
+    corpus = open_corpus(config)
+    windows, normaliser, notes = prepare_windows(
+        config, ("train", "dev"), normaliser, corpus=corpus
+    )
     train_set, dev_set = windows["train"], windows["dev"]
     if len(dev_set) == 0:
         raise ValueError("the dev split has no windows to validate on")
@@ -169,6 +192,7 @@ def train_neural(
             "n_train_windows": len(train_set),
             "n_dev_windows": len(dev_set),
             "notes": {str(k): v for k, v in notes.items()},
+            "fingerprint": corpus_fingerprint(corpus, feature_settings(config).file_kinds()),
         },
     }
     model = kind.build_model(len(train_set.feature_names), config["model"])

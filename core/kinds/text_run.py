@@ -3,8 +3,9 @@
 A text run writes the same files as a neural run, so the dashboard treats it alike:
 ``metrics.jsonl`` holds one record (``epoch`` 1) whose ``train_loss`` is the log-loss of
 the out-of-fold training probabilities and ``val_loss`` the dev log-loss. The fitted
-pipeline is saved with skops and its sha256 recorded in ``model.json``; loading checks
-the hash and the object types before anything is built.
+pipeline is saved with skops and its sha256 recorded in ``model.json``, with the
+fingerprint of the corpus it was fitted on (:mod:`core.kinds.fingerprint`); loading
+checks the hash and the object types before anything is built.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from core.data import Corpus, DataError
 from core.data.text import participant_document
 from core.kinds.callbacks import RunFolderWriter
 from core.kinds.corpus import corpus_key
+from core.kinds.fingerprint import corpus_fingerprint
 from core.kinds.text import MODEL_INFO
 from core.models.text import (
     fit_text_pipeline,
@@ -126,6 +128,7 @@ def train_text(config: dict[str, Any], run_dir: Path) -> str:
             "n_train": len(train_ids),
             "n_features": len(pipeline.named_steps["tfidf"].vocabulary_),
             "skipped": {str(k): v for k, v in {**skipped, **skipped_dev}.items()},
+            "fingerprint": corpus_fingerprint(corpus, ("transcript",)),
         },
     )
     folder.write_json_atomic(
