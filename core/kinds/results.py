@@ -2,8 +2,10 @@
 
 When a run ends, its training process evaluates the best model on the dev and test
 splits (:func:`core.evaluate.evaluate_and_save`) and writes ``evaluation.json`` into the
-run folder, keyed by the best model's file, modification time and size, so that a
-resumed run that saves a better model is evaluated again when it ends. Everyone else
+run folder, keyed by what it was computed from (:func:`evaluation_key`: the best
+model's file, the corpus's label files, a fusion's source models), so that a resumed run
+that saves a better model is evaluated again when it ends, and an evaluation whose
+labels or sources changed since reads as not evaluated. Everyone else
 (the runs table, the pages) reads it with :func:`read_evaluation`, which never
 evaluates anything. Light to import: no torch, no scikit-learn.
 """
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from core.kinds import best_model_file
+from core.kinds.corpus import run_corpus_key
+from core.kinds.fingerprint import file_sha256, labels_digest
 from core.runs import folder
 
 EVALUATION_FILE = folder.EVALUATION
@@ -24,21 +28,38 @@ N_BOOT = 1000
 
 
 def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
-    """What a saved evaluation must match to be current; None without a best model.
+    """What a saved evaluation was computed from, and must still match to be current.
 
-    The best model's file, its modification time and size, and ``n_boot``: a resumed
-    run that saves a better model is evaluated again when it ends.
+    The best model's file, its modification time and size (its checkpoint stores the
+    fingerprint of the corpus it was trained on); the sha256 of the corpus's label files
+    (the participants' splits and labels the metrics use); for a fusion run, the sha256
+    of each source run's model (a retrained source changes the fusion's inputs); and
+    ``n_boot``. A resumed run that saves a better model, relabelled participants or a
+    retrained source make the saved evaluation stale. None without a best model.
     """
+    run_dir = Path(run_dir)
     checkpoint = best_model_file(run_dir)
     if checkpoint is None:
         return None
     stat = checkpoint.stat()
-    return {
+    config = folder.read_config(run_dir)
+    config = config if isinstance(config, dict) else {}
+    key = {
         "checkpoint": checkpoint.name,
         "mtime_ns": stat.st_mtime_ns,
         "size": stat.st_size,
         "n_boot": int(n_boot),
+        "labels": labels_digest(run_corpus_key(config)),
     }
+    if sources := config.get("sources"):
+        key["sources"] = {m: _model_digest(run) for m, run in sorted(sources.items())}
+    return key
+
+
+def _model_digest(run_dir: str) -> str | None:
+    """The sha256 of a run's best model file; None when it has none."""
+    path = best_model_file(Path(run_dir)) if Path(run_dir).is_dir() else None
+    return file_sha256(path) if path is not None else None
 
 
 def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
