@@ -5,12 +5,18 @@ Usage::
     python -m core.train {text,audio,face,fusion} [--data ROOT] [--run-dir DIR]
                          [--max-epochs N] [--seed S] [--<hyper-parameter> VALUE ...]
     python -m core.train --resume RUN_DIR [--max-epochs N | --more-epochs K] [--patience P]
+                         [--threads T] [--allow-changed-data]
 
 Every hyper-parameter of :mod:`core.hparams` is an option (``--hidden-size 64``); its
 help shows the default and the allowed range or choices, and a value outside them is
 refused. A resumed run may train up to the epoch cap *beyond* where it stopped; an
 early-stopped one gets its early-stopping counter reset (see
-:func:`core.training.early_stopping.resumed_state`). Exit status: 0 for a run that
+:func:`core.training.early_stopping.resumed_state`). ``--resume`` refuses every option
+that belongs to a new run (``--data``, ``--seed``, another hyper-parameter, ...) rather
+than ignore it, and refuses a corpus (or a fusion's source run) that changed since the
+run's last checkpoint unless ``--allow-changed-data`` is given. Without ``--threads`` a
+run gets the run manager's share of the cores
+(:func:`core.runs.manager.threads_for_new_run`). Exit status: 0 for a run that
 completed, stopped early or was stopped on request; 1 when it failed, in set-up or in
 training (the exception's type and message are in ``status.json``, the traceback in
 the log); 2 for bad arguments.
@@ -20,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import logging
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +42,9 @@ from core import hparams
 from core.config import make_config
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
+from core.runs.cleanup import remove_leftovers
 from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
+from core.runs.manager import threads_for_new_run
 from core.runs.state import ACTIVE
 from core.runs.supervisor import RunBusy, take_training_lock
 
@@ -47,6 +57,10 @@ def _option(name: str) -> str:
 
 RESUME_OPTIONS = ("max_epochs", "patience")
 """Hyper-parameters a resumed run may change; the others belong to a new run."""
+NEW_RUN_OPTIONS = ("data", "run_dir", "runs_root", "config", "seed") + tuple(
+    f"{m}_run" for m in SOURCE_MODALITIES
+)
+"""Options that only a new run takes: ``--resume`` refuses them instead of ignoring them."""
 SEED_RANGE = (0, 2**32 - 1)
 
 
@@ -103,8 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         metavar="RUN_DIR",
         help="continue a stopped or finished run; it takes only --max-epochs or "
-        "--more-epochs and --patience (an early-stopped run gets its early-stopping "
-        "counter reset)",
+        "--more-epochs, --patience, --threads and --allow-changed-data (an early-stopped "
+        "run gets its early-stopping counter reset)",
+    )
+    parser.add_argument(
+        "--allow-changed-data",
+        action="store_true",
+        help="with --resume: continue even if the corpus (its label files, participants "
+        "or session files) or a fusion's source run changed since the last checkpoint",
     )
     parser.add_argument(
         "--more-epochs",
@@ -120,7 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--runs-root",
         metavar="DIR",
-        default=str(DEFAULT_RUNS_ROOT),
         help="where new run folders go (default: checkpoints/)",
     )
     parser.add_argument(
@@ -129,11 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed",
         type=_whole(*SEED_RANGE),
-        default=0,
         help=f"the run's one seed (default: 0; allowed range {SEED_RANGE[0]} to {SEED_RANGE[1]})",
     )
     parser.add_argument(
-        "--threads", type=_whole(1), help="CPU threads for torch (default: all; at least 1)"
+        "--threads",
+        type=_whole(1),
+        help="CPU threads for torch (default: the run manager's share of the cores: "
+        "(cores - 1) // (active runs + 1), at least 1)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -183,11 +204,14 @@ def _resume_settings(args: argparse.Namespace, config: dict[str, Any], run_dir: 
     if args.modality:
         raise ValueError("give a modality for a new run or --resume RUN_DIR, not both")
     extra = [h.name for h in hparams.HPARAMS if h.name not in RESUME_OPTIONS]
-    given = [_option(name) for name in extra if getattr(args, name) is not None]
+    given = [
+        _option(name) for name in (*NEW_RUN_OPTIONS, *extra) if getattr(args, name) is not None
+    ]
     if given:
         raise ValueError(
-            f"--resume takes only --max-epochs or --more-epochs and --patience; "
-            f"{', '.join(given)} belong to a new run"
+            f"--resume takes only --max-epochs or --more-epochs, --patience, --threads and "
+            f"--allow-changed-data; {', '.join(given)} belong to a new run (the resumed run "
+            "keeps its own)"
         )
     training = config["training"]
     training["max_epochs"] = hparams.resume_epochs(
@@ -214,11 +238,47 @@ def _release() -> None:
         _HELD.pop().release()
 
 
+def _check_writable(run_dir: Path) -> None:
+    """Raise ValueError, saying what to do, when nothing can be written in ``run_dir``."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=run_dir)
+    except OSError as error:
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        raise ValueError(
+            f"{run_dir} is read-only ({error.strerror}): resuming writes the run's "
+            "checkpoints, metrics and status there; make the folder writable, or copy "
+            "the run to a writable folder and resume the copy"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def _changed_since_checkpoint(run_dir: Path, config: dict[str, Any]) -> list[str]:
+    """What changed in the run's corpus or sources since its latest checkpoint, in words.
+
+    A checkpoint that cannot be read is left to the training, which fails with the
+    checkpoint's own error.
+    """
+    from core.kinds.fingerprint import corpus_changes, source_changes
+    from core.training.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        saved = load_checkpoint(run_dir / folder.LATEST, map_location="cpu")["config"]
+    except CheckpointError:
+        return []
+    from core.config import open_corpus
+
+    changes = corpus_changes((saved.get("data") or {}).get("fingerprint"), open_corpus(config))
+    return changes + list(source_changes(saved.get("source_models")).values())
+
+
 def _resumed_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     """The configuration and folder of ``--resume RUN_DIR``, with its resume settings."""
     run_dir = Path(args.resume)
     config = read_config(run_dir)
     get_kind(config).check_resumable(config)
+    _check_writable(run_dir)
     _hold(run_dir)
     if not args.managed:  # the run manager checks this itself
         from core.runs.status import read_status
@@ -226,6 +286,14 @@ def _resumed_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         if read_status(run_dir).get("state") in ACTIVE:
             raise ValueError(f"{run_dir} is still running; python -m core.runs stop it first")
     _resume_settings(args, config, run_dir)
+    if (run_dir / folder.LATEST).exists() and not args.allow_changed_data:
+        if changes := _changed_since_checkpoint(run_dir, config):
+            raise ValueError(
+                f"{run_dir} was trained on other data: {'; '.join(changes)}. Resuming would "
+                "mix the two; start a new run, or give --allow-changed-data to resume anyway"
+            )
+    if removed := remove_leftovers(run_dir):
+        log.info("removed %d temporary files of interrupted writes: %s", len(removed), removed)
     folder.write_config(run_dir, config)
     if not args.managed:  # the run manager clears it itself
         (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)  # left by a past stop
@@ -249,7 +317,8 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
             raise ValueError(f"{args.modality} runs do not take {', '.join(given)}")
         sources = None
     values = _values(args, args.modality)
-    return make_config(args.modality, args.data, values, args.seed, sources)
+    seed = 0 if args.seed is None else args.seed
+    return make_config(args.modality, args.data, values, seed, sources)
 
 
 def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
@@ -258,11 +327,14 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         return _resumed_run(args)
     if args.more_epochs is not None:
         raise ValueError("--more-epochs goes with --resume RUN_DIR; a new run takes --max-epochs")
+    if args.allow_changed_data:
+        raise ValueError("--allow-changed-data goes with --resume RUN_DIR")
+    runs_root = Path(args.runs_root or DEFAULT_RUNS_ROOT)
     config = _new_config(args)
     if get_kind(config).sources:
         from core.kinds.sources import resolve_sources
 
-        config["sources"] = resolve_sources(config, Path(args.runs_root), run)
+        config["sources"] = resolve_sources(config, runs_root, run)
     if args.run_dir:
         run_dir = Path(args.run_dir)
         if (run_dir / folder.CONFIG).exists() and not args.config:
@@ -274,8 +346,9 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
             )
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
-        run_dir = folder.new_run_dir(Path(args.runs_root), config["modality"])
+        run_dir = folder.new_run_dir(runs_root, config["modality"])
     _hold(run_dir)
+    remove_leftovers(run_dir)
     folder.write_config(run_dir, config)
     folder.write_status(run_dir, "starting", None, modality=config["modality"])
     return config, run_dir, False
@@ -286,18 +359,45 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
 
     The evaluation (dev, and test where labelled) is saved in the run folder before the
     process exits; it never changes the state (:func:`core.evaluate.evaluate_finished_run`).
+
+    Raises
+    ------
+    RunFolderGone
+        The run folder was deleted while the run trained (nothing is recreated).
+    Exception
+        Whatever failed the run, once its status says why.
     """
     try:
         state = get_kind(config).train(config, run_dir, resume=resume, progress=progress)
     except Exception as error:  # noqa: BLE001 - re-raised once the run folder says why
-        status = folder.read_json(run_dir / folder.STATUS) or {}
-        if status.get("state") != "failed":
-            folder.write_status(run_dir, "failed", failure_reason(error))
+        if not run_dir.is_dir():
+            from core.kinds.neural_run import FOLDER_GONE
+
+            raise RunFolderGone(f"{run_dir}: {FOLDER_GONE}; the run ended") from error
+        _record_failed(run_dir, failure_reason(error))
         raise
     from core.evaluate import evaluate_finished_run
 
     evaluate_finished_run(run_dir)  # logs instead of raising: a completed run stays completed
     return state
+
+
+class RunFolderGone(FileNotFoundError):
+    """The run folder was deleted from outside while the run trained."""
+
+
+def _record_failed(run_dir: Path, reason: str) -> None:
+    """Record the run failed with ``reason`` unless its status already says exactly that."""
+    try:
+        status = folder.read_json(run_dir / folder.STATUS) or {}
+    except ValueError:  # not JSON: replaced below
+        status = {}
+    if (status.get("state"), status.get("reason")) == ("failed", reason):
+        return
+    try:
+        folder.write_status(run_dir, "failed", reason)
+    except (OSError, ValueError) as error:  # a full disk may refuse even the status
+        log.error("could not record the failure in %s: %s", run_dir / folder.STATUS, error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -327,11 +427,11 @@ def _main(args: argparse.Namespace) -> int:
         _record_failure(args.resume or args.run_dir, error, args.managed)
         return 1
     # This process now owns the run.
-    folder.write_status(run_dir, "starting", None, threads=args.threads)
-    if args.threads:
-        import torch
+    threads = args.threads or threads_for_new_run(run_dir.parent, exclude=run_dir)
+    folder.write_status(run_dir, "starting", None, threads=threads)
+    import torch
 
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     handlers = [
         logging.FileHandler(run_dir / folder.LOG, encoding="utf-8"),
         logging.StreamHandler(),
@@ -350,7 +450,14 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def failure_reason(error: BaseException) -> str:
-    """How a status records an exception: ``DataError: 312_COVAREP.csv: ...``."""
+    """How a status records an exception: ``DataError: 312_COVAREP.csv: ...``.
+
+    A full disk reads ``no space left on device (writing FILE): ...``, whatever layer
+    raised it, and says what to do.
+    """
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        where = f" (writing {error.filename})" if error.filename else ""
+        return f"no space left on device{where}: free some space, then resume the run"
     return f"{type(error).__name__}: {error}"
 
 

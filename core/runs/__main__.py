@@ -5,7 +5,7 @@ Usage::
     python -m core.runs list [--root DIR] [--json]
     python -m core.runs stop RUN_DIR [--timeout S]
     python -m core.runs resume RUN_DIR [--max-epochs N | --more-epochs K] [--patience P]
-                               [--threads N]
+                               [--threads N] [--allow-changed-data]
     python -m core.runs delete RUN_DIR
 
 The dashboard uses the same functions (:mod:`core.runs.manager`), and reads the same
@@ -22,11 +22,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 from core.runs import manager
 from core.runs.folder import DEFAULT_RUNS_ROOT
+
+
+def _seconds(text: str) -> float:
+    """An argparse type for a finite, non-negative number of seconds (no nan, no inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: expected a finite number of seconds, 0 or more")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     stop = commands.add_parser("stop", help="stop a run and wait for its process to end")
     stop.add_argument("run_dir", metavar="RUN_DIR")
     stop.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds for a clean stop before signals"
+        "--timeout", type=_seconds, default=30.0, help="seconds for a clean stop before signals"
     )
     resume = commands.add_parser("resume", help="continue a run in the background")
     resume.add_argument("run_dir", metavar="RUN_DIR")
@@ -49,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--more-epochs", type=int, help="epochs to train beyond those done")
     resume.add_argument("--patience", type=int, help="a new early-stopping patience")
     resume.add_argument("--threads", type=int, help="CPU threads (default: a fair share)")
+    resume.add_argument(
+        "--allow-changed-data",
+        action="store_true",
+        help="resume even if the corpus or a fusion's source run changed since",
+    )
     delete = commands.add_parser("delete", help="delete a run folder (stopping it first)")
     delete.add_argument("run_dir", metavar="RUN_DIR")
     return parser
@@ -128,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
                 threads=args.threads,
                 more_epochs=args.more_epochs,
                 patience=args.patience,
+                allow_changed_data=args.allow_changed_data,
             )
         except (ValueError, FileNotFoundError, CheckpointError) as error:
             print(f"error: {error}", file=sys.stderr)

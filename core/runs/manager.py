@@ -76,9 +76,28 @@ def _cpu_count() -> int:
 # ----------------------------------------------------------------------------- launching
 
 
-def _threads_for_new_run(root: Path) -> int:
-    """CPU threads for a new run: the active runs share the cores but one."""
-    active = sum(info.status in ACTIVE for info in list_runs(root))
+def threads_for_new_run(root: Path, exclude: Path | None = None) -> int:
+    """CPU threads for a new run: the active runs share the cores but one.
+
+    The one policy for every run, started by this manager or from the command line
+    (``python -m core.train`` without ``--threads``).
+
+    Parameters
+    ----------
+    root : pathlib.Path
+        The runs root whose active runs share the cores.
+    exclude : pathlib.Path, optional
+        The run being started, when its status already says *starting*.
+
+    Returns
+    -------
+    int
+        ``(cores - 1) // (active runs + 1)``, at least 1.
+    """
+    skip = Path(exclude).resolve() if exclude is not None else None
+    active = sum(
+        info.status in ACTIVE and Path(info.path).resolve() != skip for info in list_runs(root)
+    )
     return max(1, (_cpu_count() - 1) // (active + 1))
 
 
@@ -197,7 +216,7 @@ def start_run(
             if config["training"]["device"] == "cuda":
                 raise InvalidRequest("a GPU run is already running; wait for it or choose the CPU")
             config["training"]["device"] = "cpu"
-        threads = threads or _threads_for_new_run(root)
+        threads = threads or threads_for_new_run(root)
         run_dir = folder.new_run_dir(root, modality)
         folder.write_config(run_dir, config)
         folder.write_status(run_dir, RunState.STARTING, None, owner=False, modality=modality)
@@ -231,6 +250,7 @@ def resume_run(
     threads: int | None = None,
     more_epochs: int | None = None,
     patience: int | None = None,
+    allow_changed_data: bool = False,
 ) -> Path:
     """Continue a stopped, failed or finished run in a new process.
 
@@ -250,6 +270,9 @@ def resume_run(
         Instead of ``max_epochs``: epochs to train beyond those done (1 to the cap).
     patience : int, optional
         A new early-stopping patience.
+    allow_changed_data : bool, default False
+        Resume even when the corpus (or a fusion's source run) changed since the run's
+        last checkpoint; otherwise the training process refuses, and says what changed.
 
     Returns
     -------
@@ -280,6 +303,8 @@ def resume_run(
         args += ["--max-epochs", str(total)]
     if patience is not None:
         args += ["--patience", str(hparams.by_name("patience").parse(patience))]
+    if allow_changed_data:
+        args.append("--allow-changed-data")
     root = run_dir.parent
     with lock(root / ROOT_LOCK), lock(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:
@@ -287,7 +312,7 @@ def resume_run(
         if _uses_gpu(config) and _gpu_busy(root):
             raise InvalidRequest("a GPU run is already running; wait for it before resuming")
         _check_resumable(run_dir)
-        threads = threads or _threads_for_new_run(root)
+        threads = threads or threads_for_new_run(root)
         (run_dir / folder.STOP_REQUEST).unlink(missing_ok=True)
         folder.write_status(run_dir, RunState.STARTING, None, owner=False)
         _spawn(args, run_dir, threads)

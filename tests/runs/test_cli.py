@@ -136,3 +136,21 @@ def test_stop_records_a_run_whose_process_died_as_failed(root, capsys):
     assert main(["stop", str(dead)]) == 0
     assert capsys.readouterr().out.endswith(f"{dead}: failed ({manager.DEAD_REASON})\n")
     assert folder.read_json(dead / folder.STATUS)["state"] == "failed"
+
+
+def test_stop_refuses_a_timeout_that_is_not_a_finite_number(root, capsys):
+    run_dir = fake_run(root, "audio-done", "completed")
+    for value in ("nan", "inf", "-1"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["stop", str(run_dir), "--timeout", value])
+        assert exit_.value.code == 2
+        assert f"{value}: expected a finite number of seconds" in capsys.readouterr().err
+
+
+def test_resume_passes_allow_changed_data_on(root, monkeypatch):
+    launched = []
+    monkeypatch.setattr(manager, "_spawn", lambda args, run_dir, threads: launched.append(args))
+    monkeypatch.setattr(manager, "_check_resumable", lambda run_dir: None)
+    run_dir = fake_run(root, "audio-stopped", "stopped", records=(0.7,))
+    assert main(["resume", str(run_dir), "--allow-changed-data"]) == 0
+    assert launched == [["--resume", str(run_dir), "--allow-changed-data"]]

@@ -1,0 +1,20 @@
+"""A tiny audio run, trained once, that tests copy before they change anything."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.kinds.helpers import TINY, linked_copy
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_run(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-epoch tiny audio run on its own (linked) copy of the small corpus."""
+    from core.train import main
+
+    base = tmp_path_factory.mktemp("tiny-audio")
+    root = linked_copy(small_corpus, base / "daic")
+    run_dir = base / "audio"
+    args = ["audio", "--data", str(root), "--run-dir", str(run_dir), "--quiet"]
+    assert main([*args, *TINY, "--max-epochs", "1"]) == 0
+    return run_dir
