@@ -9,6 +9,7 @@ with its percentile interval. A group too small to say anything gets a plain war
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -177,15 +178,17 @@ def subgroup_metrics(
     g = g[known].map(lambda code: names.get(code, str(code))).reset_index(drop=True)
     y, p = y[known].astype(int), p[known]
     tail = (1 - level) / 2
-    frame = MetricFrame(
-        metrics=METRICS,
-        y_true=y,
-        y_pred=p,
-        sensitive_features=g,
-        n_boot=int(n_boot),
-        ci_quantiles=[tail, 1 - tail],
-        random_state=int(seed),
-    )
+    with warnings.catch_warnings():  # a tiny group's metric can be undefined in every resample
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        frame = MetricFrame(
+            metrics=METRICS,
+            y_true=y,
+            y_pred=p,
+            sensitive_features=g,
+            n_boot=int(n_boot),
+            ci_quantiles=[tail, 1 - tail],
+            random_state=int(seed),
+        )
     sizes = MetricFrame(
         metrics={"n": count, "n_depressed": _depressed}, y_true=y, y_pred=p, sensitive_features=g
     ).by_group

@@ -1,0 +1,100 @@
+"""The shortcut audit: speaker variants and the length baseline on the same participants."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.data.text import participant_document
+from core.kinds.results import read_evaluation
+from core.report.audit import (
+    LENGTH_BASELINE,
+    SPEAKERS,
+    length_baseline,
+    report_folder,
+    text_audit,
+    word_counts,
+)
+from core.report.inputs import load_run
+from core.runs import folder
+
+
+def _snapshot(run_dir):
+    return {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()}
+
+
+@pytest.fixture(scope="module")
+def audited(report_text_run):
+    """The audit of the session's text run, with its two variants trained once."""
+    before = _snapshot(report_text_run)
+    audit = text_audit(load_run(report_text_run), n_boot=50, train=True)
+    return audit, before
+
+
+def test_variants_differ_from_the_run_only_in_speakers(report_text_run, audited):
+    audit, _ = audited
+    assert audit["notes"] == []
+    config = folder.read_config(report_text_run)
+    assert set(audit["variant_dirs"]) == {"interviewer", "both"}
+    for speakers, path in audit["variant_dirs"].items():
+        variant = folder.read_config(path)
+        assert variant["text"]["speakers"] == speakers
+        assert {**variant["text"], "speakers": "participant"} == config["text"]
+        assert (variant["seed"], variant["data"]) == (config["seed"], config["data"])
+        assert read_evaluation(path) is not None
+        assert report_folder(report_text_run) in Path(path).parents
+
+
+def test_every_row_scores_the_same_participants(report_text_run, audited):
+    audit, _ = audited
+    inputs = load_run(report_text_run)
+    assert set(audit["splits"]) == set(inputs.reports)
+    for split, entry in audit["splits"].items():
+        ids = entry["ids"]
+        assert ids and ids == sorted(ids)
+        assert set(ids) <= set(inputs.predictions(split).ids.tolist())
+        names = [row["name"] for row in entry["rows"]]
+        assert len(names) == len(SPEAKERS) + 1 and names[-1] == LENGTH_BASELINE
+        assert any("this run" in name for name in names)
+        for row in entry["rows"]:
+            assert row["n"] == len(ids)
+            assert row["n_depressed"] == entry["rows"][0]["n_depressed"]
+            lo, hi = row["auroc_interval"]
+            assert 0.0 <= lo <= hi <= 1.0
+
+
+def test_the_run_folder_is_untouched_and_variants_are_reused(report_text_run, audited):
+    _, before = audited
+    assert _snapshot(report_text_run) == before
+    variant = report_folder(report_text_run) / "audit" / "speakers-interviewer"
+    stamp = (variant / folder.CONFIG).stat().st_mtime_ns
+    again = text_audit(load_run(report_text_run), n_boot=50, train=True)
+    assert (variant / folder.CONFIG).stat().st_mtime_ns == stamp  # not trained again
+    assert again["splits"]["dev"]["ids"] == audited[0]["splits"]["dev"]["ids"]
+
+
+def test_length_baseline_counts_the_participants_words(small_corpus, report_text_run):
+    inputs = load_run(report_text_run)
+    corpus = inputs.corpus
+    pid = corpus.ids("dev", "text", labelled=True)[0]
+    words = participant_document(corpus.transcript(pid), "participant").split()
+    assert word_counts(corpus, [pid]) == {pid: len(words)}
+    baseline = length_baseline(corpus, ("dev",))
+    dev = baseline["dev"]
+    assert set(dev.ids.tolist()) == set(corpus.ids("dev", "text", labelled=True))
+    counts = word_counts(corpus, dev.ids.tolist())
+    # One feature, one monotone map: more words, a probability on one side, never both.
+    order = sorted(dev.ids.tolist(), key=counts.get)
+    probs = dict(zip(dev.ids.tolist(), dev.probs, strict=True))
+    steps = [probs[b] - probs[a] for a, b in zip(order, order[1:], strict=False)]
+    assert all(s >= -1e-12 for s in steps) or all(s <= 1e-12 for s in steps)
+
+
+def test_without_training_a_missing_variant_is_reported(report_text_run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(report_text_run, copy)
+    audit = text_audit(load_run(copy), n_boot=20, train=False)
+    assert any("not trained yet" in note for note in audit["notes"])
+    assert not (tmp_path / "copy.report" / "audit" / "speakers-both").exists()
