@@ -24,6 +24,8 @@ from core.runs.state import ACTIVE, RunState
 from core.runs.status import DEAD_REASON, crash_reason, read_status
 
 RUN_LOCK = folder.RUN_LOCK
+FOLDER_DELETED = "the run folder was deleted"
+"""The state of a run whose folder is gone: nothing is written for it (and nothing recreated)."""
 
 
 def lock(path: Path) -> FileLock:
@@ -38,6 +40,8 @@ def settle(run_dir: Path) -> dict[str, Any]:
     process printed last, else :data:`DEAD_REASON`. The run is judged again under its
     lock, so a run that finished, or was resumed, meanwhile keeps its own status.
 
+    A run folder deleted from outside is left deleted: nothing is written.
+
     Parameters
     ----------
     run_dir : pathlib.Path
@@ -49,6 +53,8 @@ def settle(run_dir: Path) -> dict[str, Any]:
         The status (see :func:`read_status`).
     """
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():  # deleted from outside: a lock or a status would recreate it
+        return {"state": RunState.FAILED.value, "reason": FOLDER_DELETED}
     if run_status.judge(run_dir).dead:
         with lock(run_dir / RUN_LOCK):
             if run_status.judge(run_dir).dead:
@@ -116,6 +122,8 @@ def stop_run(run_dir: Path, timeout_s: float = 30.0, poll_s: float = 0.1) -> dic
 
 def _record_kill(run_dir: Path, reason: str) -> None:
     """Record a run whose process this manager had to signal as *stopped*."""
+    if not run_dir.is_dir():  # deleted meanwhile: never recreate it for its status
+        return
     with lock(run_dir / RUN_LOCK):
         judged = run_status.judge(run_dir)
         state, why = judged.status.get("state"), judged.status.get("reason")

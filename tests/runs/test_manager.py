@@ -346,3 +346,14 @@ def test_the_training_command_refuses_to_resume_a_live_run_whatever_the_environm
     assert main(["--resume", str(run_dir), "--quiet"]) == 2
     assert "still running" in capsys.readouterr().err
     assert folder.read_json(run_dir / folder.STATUS)["state"] == "running"
+
+
+def test_the_supervisor_never_recreates_a_deleted_run_folder(runs_root):
+    run_dir = runs_root / "audio-deleted"
+    run_dir.mkdir()
+    folder.write_json_atomic(run_dir / folder.CONFIG, {"modality": "audio"})
+    folder.write_status(run_dir, "running")  # its process: this one
+    shutil.rmtree(run_dir)  # deleted from outside while its process ends
+    assert manager.settle(run_dir) == {"state": "failed", "reason": "the run folder was deleted"}
+    assert manager.stop_run(run_dir, timeout_s=0)["reason"] == "the run folder was deleted"
+    assert not run_dir.exists()
