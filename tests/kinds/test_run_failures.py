@@ -1,5 +1,6 @@
 """Leftovers and failures say what happened (issue 16, item 6), with real runs and files."""
 
+import contextlib
 import errno
 import os
 import shutil
@@ -95,25 +96,48 @@ def test_a_run_folder_deleted_while_training_ends_the_run_and_stays_deleted(
     assert not run_dir.exists()  # never recreated without its configuration
 
 
+@contextlib.contextmanager
+def tmpfs(mount: Path, size: str):
+    """A small memory file system at ``mount`` (root only: skips the test otherwise)."""
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)]
+    if os.geteuid() != 0 or subprocess.run(command, capture_output=True).returncode:
+        pytest.skip("needs root and a tmpfs mount")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_really_full_disk_fails_the_run_saying_so(tiny_audio_run, tmp_path):
+    """On a full file system torch's writer said ``unexpected pos 40384 vs 40272``."""
+    with tmpfs(tmp_path / "small", "1m") as mount:
+        run_dir = copy_run(tiny_audio_run, mount / "audio")
+        (run_dir / folder.BEST).unlink()
+        free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+        (mount / "filler").write_bytes(b"\0" * (free - 40 * 1024))  # no room for a checkpoint
+        assert resume(run_dir) == 1
+        status = folder.read_json(run_dir / folder.STATUS)
+        assert (status["state"], status["reason"]) == (
+            "failed",
+            "no space left on device: free some space, then resume the run",
+        )
+        assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.fixture
 def read_only_copy(tiny_audio_run, tmp_path):
     """A copy of the run in a read-only folder: a read-only mount as root, else chmod."""
-    mount = tmp_path / "ro"
-    mount.mkdir()
     if os.geteuid() != 0:
-        run_dir = copy_run(tiny_audio_run, mount / "audio")
+        run_dir = copy_run(tiny_audio_run, tmp_path / "audio")
         run_dir.chmod(0o555)
         yield run_dir
         run_dir.chmod(0o755)
         return
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount)]).returncode:
-        pytest.skip("root cannot be refused a write without a read-only mount")
-    try:
+    with tmpfs(tmp_path / "ro", "64m") as mount:
         run_dir = copy_run(tiny_audio_run, mount / "audio")
         subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
         yield run_dir
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
 
 
 def test_resuming_a_read_only_run_folder_says_so(read_only_copy, capsys):
