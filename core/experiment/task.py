@@ -2,7 +2,8 @@
 
 The task is idempotent: a run that finished returns its stored result; a run that was
 interrupted (its process killed, or stopped) resumes exactly from its latest checkpoint;
-a new run trains from its configuration file. Training happens in the worker's own
+a new run, or one interrupted before it saved an epoch, trains from its configuration
+file (a partial run's files are removed first). Training happens in the worker's own
 process (:func:`core.train.main`), so a worker that is killed takes its training with
 it and leaves no orphan holding the run's training lock.
 """
@@ -45,9 +46,6 @@ def run_task(run_dir: str, config_file: str, threads: int, stop_file: str) -> di
     """
     started = time.monotonic()
     path = Path(run_dir)
-    import torch
-
-    torch.set_num_threads(int(threads))
     outcome: dict[str, Any] = {"run": path.name, "pid": os.getpid(), "resumed": False}
     state = _settled_state(path)
     if state in SUCCEEDED:
@@ -56,11 +54,18 @@ def run_task(run_dir: str, config_file: str, threads: int, stop_file: str) -> di
     if Path(stop_file).exists():
         outcome = _finish(outcome, path, started, reused=False, train_s=0.0)
         return {**outcome, "state": "stopped", "reason": "the experiment was asked to stop"}
+    import torch
+
+    torch.set_num_threads(int(threads))
     argv = ["--threads", str(int(threads)), "--quiet"]
-    if state is not None and _resumable(path):
+    if state is not None and _resumable(path) and (path / folder.LATEST).is_file():
         argv = ["--resume", str(path), *argv]
         outcome["resumed"] = True
     else:
+        if state is not None:  # nothing to resume from (no epoch saved, or no epochs)
+            from core.runs.manager import delete_run
+
+            delete_run(path)
         argv = ["--config", str(config_file), "--run-dir", str(path), *argv]
     from core.train import main
 

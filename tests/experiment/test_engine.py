@@ -1,0 +1,160 @@
+"""The engine on a small corpus: honest out-of-fold statistics, idempotent reruns, kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from core.data import Corpus
+from core.experiment import experiment_status, list_experiments, load_spec, start_experiment
+from core.experiment.__main__ import main
+from core.experiment.engine import drive
+from core.experiment.folder import create
+from core.runs import folder
+from core.runs.process import is_alive
+from tests.experiment.helpers import (
+    finished_files,
+    numbers,
+    run_mid_epoch,
+    write_spec,
+)
+
+
+def test_every_participant_has_one_out_of_fold_probability_per_seed(
+    reference: Path, small_corpus: Path, capsys: pytest.CaptureFixture
+) -> None:
+    corpus = Corpus(small_corpus)
+    train_dev = {i for s in ("train", "dev") for i in corpus.ids(s, "audio", labelled=True)}
+    status = experiment_status(reference)
+    assert status["state"] == "completed"
+    assert [len(c["runs"]) for c in status["configurations"]] == [4, 4]
+    for configuration in status["configurations"]:
+        for seed in (0, 1):
+            ids = Counter()
+            for run in configuration["runs"]:
+                if run["seed"] == seed:
+                    saved = folder.read_json(Path(run["path"]) / folder.EVALUATION)
+                    ids.update(p["id"] for p in saved["splits"]["dev"]["report"]["participants"])
+                    assert "never reads test labels" in saved["splits"]["test"]["no_labels"]
+            assert set(ids) == train_dev and set(ids.values()) == {1}
+        assert configuration["n_runs"] == 4 and configuration["n_done"] == 4
+        assert configuration["ci_low"] <= configuration["seed_averaged"] <= configuration["ci_high"]
+        per_seed = [s["value"] for s in configuration["per_seed"]]
+        assert configuration["mean"] == pytest.approx(sum(per_seed) / 2)
+        assert configuration["sd"] is not None
+    # status --json prints the same entries; the study was told the mean over seeds.
+    assert main(["status", str(reference), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [c["mean"] for c in printed["configurations"]] == [
+        c["mean"] for c in status["configurations"]
+    ]
+    assert {"params", "n_runs", "objective", "mean", "sd", "ci_low", "ci_high", "runs"} <= set(
+        printed["configurations"][0]
+    )
+    assert {"seed", "fold", "state", "path"} <= set(printed["configurations"][0]["runs"][0])
+    import optuna
+
+    study = optuna.load_study(
+        study_name="small",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(reference / "study.journal"))
+        ),
+    )
+    told = sorted(t.value for t in study.trials)
+    assert told == sorted(c["mean"] for c in status["configurations"])
+    assert status["best"]["mean"] == max(told)
+
+
+def test_running_the_same_spec_again_trains_nothing(
+    reference: Path, small_corpus: Path, tmp_path: Path
+) -> None:
+    before = finished_files(reference)
+    assert len(before) == 8 * 4
+    spec = write_spec(tmp_path / "spec.toml")
+    args = ["run", str(spec), "--data", str(small_corpus), "--out", str(reference)]
+    assert main([*args, "--workers", "1"]) == 0
+    assert finished_files(reference) == before
+    other = write_spec(tmp_path / "other.toml", name="other")
+    assert main(["run", str(other), "--data", str(small_corpus), "--out", str(reference)]) == 1
+
+
+def _wait(condition, timeout_s: float = 120.0, what: str = "") -> object:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_killed_worker_and_killed_driver_give_the_same_numbers(
+    reference: Path, small_corpus: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "interrupted"
+    spec = load_spec(write_spec(tmp_path / "spec.toml"))
+    assert start_experiment(spec, data=small_corpus, out=out, workers=2) == out
+    # A worker killed mid-run: Dask reschedules its task, which resumes the run.
+    run, pid = _wait(lambda: run_mid_epoch(out), what="a run mid-way")
+    os.kill(pid, signal.SIGKILL)
+    # Then the driver itself, once some runs have finished.
+    _wait(lambda: len(finished_files(out)) >= 2 * 4, what="two finished runs")
+    driver = folder.read_json(out / "driver.json")
+    os.kill(driver["pid"], signal.SIGKILL)
+    _wait(lambda: not is_alive(driver["pid"], driver["proc_start"]), 10, "the driver's end")
+    assert experiment_status(out)["state"] == "failed"  # ended unexpectedly
+    before = finished_files(out)
+    assert drive(out, workers=2) == "completed"
+    after = finished_files(out)
+    assert {k: after[k] for k in before} == before  # finished runs were not trained again
+    outcomes = folder.read_json(out / "outcomes.json")
+    finished_before = {key.split("/")[0] for key in before}
+    assert all(outcomes[name]["reused"] for name in finished_before)
+    assert "resuming audio run" in (run / folder.LOG).read_text()
+    assert numbers(out) == numbers(reference)
+    assert experiment_status(out)["state"] == "completed"
+
+
+def test_a_failing_run_is_recorded_and_the_others_finish(
+    small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    text = write_spec(tmp_path / "spec.toml").read_text()
+    text = text.replace("seeds = [0, 1]", "seeds = [0]").split("[search]")[0]
+    spec = load_spec(write_spec(tmp_path / "one.toml", text=text))
+    out = create(spec, data=small_corpus, out=tmp_path / "experiments" / "one", workers=1)
+    broken = folder.read_json(out / "experiment.json")
+    broken["data_root"] = str(tmp_path / "no-corpus-here")
+    config = _run_config(out, broken)
+    folder.write_json_atomic(out / "configs" / "c000-s0-f0.json", config)
+    assert main(["resume", str(out)]) == 1  # a run failed
+    status = experiment_status(out)
+    (entry,) = status["configurations"]
+    states = {r["name"]: (r["state"], r["reason"]) for r in entry["runs"]}
+    assert states["c000-s0-f1"][0] == "completed"
+    assert states["c000-s0-f0"][0] == "failed" and "no-corpus-here" in states["c000-s0-f0"][1]
+    assert entry["mean"] is None and status["best"] is None
+    assert "c000-s0-f0 failed" in capsys.readouterr().out
+    # Resuming does not try the failed run again.
+    stamp = (out / "runs" / "c000-s0-f0" / folder.STATUS).stat().st_mtime_ns
+    assert drive(out, workers=1) == "completed"
+    assert (out / "runs" / "c000-s0-f0" / folder.STATUS).stat().st_mtime_ns == stamp
+    (listed,) = list_experiments(tmp_path)
+    assert (listed["name"], listed["state"], listed["n_runs"], listed["done"]) == (
+        "small",
+        "completed",
+        2,
+        1,
+    )
+
+
+def _run_config(out: Path, setup: dict) -> dict:
+    from core.experiment.folder import Experiment, RunPlan
+
+    exp = Experiment(out)
+    exp.setup = setup
+    return exp.run_config(RunPlan("c000-s0-f0", "c000", 0, 0), {})
