@@ -136,12 +136,18 @@ _FOLLOW_POSITIVE = _lines("""
     good_hear (that's so good to hear)
     nice (nice)
 """)
+# Asked of everyone early in the interview; a "yes" brings the help-seeking follow-ups.
+_SCREENING = "diagnosed_d (have you ever been diagnosed with depression)"
 _FOLLOW_HELP = _lines("""
-    diagnosed_d (have you been diagnosed with depression)
+    ago_diagnosed (how long ago were you diagnosed)
     therapy_useful (do you feel like therapy is useful)
     seek_help (what got you to seek help)
     still_therapy (are you still going to therapy now)
 """)
+_YES = ("yes", "yeah", "yes i have", "yeah i have")
+_NO = ("no", "nope", "no i haven't", "no never")
+P_DIAGNOSED = (0.05, 0.85)
+"""Chance of answering "yes" to the diagnosis question: (not depressed, depressed)."""
 _FOLLOW_NEUTRAL = _lines("""
     mhm (mhm)
     tell_more (can you tell me more about that)
@@ -162,7 +168,9 @@ class _Dialogue:
 class _Talk:
     """Writes one interview line by line, keeping the clock ``t`` (seconds)."""
 
-    def __init__(self, rng: np.random.Generator, s_audio: float, s_text: float, end: float):
+    def __init__(
+        self, rng: np.random.Generator, s_audio: float, s_text: float, start: float, end: float
+    ):
         self.rng, self.s_audio, self.end = rng, s_audio, end
         # Linear in the latent: a convex link (exp, logistic) would give a few non-depressed
         # participants extreme word rates that swamp the class difference.
@@ -171,7 +179,7 @@ class _Talk:
         self.p_sigh = _sigmoid(s_text - 1.0)  # [sigh] rather than laughter
         self.rate = 2.6 * np.exp(-0.08 * s_audio)  # words per second
         self.lines: list[tuple[float, float, str, str]] = []
-        self.t = rng.uniform(0.5, 0.5 + min(3.0, end / 20))
+        self.t = start  # Ellie's first line
 
     def pick(self, pool: tuple[str, ...]) -> str:
         return pool[int(self.rng.integers(len(pool)))]
@@ -228,18 +236,55 @@ class _Talk:
         return said_neg, said_pos
 
 
+def _screening(talk: _Talk, rng: np.random.Generator, depressed: bool) -> bool:
+    """Answer the diagnosis question; after a "yes", Ellie asks two or three follow-ups.
+
+    This is the interviewer leak as the real corpus has it: the help-seeking prompts are
+    conditional on the participant's answer, which depends on the label. ``rng`` (the
+    prompts' own stream) decides the answer and the prompts. False when time ran out.
+    """
+    yes = rng.random() < P_DIAGNOSED[int(depressed)]
+    talk.reply(talk.pick(_YES if yes else _NO))
+    if not yes:
+        return True
+    order = rng.permutation(len(_FOLLOW_HELP))[: int(rng.integers(2, 4))]
+    for prompt in (_FOLLOW_HELP[i] for i in order):
+        talk.t += talk.rng.uniform(0.3, 1.0)
+        if not talk.ellie(prompt):
+            return False
+        talk.answer(1)
+    return True
+
+
 def _dialogue(
-    rng: np.random.Generator, depressed: bool, s_audio: float, s_text: float, seconds: float
+    rng: np.random.Generator,
+    prompt_rng: np.random.Generator,
+    depressed: bool,
+    s_audio: float,
+    s_text: float,
+    seconds: float,
+    start: float,
 ) -> _Dialogue:
-    """Alternate Ellie and the participant until the session is full."""
-    talk = _Talk(rng, s_audio, s_text, end=seconds - 0.2)
+    """Alternate Ellie and the participant from ``start`` until the session is full.
+
+    The diagnosis question comes right after the first one; ``prompt_rng`` decides the
+    answer and what follows it (:func:`_screening`).
+    """
+    talk = _Talk(rng, s_audio, s_text, start=start, end=seconds - 0.2)
     questions = [_QUESTIONS[i] for i in rng.permutation(len(_QUESTIONS))]
-    opening = [_INTRO, _FIRST_QUESTION] if seconds >= 45 else [_FIRST_QUESTION]
-    for question in itertools.chain(opening, itertools.cycle(questions)):
+    questions.insert(0, _SCREENING)
+    opening = [_INTRO, _FIRST_QUESTION] if seconds - start >= 45 else [_FIRST_QUESTION]
+    others = [q for q in questions if q != _SCREENING]
+    rest = itertools.chain(questions, itertools.cycle(others))  # the screening once only
+    for question in itertools.chain(opening, rest):
         if not talk.ellie(question):
             break
         if question == _INTRO:
             talk.reply(talk.pick(("hi", "okay", "hello", "sure")))
+            continue
+        if question == _SCREENING:
+            if not _screening(talk, prompt_rng, depressed):
+                break
             continue
         said_neg, said_pos = talk.answer(1 + int(rng.poisson(3.0 * np.exp(-0.3 * s_audio))))
         talk.t += rng.uniform(0.3, 1.0)
@@ -273,24 +318,6 @@ def _dialogue(
         a = rng.uniform(start, max(start, stop - 0.5))
         scrubbed.append((a, min(stop, a + rng.uniform(0.4, 1.5))))
     return _Dialogue(lines, scrubbed)
-
-
-def plant_help_prompts(rng: np.random.Generator, dialogue: _Dialogue, depressed: bool) -> None:
-    """Plant the interviewer leak the way the real corpus has it, in place.
-
-    A depressed participant is far more often asked about diagnosis, therapy and seeking
-    help: a run of Ellie's neutral follow-ups becomes those prompts. Only the words change,
-    never the timing, so that no other modality learns the label from the prompts.
-    """
-    if rng.random() >= (0.7 if depressed else 0.05):
-        return
-    neutral = [i for i, line in enumerate(dialogue.lines) if line[3] in _FOLLOW_NEUTRAL]
-    if not neutral:
-        return
-    first = int(rng.integers(len(neutral)))
-    for prompt, i in zip(_FOLLOW_HELP, neutral[first:], strict=False):
-        start, stop, who, _ = dialogue.lines[i]
-        dialogue.lines[i] = (start, stop, who, prompt)
 
 
 def _time(seconds: float) -> str:

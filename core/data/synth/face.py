@@ -6,7 +6,7 @@ import numpy as np
 
 from core.data import formats
 from core.data.synth.dialogue import _Dialogue
-from core.data.synth.noise import _mask, _rounded, _smooth
+from core.data.synth.noise import _mask, _significant, _smooth
 
 
 def _face_template() -> np.ndarray:
@@ -27,6 +27,9 @@ def _face_template() -> np.ndarray:
     inner = np.stack([16 * np.cos(i), 35 - 3 * np.sin(i), np.full(8, 4.0)], 1)
     return np.concatenate([jaw, brow_l, brow_r, bridge, nose, eye_l, eye_r, mouth, inner])
 
+
+AU_FLOOR = 0.5
+"""Smallest non-zero AU intensity written: below it, OpenFace writes exactly 0."""
 
 CAMERA_CENTRE = np.array([640.0, 480.0])
 """Principal point in pixels: the real videos are larger than 640 x 480."""
@@ -87,14 +90,14 @@ def _face(
     # ``gain`` is linear in the latent (an exponential would make the few big smilers an
     # outlier tail that hides the class difference in mean AU12_r).
     noise = np.abs(_smooth(rng, m, len(formats.AU_COLUMNS), 6))  # (m, 20)
-    gain = max(0.1, 1.0 - 0.35 * f[0])
+    gain = max(0.1, 1.0 - 0.25 * f[0])
     smile = _bumps(rng, m, 0.3 * gain, fps, 1.6)
     au = 0.15 + 0.15 * noise  # (m, 20)
     col = {name: j for j, name in enumerate(formats.AU_COLUMNS)}
-    au[:, col["AU12_r"]] += 0.15 * gain + smile
-    au[:, col["AU06_r"]] += 0.1 * gain + 0.7 * smile
+    au[:, col["AU12_r"]] += smile  # between smiles, below the floor (written as 0)
+    au[:, col["AU06_r"]] += 0.7 * smile
     au[:, col["AU04_r"]] = 0.45 * np.exp(0.5 * f[1]) * (1 + 0.6 * noise[:, col["AU04_r"]])
-    au[:, col["AU15_r"]] += 0.1 * np.exp(0.3 * f[1])
+    au[:, col["AU15_r"]] += 0.2 * np.exp(0.6 * f[1])
     au[:, col["AU25_r"]] += np.where(speaking, 0.9, 0.0)
     au[:, col["AU26_r"]] += np.where(speaking, 0.6, 0.0)
     au[:, : col["AU04_c"]] = np.clip(au[:, : col["AU04_c"]], 0.0, 5.0)
@@ -107,6 +110,10 @@ def _face(
     for start in rng.integers(0, m, rng.poisson(0.28 * seconds)):
         blink[start : start + int(rng.integers(3, 7))] = 1.0
     au[:, col["AU45_c"]] = blink
+    # OpenFace writes an intensity only where the AU is present: real success frames are
+    # mostly exactly 0, and non-zero intensities start around 0.5.
+    intensity = au[:, : col["AU04_c"]]  # (m, 14) view
+    intensity[intensity < AU_FLOOR] = 0.0
 
     # Head pose (mm, radians): a slowly drifting head, pitched down more when depressed.
     drift = _smooth(rng, m, 6, 45)  # (m, 6)
@@ -115,7 +122,7 @@ def _face(
             rng.normal(0, 25) + 10 * drift[:, 0],
             rng.normal(0, 20) + 8 * drift[:, 1],
             rng.normal(620, 40) + 15 * drift[:, 2],
-            0.05 + 0.07 * f[2] + 0.05 * drift[:, 3],
+            0.05 + 0.09 * f[2] + 0.05 * drift[:, 3],
             rng.normal(0, 0.06) + 0.08 * drift[:, 4],
             rng.normal(0, 0.03) + 0.03 * drift[:, 5],
         ],
@@ -144,12 +151,13 @@ def _face(
     points = np.einsum("mij,mkj->mki", rotation, shape) + pose[:, None, :3]  # (m, 68, 3)
     pixels = 1000.0 * points[:, :, :2] / points[:, :, 2:] + CAMERA_CENTRE  # (m, 68, 2)
 
+    # Six significant digits, as OpenFace's C++ streams write every number.
     values = {
-        "aus": np.concatenate([_rounded(au[:, :14], 2), au[:, 14:]], 1),
-        "landmarks": _rounded(pixels.transpose(0, 2, 1).reshape(m, 136), 1),
-        "landmarks3d": _rounded(points.transpose(0, 2, 1).reshape(m, 204), 1),
-        "gaze": _rounded(gaze, 4),
-        "pose": _rounded(pose, 4),
+        "aus": _significant(au),
+        "landmarks": _significant(pixels.transpose(0, 2, 1).reshape(m, 136)),
+        "landmarks3d": _significant(points.transpose(0, 2, 1).reshape(m, 204)),
+        "gaze": _significant(gaze),
+        "pose": _significant(pose),
     }
     # Where tracking failed, OpenFace repeats the last landmarks, writes gaze (0, 0, -1)
     # and zeros elsewhere (zeros too before the first tracked frame).
@@ -162,8 +170,8 @@ def _face(
     values["lead"] = np.stack(
         [
             np.arange(1, m + 1),
-            _rounded(np.arange(m) / fps, 3),
-            _rounded(confidence, 3),
+            _significant(np.arange(m) / fps),
+            _significant(confidence),
             success.astype(float),
         ],
         1,

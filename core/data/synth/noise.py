@@ -41,3 +41,18 @@ def _runs(rng: np.random.Generator, n: int, mean_on: float, mean_off: float) -> 
 def _rounded(x: np.ndarray, decimals: int) -> np.ndarray:
     """Round and turn ``-0.0`` into ``0.0`` so the written text is fixed."""
     return np.round(x, decimals) + 0.0
+
+
+def _significant(x: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Round to ``digits`` significant digits, as OpenFace's C++ streams write numbers.
+
+    Each value is rounded to a whole number of units of its last kept digit and scaled
+    back by an exact power of ten, so pyarrow writes it with at most ``digits`` digits.
+    """
+    x = np.asarray(x, np.float64)
+    with np.errstate(divide="ignore"):
+        exponent = np.floor(np.log10(np.abs(x)))  # -inf where x == 0
+    shift = digits - 1 - np.where(np.isfinite(exponent), exponent, 0.0).astype(np.int64)
+    up = 10.0 ** np.maximum(shift, 0)  # exact powers of ten
+    down = 10.0 ** np.maximum(-shift, 0)
+    return np.round(x * up / down) * down / up + 0.0

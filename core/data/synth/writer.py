@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 
 from core.data import formats
 from core.data.synth.audio import _audio
-from core.data.synth.dialogue import _dialogue, _transcript_bytes, plant_help_prompts
+from core.data.synth.dialogue import _dialogue, _transcript_bytes
 from core.data.synth.face import _face
 from core.data.synth.people import _draw_people, _label_files, _Person
 
@@ -42,18 +42,35 @@ def _csv_bytes(blocks: list[np.ndarray], separator: str = ",") -> bytes:
     return body if separator == "," else body.replace(b",", separator.encode())
 
 
+LEAD_IN_SECONDS = (20.0, 40.0)
+"""Where real transcripts start: 20-40 s into the recording, before Ellie's first line."""
+
+
+def _lead_in(rng: np.random.Generator, interview: float) -> float:
+    """When Ellie's first line starts: 20-40 s into the recording, less for short interviews.
+
+    Real sessions are 7-33 minutes; a test corpus's 20-second interview would otherwise be
+    mostly lead-in, so interviews shorter than 45 s get a proportionally shorter one.
+    """
+    low, high = LEAD_IN_SECONDS
+    return round(rng.uniform(low, high) * min(1.0, interview / 45.0), 3)
+
+
 def _session_files(person: _Person, minutes: float, seed: int) -> dict[str, bytes]:
     """Every file of one session, by file name."""
-    # a fifth stream (the interviewer's prompts) leaves the first four as they were
+    # the fifth stream decides the interviewer's diagnosis question and its follow-ups
     streams = np.random.SeedSequence([seed, person.pid]).spawn(5)
     length_rng, talk_rng, audio_rng, face_rng, prompt_rng = (
         np.random.default_rng(s) for s in streams
     )
     s_audio, s_face, s_text = person.latent
-    seconds = minutes * 60.0 * length_rng.uniform(0.9, 1.1)
+    interview = minutes * 60.0 * length_rng.uniform(0.9, 1.1)
+    lead_in = _lead_in(length_rng, interview)
+    seconds = lead_in + interview  # the recording runs from before Ellie's first line
 
-    dialogue = _dialogue(talk_rng, person.depressed, s_audio, s_text, seconds)
-    plant_help_prompts(prompt_rng, dialogue, person.depressed)
+    dialogue = _dialogue(
+        talk_rng, prompt_rng, person.depressed, s_audio, s_text, seconds, start=lead_in
+    )
     covarep, formant = _audio(audio_rng, dialogue, seconds, person.gender, s_audio)
     face = _face(face_rng, dialogue, seconds, s_face)
 
