@@ -5,17 +5,25 @@ It decides whether to use the cache (one consolidated entry first, then one entr
 session, then extraction), runs the extractions in parallel, keeps the cache's counters
 itself and reports failures as notes; callers never touch the cache or share a dict with
 it. Extraction itself is :func:`~core.data.frames.extract_session`.
+
+Sessions are extracted in threads (parsing and numpy release the GIL for much of the
+work). When the files still to extract are large (:data:`PROCESS_MIN_BYTES`, a full-size
+corpus), the parsing moves to worker processes, one per core: each thread then hands its
+session to a process and waits, so at most :data:`MAX_WORKERS` sessions are in flight
+and memory stays bounded by a few sessions. Both paths give identical frames
+(``tests/data/test_store.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.data.cache import FrameCache
+from core.data.cache import Extractor, FrameCache
 from core.data.corpus import Corpus
 from core.data.errors import DataError
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
@@ -23,7 +31,66 @@ from core.data.frames import FeatureSettings, SessionFrames, extract_session
 MAX_WORKERS = 4
 """Most sessions extracted at once (threads; each holds one session's files)."""
 
+PROCESS_MIN_BYTES = 256 * 2**20
+"""Size of the files still to extract from which sessions are parsed in processes.
+
+Below it (the bundled sample, test corpora) starting the processes costs more than it
+saves; a full-size corpus (10 GB read) is far above it.
+"""
+
 Progress = Callable[[int, int], None]
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- Worker processes --------------------------------------------------------------------
+
+_WORKER: tuple[Corpus, FeatureSettings] | None = None
+
+
+def _start_worker(corpus: Corpus, settings: FeatureSettings) -> None:
+    global _WORKER
+    _WORKER = (corpus, settings)
+
+
+def _extract_in_worker(pid: int) -> SessionFrames | tuple[str, str]:
+    """One session's frames, or the failing file and problem (DataError does not pickle)."""
+    assert _WORKER is not None
+    corpus, settings = _WORKER
+    try:
+        return extract_session(corpus, pid, settings)
+    except DataError as error:
+        return error.file, error.problem
+
+
+@contextlib.contextmanager
+def _process_extractor(
+    corpus: Corpus, settings: FeatureSettings, processes: int
+) -> Iterator[Extractor]:
+    """An extractor that parses in ``processes`` worker processes.
+
+    They start from a forkserver, so no lock or thread of this process (a Streamlit
+    server's) is inherited; the corpus and settings reach each worker once.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["core.data.store"])
+    with ProcessPoolExecutor(
+        processes, context, initializer=_start_worker, initargs=(corpus, settings)
+    ) as pool:
+
+        def extract(_corpus: Corpus, pid: int, _settings: FeatureSettings) -> SessionFrames:
+            result = pool.submit(_extract_in_worker, pid).result()
+            if isinstance(result, tuple):
+                raise DataError(*result)
+            return result
+
+        yield extract
 
 
 @dataclass
@@ -56,20 +123,42 @@ class FrameStore:
     """
 
     def __init__(
-        self, corpus: Corpus, settings: FeatureSettings, cache: FrameCache | None = None
+        self,
+        corpus: Corpus,
+        settings: FeatureSettings,
+        cache: FrameCache | None = None,
+        processes: bool | None = None,
     ) -> None:
         self.corpus = corpus
         self.settings = settings
         self.cache = cache
+        self.processes = processes
 
-    def _extract(self, pid: int) -> SessionFrames | DataError:
+    def _extract(self, pid: int, extract: Extractor) -> SessionFrames | DataError:
         """One session's frames through the cache, or the error that stopped it."""
         try:
             if self.cache is None:
-                return extract_session(self.corpus, pid, self.settings)
-            return self.cache.get(self.corpus, pid, self.settings, extract=extract_session)
+                return extract(self.corpus, pid, self.settings)
+            return self.cache.get(self.corpus, pid, self.settings, extract=extract)
         except DataError as error:
             return error
+
+    def _use_processes(self, todo: list[int]) -> bool:
+        if self.processes is not None:
+            return self.processes and bool(todo)
+        if cores() < 2 or len(todo) < 2:
+            return False
+        return _bytes_to_read(self.corpus, todo, self.settings) >= PROCESS_MIN_BYTES
+
+    @contextlib.contextmanager
+    def _extractor(self, todo: list[int]) -> Iterator[tuple[Extractor, int]]:
+        """The extraction function and how many sessions to keep in flight."""
+        if not self._use_processes(todo):
+            yield extract_session, min(MAX_WORKERS, cores())
+            return
+        processes = min(cores(), len(todo))
+        with _process_extractor(self.corpus, self.settings, processes) as extract:
+            yield extract, min(MAX_WORKERS, processes)
 
     def _from_bundle(self, ids: list[int]) -> tuple[dict[int, SessionFrames], list[int]]:
         """Sessions served by the consolidated cache entry, and those still to read."""
@@ -100,10 +189,9 @@ class FrameStore:
         frames, todo = self._from_bundle(ids)
         result = StoreResult(frames=dict(frames))
         done = len(frames)
-        # Parsing (pyarrow) and the numpy work release the GIL, so sessions overlap in
-        # threads; each worker holds one session's files in memory.
-        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, os.cpu_count() or 1)) as pool:
-            for pid, read in zip(todo, pool.map(self._extract, todo), strict=True):
+        with self._extractor(todo) as (extract, in_flight), _threads(in_flight) as pool:
+            reads = pool.map(lambda pid: self._extract(pid, extract), todo)
+            for pid, read in zip(todo, reads, strict=True):
                 if isinstance(read, DataError):
                     result.failures[pid] = str(read)
                 else:
@@ -118,3 +206,21 @@ class FrameStore:
         if progress is not None and not todo:
             progress(len(ids), len(ids))
         return result
+
+
+def _threads(workers: int) -> Executor:
+    return ThreadPoolExecutor(max_workers=max(1, workers))
+
+
+def _bytes_to_read(corpus: Corpus, ids: list[int], settings: FeatureSettings) -> int:
+    """Size of the files the extraction of ``ids`` reads (from the index: no file opened)."""
+    total = 0
+    for pid in ids:
+        source = corpus.participants[pid].source if pid in corpus.participants else None
+        if source is None:
+            continue
+        for kind in settings.file_kinds():
+            identity = source.identities.get(kind)
+            if identity:
+                total += int(identity[-1] if source.is_archive else identity[1])
+    return total

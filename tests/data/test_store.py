@@ -44,3 +44,21 @@ def test_progress_reaches_the_total(daic, tmp_path):
     seen = []
     FrameStore(corpus, SETTINGS).read(corpus.ids(), lambda done, total: seen.append((done, total)))
     assert seen[-1] == (len(corpus.ids()), len(corpus.ids()))
+
+
+def test_worker_processes_give_the_frames_of_the_sequential_path(daic, tmp_path):
+    root = daic.corpus(tmp_path / "corpus", train=(300, 301, 302), dev=(303,), test=(304,))
+    (root / "302_P" / "302_COVAREP.csv").write_text("1,2,3\n")  # fails in a worker too
+    corpus = Corpus(root)
+    ids = corpus.ids()
+    for settings in (SETTINGS, FeatureSettings("face", face_features=("aus", "landmarks"))):
+        plain = FrameStore(corpus, settings, processes=False).read(ids)
+        parallel = FrameStore(corpus, settings, processes=True).read(ids)
+        _same(plain, parallel)
+        assert len(parallel.frames) >= 4
+        if settings.modality == "audio":
+            assert list(parallel.failures) == [302] and "302_COVAREP" in parallel.failures[302]
+    cache = FrameCache(tmp_path / "cache")  # the cache is written by this process
+    cached = FrameStore(corpus, SETTINGS, cache, processes=True).read(ids)
+    assert (cache.hits, cache.misses) == (0, 5)
+    _same(FrameStore(corpus, SETTINGS).read(ids), cached)
