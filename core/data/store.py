@@ -75,11 +75,15 @@ def _process_extractor(
 ) -> Iterator[Extractor]:
     """An extractor that parses in ``processes`` worker processes.
 
-    They start from a forkserver, so no lock or thread of this process (a Streamlit
-    server's) is inherited; the corpus and settings reach each worker once.
+    They start from a forkserver (spawned where there is none), so no lock or thread of
+    this process (a Streamlit server's) is inherited; the corpus and settings reach each
+    worker once.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["core.data.store"])
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["core.data.store"])
+    else:  # Windows
+        context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         processes, context, initializer=_start_worker, initargs=(corpus, settings)
     ) as pool:
