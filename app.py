@@ -25,6 +25,7 @@ navigation = st.navigation(
         st.Page("screens/experiments.py", title="Experiments"),
         st.Page("screens/explain.py", title="Explain"),
         st.Page("screens/predict.py", title="Predict"),
+        st.Page("screens/report.py", title="Report"),
     ]
 )
 data_source_ui()  # also keeps the corpus for the page (ui.common.page_corpus)

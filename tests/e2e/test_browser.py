@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-NAVIGATION = ["Data", "Train", "Runs", "Experiments", "Explain", "Predict"]
+NAVIGATION = ["Data", "Train", "Runs", "Experiments", "Explain", "Predict", "Report"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 try:
