@@ -28,6 +28,15 @@ live delay
 
 Targets: every page first and warm render <= 1.5 s; live delay median and max <= 2 s.
 
+``--experiment-runs N`` measures only the Experiments page: the engine runs one real
+experiment (1 configuration x 2 seeds x 2 folds), and an experiment of about N runs is
+made from it (its run folders hard-linked, one per configuration x seed x fold, the
+driver recorded as running) with one run held back. *first* is a fresh session (also
+with Streamlit's data cache cleared: *rebuilt*, the status read from every run), *warm*
+the median of ``--reruns`` reruns (targets 1.5 s and 0.5 s); the landing delay, in a
+real browser, is from the held-back run folder landing (renamed into place, finished
+and evaluated) to the page's "N of N runs finished", ``--repeats`` times (target 2 s).
+
 ``--runs-page N [N ...]`` measures only the Runs page against the number of runs: it
 trains one real audio run (``python -m core.train``, 20 epochs, which evaluates itself on
 dev and test when it ends) and, for each N, a runs root of N copies of that finished run
@@ -172,7 +181,7 @@ def open_session(corpus: Path, name: str):
     at = AppTest.from_file(str(APP), default_timeout=120)
     at.session_state["data_source"] = FOLDER_LABEL
     at.session_state["data_folder"] = str(corpus)
-    at.switch_page(PAGES[name])
+    at.switch_page({**PAGES, "Experiments": EXPERIMENTS_PAGE}[name])
     start = time.perf_counter()
     at.run()
     seconds = time.perf_counter() - start
@@ -295,6 +304,247 @@ def runs_page_main(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- Experiments
+EXPERIMENTS_PAGE = "screens/experiments.py"
+EXPERIMENT_WARM_TARGET_S = 0.5
+SEED_SPEC = """name = "seed"
+modality = "audio"
+objective = "macro_f1"
+protocol = "cv"
+folds = 2
+seeds = [0, 1]
+sampler = "grid"
+
+[fixed]
+max_epochs = 2
+
+[search]
+hidden_size = [8]
+"""
+
+
+def run_real_experiment(corpus: Path, root: Path) -> Path:
+    """A real 4-run experiment (1 configuration x 2 seeds x 2 folds) run by the engine."""
+    spec = root / "seed.toml"
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(SEED_SPEC)
+    out = root / "experiments" / "seed"
+    command = [sys.executable, "-m", "core.experiment", "run", str(spec), "--data", str(corpus)]
+    command += ["--out", str(out), "--workers", "2"]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True, env=dict(os.environ))
+    return out
+
+
+def make_experiment(source: Path, target: Path, n_configs: int, hold_back: str) -> Path:
+    """An experiment of ``n_configs`` x the source's seeds x folds runs, running.
+
+    Made from a real experiment folder: its spec, set-up and folds, each run folder
+    hard-linked from the source run of the same seed and fold (its configuration file
+    rewritten with the configuration's ``hidden_size``), and a driver record naming this
+    process, so the page watches it live. The run ``hold_back`` is left out (pending).
+    """
+    from core.experiment import folder as exp_folder
+    from core.runs import folder
+    from core.runs.process import start_time
+
+    spec = folder.read_json(source / exp_folder.SPEC_JSON)
+    values = [8 + 2 * i for i in range(n_configs)]
+    spec.update(name=target.name, trials=n_configs, search={"hidden_size": values})
+    setup = {**folder.read_json(source / exp_folder.SETUP), "name": target.name}
+    setup["created"] = time.time()
+    (target / exp_folder.RUNS).mkdir(parents=True)
+    folder.write_json_atomic(target / exp_folder.SPEC_JSON, spec)
+    folder.write_json_atomic(target / exp_folder.SETUP, setup)
+    configurations = {
+        f"c{i:03d}": {"trial": i, "params": {"hidden_size": v}} for i, v in enumerate(values)
+    }
+    folder.write_json_atomic(target / exp_folder.CONFIGURATIONS, configurations)
+    for cid, entry in configurations.items():
+        for seed in spec["seeds"]:
+            for fold in range(len(setup["folds"])):
+                name = f"{cid}-s{seed}-f{fold}"
+                if name != hold_back:
+                    link_run(
+                        source / exp_folder.RUNS / f"c000-s{seed}-f{fold}", target, name, entry
+                    )
+    pid = os.getpid()
+    driver = {"state": "running", "pid": pid, "proc_start": start_time(pid), "started": time.time()}
+    folder.write_json_atomic(target / exp_folder.DRIVER, driver)
+    return target
+
+
+def link_run(source_run: Path, experiment: Path, name: str, entry: dict) -> Path:
+    """Hard-link a run folder into ``experiment`` as ``name`` (a rename: it lands at once)."""
+    from core.experiment import folder as exp_folder
+    from core.runs import folder
+
+    final = experiment / exp_folder.RUNS / name
+    tmp = experiment / f".landing-{name}"
+    shutil.copytree(source_run, tmp, copy_function=os.link)
+    config = folder.read_json(tmp / folder.CONFIG)
+    config["model"]["hidden_size"] = entry["params"]["hidden_size"]
+    (tmp / folder.CONFIG).unlink()
+    folder.write_json_atomic(tmp / folder.CONFIG, config)
+    os.rename(tmp, final)
+    return final
+
+
+def time_experiments_page(corpus: Path, reruns: int) -> dict[str, float]:
+    """Cold, first and warm (median of ``reruns``) seconds of the Experiments page."""
+    import streamlit as st
+
+    _, cold = open_session(corpus, "Experiments")
+    st.cache_data.clear()  # the experiment's status read from every run folder again
+    _, rebuilt = open_session(corpus, "Experiments")
+    at, first = open_session(corpus, "Experiments")
+    texts = [t.value for t in at.text]
+    if not any(" runs finished " in t for t in texts):
+        raise RuntimeError(f"the Experiments page shows no experiment: {texts}")
+    times = []
+    for _ in range(reruns):
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        check(at, "Experiments")
+    return {
+        "cold_s": cold,
+        "rebuilt_s": rebuilt,
+        "first_s": first,
+        "warm_s": statistics.median(times),
+        "warm_max_s": max(times),
+    }
+
+
+def measure_landing_delay(
+    experiment: Path, source: Path, held: str, env: dict[str, str], repeats: int, log: Path
+) -> dict:
+    """Seconds from a run's result landing in the experiment to the page counting it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return {"skipped": "playwright is not installed"}
+    if not Path(CHROMIUM).exists():
+        return {"skipped": f"{CHROMIUM} is missing"}
+    from core.experiment import folder as exp_folder
+
+    configurations = json.loads((experiment / exp_folder.CONFIGURATIONS).read_text())
+    total = len(configurations) * 4
+    seed, fold = held.split("-")[1][1:], held.split("-")[2][1:]
+    source_run = source / exp_folder.RUNS / f"c000-s{seed}-f{fold}"
+    entry = configurations[held.split("-")[0]]
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)]
+    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    rng = random.Random(2)
+    delays: list[float] = []
+    with open(log, "w") as out:
+        server = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_healthy(port, server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/experiments")
+
+                def seen(text: str, timeout_s: float) -> None:
+                    page.wait_for_function(
+                        "t => document.body && document.body.innerText.includes(t)",
+                        arg=text,
+                        polling=20,
+                        timeout=timeout_s * 1000,
+                    )
+
+                for _ in range(repeats):
+                    seen(f"{total - 1} of {total} runs finished", 300)
+                    time.sleep(rng.uniform(0.5, 1.5))  # a random phase of the 1 s poll
+                    landed = link_run(source_run, experiment, held, entry)
+                    t0 = time.perf_counter()  # the run folder is in place, finished
+                    seen(f"{total} of {total} runs finished", 30)
+                    delays.append(time.perf_counter() - t0)
+                    shutil.rmtree(landed)
+            finally:
+                browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    return {"median_s": statistics.median(delays), "max_s": max(delays), "samples_s": delays}
+
+
+def experiments_main(args: argparse.Namespace) -> int:
+    """``--experiment-runs N``: the Experiments page with an experiment of about N runs."""
+    n_configs = max(1, round(args.experiment_runs / 4))
+    held = f"c{n_configs - 1:03d}-s1-f1"
+    with tempfile.TemporaryDirectory(prefix="dashboard-bench-") as tmp:
+        tmp_path = Path(tmp)
+        corpus, runs, cache = tmp_path / "daic", tmp_path / "runs", tmp_path / "cache"
+        os.environ["DAIC_RUNS_ROOT"] = str(runs)
+        os.environ["DAIC_CACHE_DIR"] = str(cache)
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from core.data.synth import write_corpus
+
+        write_corpus(corpus, participants=24, minutes=0.5, seed=3)
+        source = run_real_experiment(corpus, runs)
+        experiment = make_experiment(source, runs / "experiments" / "bench", n_configs, held)
+        page = time_experiments_page(corpus, args.reruns)
+        delay = measure_landing_delay(
+            experiment, source, held, dict(os.environ), args.repeats, tmp_path / "server.log"
+        )
+    n_runs = n_configs * 4
+    print(
+        f"Experiments page, one experiment of {n_runs} runs ({n_configs} configurations "
+        f"x 2 seeds x 2 folds), {os.cpu_count()} CPUs"
+    )
+    print(f"{'measure':<34} {'seconds':>8}  {'target':>7}  result")
+    print(f"{'cold (info)':<34} {page['cold_s']:8.3f}  {'':>7}  -")
+    met = True
+    for key, label, target in (
+        ("rebuilt_s", "first render, status not cached", PAGE_TARGET_S),
+        ("first_s", "first render (new tab)", PAGE_TARGET_S),
+        ("warm_s", f"warm rerun, median of {args.reruns}", EXPERIMENT_WARM_TARGET_S),
+    ):
+        met &= page[key] <= target
+        print(f"{label:<34} {page[key]:8.3f}  {target:7.1f}  {verdict(page[key], target)}")
+    if "skipped" in delay:
+        print(
+            f"{'result landing delay':<34} {'skipped':>8}  {DELAY_TARGET_S:7.1f}  "
+            f"({delay['skipped']})"
+        )
+    else:
+        met &= delay["max_s"] <= DELAY_TARGET_S
+        for key, label in (("median_s", "median"), ("max_s", "max")):
+            print(
+                f"{'landing delay, ' + label + f' of {args.repeats}':<34} {delay[key]:8.3f}  "
+                f"{DELAY_TARGET_S:7.1f}  {verdict(delay[key], DELAY_TARGET_S)}"
+            )
+        print("  samples: " + ", ".join(f"{s:.3f}" for s in delay["samples_s"]))
+    print(f"all targets met: {met}")
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "experiments_page": page,
+                    "delay": delay,
+                    "runs": n_runs,
+                    "targets": {
+                        "first_s": PAGE_TARGET_S,
+                        "warm_s": EXPERIMENT_WARM_TARGET_S,
+                        "delay_s": DELAY_TARGET_S,
+                        "met": met,
+                    },
+                    "cpus": os.cpu_count(),
+                }
+            )
+        )
+    return 0
+
+
 # ---------------------------------------------------------------------------- live delay
 def free_port() -> int:
     with socket.socket() as sock:
@@ -410,8 +660,16 @@ def main() -> int:
         metavar="N",
         help="only time the Runs page with N copies of one real finished run, for each N",
     )
+    parser.add_argument(
+        "--experiment-runs",
+        type=int,
+        metavar="N",
+        help="only time the Experiments page with an experiment of about N runs (100)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.experiment_runs:
+        return experiments_main(args)
     if args.runs_page:
         if min(args.runs_page) < 1:
             parser.error("--runs-page counts must be at least 1")

@@ -19,12 +19,11 @@ import streamlit as st
 
 from core.data import Corpus
 from core.errors import UserError
-from core.experiment import experiment_status, list_experiments, spec_from_dict, start_experiment
+from core.experiment import list_experiments, spec_from_dict, start_experiment
 from core.experiment.estimate import duration_text, estimate
-from core.experiment.stats import run_predictions
-from core.runs.state import SUCCEEDED
 from ui.common import page_corpus, runs_root
 from ui.experiment_compose import compose_ui
+from ui.experiment_status import page_status
 from ui.experiment_tables import experiment_stamp
 from ui.experiment_views import (
     MESSAGE,
@@ -39,7 +38,6 @@ from ui.experiment_views import (
     remember_launch,
     summary_ui,
 )
-from ui.runs_tables import pooled_participants
 
 POLL_S = 1.0
 WATCH = "experiments_watch"
@@ -51,26 +49,13 @@ NOTICE = (
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def load_status(path: str, stamp: tuple) -> dict[str, Any]:
-    """An experiment's status; ``stamp`` (:func:`experiment_stamp`) says when it changed."""
-    return experiment_status(path)
+def load_status(path: str, stamp: tuple) -> tuple[dict[str, Any], dict[str, list[dict]]]:
+    """An experiment's status and its configurations' seed-averaged predictions.
 
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def load_predictions(path: str, stamp: tuple) -> dict[str, list[dict]]:
-    """Seed-averaged participant predictions of each configuration whose runs all succeeded."""
-    predictions = {}
-    for entry in load_status(path, stamp)["configurations"]:
-        runs = entry["runs"]
-        if not runs or any(r["state"] not in SUCCEEDED for r in runs):
-            continue
-        rows = [run_predictions(Path(r["path"])) for r in runs]
-        if all(r is not None for r in rows):
-            try:
-                predictions[entry["id"]] = pooled_participants(rows)
-            except ValueError:
-                continue
-    return predictions
+    ``stamp`` (:func:`experiment_stamp`) says when anything changed; each configuration's
+    figures are kept until its own runs change (:func:`ui.experiment_status.page_status`).
+    """
+    return page_status(path)
 
 
 def data_root_of(corpus: Corpus) -> str | None:
@@ -133,12 +118,10 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
 
 def experiment_view(path: str) -> tuple[dict[str, Any], dict[str, list[dict]]]:
     """One experiment: summary, controls, grid, best, charts, promotion, downloads."""
-    stamp = experiment_stamp(path)
-    status = load_status(path, stamp)
+    status, predictions = load_status(path, experiment_stamp(path))
     summary_ui(status)
     controls_ui(status)
     grid_ui(status)
-    predictions = load_predictions(path, stamp)
     labels = [p["label"] for p in next(iter(predictions.values()), [])]
     charts_ui(status, labels)
     st.subheader("Promotion to the test split")
@@ -173,15 +156,16 @@ root = runs_root()
 if message := st.session_state.pop(MESSAGE, None):
     st.success(message)
 experiments = list_experiments(root)
-with st.expander("New experiment", expanded=not experiments):
-    new_experiment_ui(corpus, root)
+if st.toggle("Compose a new experiment", value=not experiments, key="experiments_compose"):
+    with st.container(border=True):
+        new_experiment_ui(corpus, root)
 if not experiments:
     st.info("No experiments yet. Compose one above and press Start.")
     st.text(f"Experiments are kept in {root / 'experiments'}")
     st.stop()
 
 path = watched_ui(experiments)
-status = load_status(path, experiment_stamp(path))
+status, _ = load_status(path, experiment_stamp(path))
 if active(status) or launching(path):
     live_view(path)
 else:

@@ -18,6 +18,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 from core.experiment import experiment_status
 from tests.screens.apptest import chart_titles, open_page
+from ui.experiment_status import page_status
 
 pytestmark = pytest.mark.slow
 
@@ -122,6 +123,7 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
     assert any(t.startswith(("tiny: running; ", "tiny: completed; ")) for t in texts(at))
     status = wait_for(exp_dir, lambda s: s["state"] == "completed")
     assert status["done"] == status["n_runs"] == 4
+    assert page_status(exp_dir)[0] == status  # the page's cached status is the engine's
 
     rerun(at)
     grid = frame_with(at, "settings").set_index("configuration")
