@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -158,3 +159,69 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
     assert any("held-out test split, scored once" in c.value for c in at.caption)
     assert any(t.startswith("Its dev macro-F1 in the experiment: mean") for t in texts(at))
     assert not [b for b in at.button if b.key == "experiments_promote"]
+
+
+def test_the_time_estimate_rests_on_earlier_runs_epoch_times(tmp_path):
+    from core.config import make_config
+    from core.experiment import spec_from_dict
+    from core.experiment.estimate import duration_text, estimate
+    from core.runs import folder
+
+    spec = spec_from_dict(
+        {"name": "e", "modality": "audio", "seeds": [0, 1], "protocol": "cv", "folds": 3}
+        | {"fixed": {"max_epochs": 10}, "search": {"hidden_size": [8, 16]}}
+    )
+    assert estimate(spec, tmp_path, 2)["total_s"] is None  # nothing measured yet
+    for name, modality, seconds in (
+        ("a", "audio", [1.0, 3.0]),
+        ("b", "audio", [2.0]),
+        ("t", "face", [50.0]),
+    ):
+        run_dir = tmp_path / name
+        run_dir.mkdir()
+        folder.write_json_atomic(run_dir / folder.CONFIG, make_config(modality, "/corpus"))
+        for epoch, elapsed in enumerate(seconds, 1):
+            folder.append_metrics(run_dir, {"epoch": epoch, "elapsed_s": elapsed})
+    plan = estimate(spec, tmp_path, 4)
+    assert plan["runs"] == 2 * 2 * 3 and plan["max_epochs"] == 10
+    assert plan["per_run_s"] == 2.0 * 10  # median of the audio epochs (1, 3, 2) x 10 epochs
+    assert plan["total_s"] == 20.0 * 3  # 12 runs on 4 workers: 3 rounds
+    assert "3 epochs of 2 earlier audio runs" in plan["basis"]
+    assert duration_text(plan["total_s"]) == "about 60 s" and duration_text(600) == "about 10 min"
+    assert duration_text(30) == "about 30 s" and duration_text(9000) == "about 2.5 h"
+
+
+def test_baselines_grid_and_csv_of_an_experiment():
+    from ui.experiment_tables import csv_bytes, objective_baselines, state_grid
+
+    baselines = objective_baselines("macro_f1", [1, 0, 0, 0])
+    assert baselines == {
+        "always 'depressed'": pytest.approx(0.2),
+        "always 'not depressed'": pytest.approx(3 / 7),
+    }
+    assert objective_baselines("auroc", [1, 0]) == {"any constant score": 0.5}
+    (loss,) = objective_baselines("val_loss", [1, 0, 0, 0]).values()
+    assert loss == pytest.approx(-(0.25 * np.log(0.25) + 0.75 * np.log(0.75)))
+    runs = [
+        {"seed": 0, "fold": 0, "state": "completed"},
+        {"seed": 0, "fold": 1, "state": "failed"},
+        {"seed": 1, "fold": 0, "state": "running"},
+        {"seed": 1, "fold": 1, "state": "pending"},
+    ]
+    status = {
+        "configurations": [
+            {"id": "c000", "params": {"lr": 0.001}, "n_runs": 4, "n_done": 1, "runs": runs}
+        ]
+    }
+    (row,) = state_grid(status).to_dict("records")
+    assert row == {
+        "configuration": "c000",
+        "settings": "lr=0.001",
+        "seed 0 fold 0": "✓",
+        "seed 0 fold 1": "✗",
+        "seed 1 fold 0": "▶",
+        "seed 1 fold 1": "·",
+        "done": "1/4",
+    }
+    data = csv_bytes(pd.DataFrame({"a": [1]}), {"name": "x"}).decode()
+    assert data == '# spec: {"name": "x"}\na\n1\n'
