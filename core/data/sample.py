@@ -36,7 +36,7 @@ SAMPLE_SETTINGS = MappingProxyType({"participants": 60, "minutes": 1.0, "seed": 
 60 one-minute interviews (each recording starts 20-40 s before the interviewer's first
 line, as real ones do); every planted word still reaches 6 or more of the 34 training
 transcripts. Written as archives (:data:`SAMPLE_ARCHIVES`) they take about 45 % of the
-space of folders (about 360 MB against 800 MB with generator version 3, whose CLNF files
+space of folders (about 360 MB against 800 MB since generator version 3, whose CLNF files
 carry six significant digits); generation times are in ``benchmarks/README.md``.
 """
 

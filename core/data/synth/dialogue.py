@@ -144,8 +144,10 @@ _FOLLOW_HELP = _lines("""
     seek_help (what got you to seek help)
     still_therapy (are you still going to therapy now)
 """)
-_YES = ("yes", "yeah", "yes i have", "yeah i have")
-_NO = ("no", "nope", "no i haven't", "no never")
+# The answers are stop words or a common filler, so that the leak is Ellie's follow-ups and
+# not the participant's own words (four of each: either pick draws the same numbers).
+_YES = ("i have", "yeah i have", "i have been", "i have yeah")
+_NO = ("no", "no i have not", "no never", "no i have never")
 P_DIAGNOSED = (0.05, 0.85)
 """Chance of answering "yes" to the diagnosis question: (not depressed, depressed)."""
 _FOLLOW_NEUTRAL = _lines("""
