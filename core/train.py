@@ -370,7 +370,7 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
     try:
         state = get_kind(config).train(config, run_dir, resume=resume, progress=progress)
     except Exception as error:  # noqa: BLE001 - re-raised once the run folder says why
-        if not run_dir.is_dir():
+        if not (run_dir / folder.CONFIG).is_file():  # deleted, or being deleted
             from core.kinds.neural_run import FOLDER_GONE
 
             raise RunFolderGone(f"{run_dir}: {FOLDER_GONE}; the run ended") from error

@@ -82,13 +82,14 @@ FOLDER_GONE = "the run folder was deleted while the run trained"
 def _stop_check(run_dir: Path, trainer: Any) -> Any:
     """A trainer's stop check: a stop request, or the run folder deleted from outside.
 
-    A deleted folder fails the run at the next batch (a run never recreates its folder
-    without its configuration).
+    A deleted folder (its ``config.json`` gone, which is never missing otherwise: it is
+    replaced atomically) fails the run at the next batch; a run never recreates its
+    folder without its configuration.
     """
-    stop_file = run_dir / folder.STOP_REQUEST
+    stop_file, config_file = run_dir / folder.STOP_REQUEST, run_dir / folder.CONFIG
 
     def check() -> bool:
-        if not run_dir.is_dir():
+        if not config_file.is_file():  # replaced atomically, so never missing otherwise
             trainer.request_stop(FOLDER_GONE, status="failed")
             return True
         return stop_file.exists()
