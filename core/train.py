@@ -306,8 +306,12 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
     """A new run's configuration: from ``--config`` or from the modality and options."""
     if args.config:
         config = folder.read_json(Path(args.config))
-        if not config or "modality" not in config:
+        if not isinstance(config, dict) or "modality" not in config:
             raise ValueError(f"{args.config} is not a run configuration")
+        for h in hparams.for_modality(get_kind(config).name):  # ranges; no nan, no inf
+            value = (config.get(h.section) or {}).get(h.name)
+            if value is not None:
+                h.parse(value, f"{args.config}: {h.section}.{h.name}")
         return config
     if not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")

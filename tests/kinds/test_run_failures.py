@@ -2,6 +2,7 @@
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.config import make_config
 from core.runs import folder, manager
 from core.runs.process import start_time
 from core.train import main
@@ -161,3 +163,18 @@ def test_a_command_line_run_takes_the_managers_share_of_the_cores(tiny_audio_run
     finally:
         torch.set_num_threads(threads)
     assert folder.read_json(run_dir / folder.STATUS)["threads"] == expected
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_configuration_file_with_a_non_finite_parameter_is_refused(
+    small_corpus, tmp_path, capsys, value
+):
+    config = make_config("audio", small_corpus, {"max_epochs": 1}, 0)
+    config["training"]["lr_factor"] = value
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))  # Python's json writes NaN and Infinity
+    run_dir = tmp_path / "run"
+    assert main(["--config", str(path), "--run-dir", str(run_dir), "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert f"{path}: training.lr_factor {value}: not a finite number" in error
+    assert not run_dir.exists()
