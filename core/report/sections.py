@@ -57,6 +57,7 @@ def data_section(card: Card, inputs: RunInputs) -> None:
         ]
         for split, info in splits.items()
     ]
+    rows += [[split, "", "", m["n"]] for split, m in scored.items() if split not in splits]
     section.table(["split", "participants", "depressed", "scored by this run"], rows)
     for split, why in inputs.split_notes.items():
         section.text(f"{split} split: {why}")
@@ -205,7 +206,7 @@ def subgroup_block(section: Section, split: str, result: dict[str, Any]) -> None
         f"{result['left_out']} participants without a known {attribute} left out)",
     )
     for note in result["warnings"]:
-        section.warning(note)
+        section.warning(f"{split} split: {note}")
     series = {
         METRIC_NAMES[m]: [
             (f"{g['group']} (n={g['n']})", g["values"][m], g["intervals"][m])
