@@ -13,7 +13,7 @@ from core.experiment.folder import Experiment, RunPlan
 from core.experiment.status import experiment_status, process_record
 from core.kinds.results import read_evaluation
 from core.runs import folder
-from core.runs.process import end_process, start_time
+from core.runs.process import end_process, is_alive, start_time
 from core.runs.state import ACTIVE, SUCCEEDED
 from core.runs.supervisor import request_stop
 
@@ -37,10 +37,10 @@ def stop(exp_dir: Path, timeout_s: float = 60.0) -> str:
             request_stop(status_file.parent)
     deadline = time.monotonic() + timeout_s
     record = process_record(exp.file(exp_folder.DRIVER))
-    while record.get("state") == "running" and time.monotonic() < deadline:
+    pid, proc_start = record.get("pid"), record.get("proc_start")
+    while is_alive(pid, proc_start) and time.monotonic() < deadline:
         time.sleep(0.2)
-        record = process_record(exp.file(exp_folder.DRIVER))
-    if record.get("state") == "running" and end_process(record["pid"], record.get("proc_start")):
+    if end_process(pid, proc_start) if pid else None:
         record = {**record, "state": "stopped", "reason": f"ended after {timeout_s:g} s"}
         folder.write_json_atomic(exp.file(exp_folder.DRIVER), record)
     return process_record(exp.file(exp_folder.DRIVER)).get("state", "stopped")

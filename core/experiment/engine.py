@@ -32,6 +32,8 @@ from core.runs.supervisor import request_stop
 
 log = logging.getLogger(__name__)
 POLL_S = 0.2
+LOCK_WAIT_S = 10.0
+"""How long a new driver waits for one that is just ending (a resume right after a stop)."""
 
 
 # --- the study ------------------------------------------------------------------------
@@ -118,6 +120,9 @@ def dask_client(workers: int, scheduler: str | None = None, gpu: bool = False) -
             host="127.0.0.1",
             dashboard_address=None,
             resources={"GPU": 1} if gpu else None,
+            # No dashboard; the scheduler's small HTTP server (health, metrics) takes a
+            # free loopback port instead of 8787, which another cluster may hold.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -150,7 +155,7 @@ def driver_lock(exp: Experiment) -> Iterator[None]:
     """Hold the experiment's driver lock: one driver per experiment at a time."""
     lock = FileLock(exp.file(exp_folder.DRIVER_LOCK))
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=LOCK_WAIT_S)
     except Timeout:
         raise InvalidRequest(f"{exp.path} is already being run by another driver") from None
     try:

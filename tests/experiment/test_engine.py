@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from core.data import Corpus
-from core.experiment import experiment_status, list_experiments, load_spec, start_experiment
+from core.experiment import (
+    experiment_status,
+    list_experiments,
+    load_spec,
+    resume_experiment,
+    start_experiment,
+    stop_experiment,
+)
 from core.experiment.__main__ import main
 from core.experiment.engine import drive
 from core.experiment.folder import create
@@ -93,7 +100,7 @@ def _wait(condition, timeout_s: float = 120.0, what: str = "") -> object:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_killed_worker_and_killed_driver_give_the_same_numbers(
+def test_stopped_resumed_and_killed_experiments_give_the_same_numbers(
     reference: Path, small_corpus: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "interrupted"
@@ -102,9 +109,19 @@ def test_killed_worker_and_killed_driver_give_the_same_numbers(
     # A worker killed mid-run: Dask reschedules its task, which resumes the run.
     run, pid = _wait(lambda: run_mid_epoch(out), what="a run mid-way")
     os.kill(pid, signal.SIGKILL)
-    # Then the driver itself, once some runs have finished.
-    _wait(lambda: len(finished_files(out)) >= 2 * 4, what="two finished runs")
-    driver = folder.read_json(out / "driver.json")
+    # A clean stop: the runs in progress keep their last epoch and exit.
+    _wait(lambda: len(finished_files(out)) >= 4, what="a finished run")
+    stopped = stop_experiment(out)
+    assert stopped["state"] == "stopped"
+    states = Counter(r["state"] for c in stopped["configurations"] for r in c["runs"])
+    assert not {"starting", "running"} & set(states)  # nothing left training
+    assert 1 <= states["completed"] < 8 and states["stopped"] >= 1
+    # Resumed in the background, then the driver is killed.
+    first = folder.read_json(out / "driver.json")["pid"]
+    done_at_stop = len(finished_files(out))
+    resume_experiment(out)
+    _wait(lambda: len(finished_files(out)) > done_at_stop, what="one more finished run")
+    driver = _wait(lambda: _new_driver(out, first), what="the resumed driver")
     os.kill(driver["pid"], signal.SIGKILL)
     _wait(lambda: not is_alive(driver["pid"], driver["proc_start"]), 10, "the driver's end")
     assert experiment_status(out)["state"] == "failed"  # ended unexpectedly
@@ -152,9 +169,33 @@ def test_a_failing_run_is_recorded_and_the_others_finish(
     )
 
 
+def _new_driver(out: Path, old_pid: int) -> dict | None:
+    record = folder.read_json(out / "driver.json") or {}
+    return record if record.get("pid") != old_pid and record.get("state") == "running" else None
+
+
 def _run_config(out: Path, setup: dict) -> dict:
     from core.experiment.folder import Experiment, RunPlan
 
     exp = Experiment(out)
     exp.setup = setup
     return exp.run_config(RunPlan("c000-s0-f0", "c000", 0, 0), {})
+
+
+def test_promote_retrains_the_best_configuration_and_reports_test(reference: Path) -> None:
+    assert main(["promote", str(reference), "--workers", "2"]) == 0
+    status = experiment_status(reference)
+    promotion = status["promotion"]
+    assert promotion["state"] == "completed"
+    assert promotion["configuration"] == status["best"]["id"]
+    assert [r["seed"] for r in promotion["runs"]] == [0, 1]
+    for run in promotion["runs"]:
+        config = folder.read_config(Path(run["path"]))
+        assert "assignment" not in config["data"]  # the official split
+        assert config["experiment"]["role"] == "promotion"
+        assert run["test"]["n"] > 0 and 0.0 <= run["test"]["macro_f1"] <= 1.0
+    # The search's own runs still never read test labels.
+    for configuration in status["configurations"]:
+        for run in configuration["runs"]:
+            saved = folder.read_json(Path(run["path"]) / folder.EVALUATION)
+            assert "report" not in saved["splits"]["test"]
