@@ -103,8 +103,10 @@ def dask_client(workers: int, scheduler: str | None = None, gpu: bool = False) -
     """A Dask client: on a new loopback ``LocalCluster``, or on ``scheduler``'s cluster.
 
     The local cluster has ``workers`` processes of one thread each, listens on
-    127.0.0.1 only and has no dashboard; with ``gpu`` each worker offers one ``GPU``
-    resource, which a cuda run takes.
+    127.0.0.1 only and has no dashboard. With ``gpu`` it has one worker offering one
+    ``GPU`` resource, which every cuda run takes, so runs never share the device (Dask
+    resources count per worker; several devices are used by a cluster started with one
+    worker per device, see docs/scale-out.md).
     """
     from distributed import Client, LocalCluster
 
@@ -114,7 +116,7 @@ def dask_client(workers: int, scheduler: str | None = None, gpu: bool = False) -
         return
     with (
         LocalCluster(
-            n_workers=workers,
+            n_workers=1 if gpu else workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
