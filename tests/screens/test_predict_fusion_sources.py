@@ -31,4 +31,5 @@ def test_a_fusion_whose_source_was_retrained_is_not_shown_even_from_the_cache(
         os.utime(best, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert {m.label: m.value for m in at.metric}["Fusion"] == "—"
     why = "was trained with other versions of its source runs: the audio run audio was"
-    assert any(why in e.value for e in at.error), [e.value for e in at.error]
+    shown = [e.value for e in at.error] + [t.value for t in at.text]  # a message, or its text
+    assert any(why in value for value in shown), shown
