@@ -257,19 +257,20 @@ def _check_writable(run_dir: Path) -> None:
 def _changed_since_checkpoint(run_dir: Path, config: dict[str, Any]) -> list[str]:
     """What changed in the run's corpus or sources since its latest checkpoint, in words.
 
-    A checkpoint that cannot be read is left to the training, which fails with the
-    checkpoint's own error.
+    A checkpoint or a corpus that cannot be read is left to the training, which fails
+    with its own error (recorded in the run's status).
     """
+    from core.config import open_corpus
+    from core.data import DataError
     from core.kinds.fingerprint import corpus_changes, source_changes
     from core.training.checkpoint import CheckpointError, load_checkpoint
 
     try:
         saved = load_checkpoint(run_dir / folder.LATEST, map_location="cpu")["config"]
-    except CheckpointError:
+        corpus = open_corpus(config)
+    except (CheckpointError, DataError):
         return []
-    from core.config import open_corpus
-
-    changes = corpus_changes((saved.get("data") or {}).get("fingerprint"), open_corpus(config))
+    changes = corpus_changes((saved.get("data") or {}).get("fingerprint"), corpus)
     return changes + list(source_changes(saved.get("source_models")).values())
 
 
