@@ -8,10 +8,13 @@ Usage::
     python -m core.experiment stop DIR [--timeout S]
     python -m core.experiment resume DIR [--workers N] [--scheduler ADDRESS] [--json]
     python -m core.experiment promote DIR [--workers N] [--scheduler ADDRESS] [--json]
+    python -m core.experiment compare DIR A B [--metric M] [--json]
 
 ``run`` writes the experiment folder (``--out``, default ``experiments/NAME`` under the
 runs root) and drives it to its end in this process; running the same spec again
-carries on the same folder (finished runs are not trained again). Exit status: 0 when
+carries on the same folder (finished runs are not trained again). ``compare`` tests
+whether configuration A (``c000``) differs from B on their seed-averaged out-of-fold
+predictions: a paired bootstrap over participants, and DeLong's test for AUROC. Exit status: 0 when
 the command did what it was asked; 1 when it could not (the message says why, or runs
 failed); 2 for bad arguments.
 """
@@ -52,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     stop = commands.add_parser("stop", help="stop cleanly: runs checkpoint and exit")
     stop.add_argument("dir", metavar="DIR")
     stop.add_argument("--timeout", type=float, default=60.0, help="seconds before ending it")
+    comparing = commands.add_parser("compare", help="is configuration A better than B?")
+    comparing.add_argument("dir", metavar="DIR")
+    comparing.add_argument("a", metavar="A", help="a configuration ID, e.g. c000")
+    comparing.add_argument("b", metavar="B")
+    comparing.add_argument("--metric", help="default: the objective (macro_f1 for val_loss)")
+    comparing.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -77,11 +86,13 @@ def format_table(status: dict[str, Any]) -> str:
         + (f" ({status['reason']})" if status.get("reason") else ""),
         f"objective {status['objective']} ({status['direction']}), "
         f"{status['done']}/{status['n_runs']} runs done",
-        f"  {'config':8s} {'mean':>7s} {'sd':>7s} {'95% CI (seed-averaged)':>24s} "
+        f"  {'config':8s} {'mean':>7s} {'sd':>7s} {'seed-averaged [95% CI]':>24s} "
         f"{'runs':>7s}  params",
     ]
     for e in status["configurations"]:
-        interval = f"[{_number(e['ci_low'])}, {_number(e['ci_high'])}]"
+        interval = (
+            f"{_number(e['seed_averaged'])} [{_number(e['ci_low'])}, {_number(e['ci_high'])}]"
+        )
         mark = "*" if e["id"] == best else " "
         params = ", ".join(f"{k}={v}" for k, v in e["params"].items()) or "(fixed only)"
         lines.append(
@@ -101,6 +112,20 @@ def format_table(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _comparison_text(result: dict[str, Any]) -> str:
+    """The comparison in words, with DeLong's p-value for AUROC."""
+    lines = [result["sentence"]]
+    boot = result["bootstrap"]
+    lines.append(
+        f"paired bootstrap over {boot['n']} participants: {result['a']} better in "
+        f"{100 * boot['share_a_better']:.0f} % of {boot['n_boot']} resamples"
+    )
+    if result["delong"]:
+        d = result["delong"]
+        lines.append(f"DeLong AUROC {d['a']:.3f} vs {d['b']:.3f}: z {d['z']:.2f}, p {d['p']:.3f}")
+    return "\n".join(lines)
+
+
 def _show(exp_dir: Path, as_json: bool) -> dict[str, Any]:
     from core.experiment.status import experiment_status
 
@@ -114,6 +139,12 @@ def _act(args: argparse.Namespace) -> int:
 
     if args.command == "status":
         _show(Path(args.dir), args.json)
+        return 0
+    if args.command == "compare":
+        from core.experiment.compare import compare_configurations
+
+        result = compare_configurations(Path(args.dir), args.a, args.b, args.metric)
+        print(json.dumps(result, indent=2) if args.json else _comparison_text(result))
         return 0
     if args.command == "stop":
         print(control.stop(Path(args.dir), args.timeout))

@@ -70,6 +70,57 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
+def pooled_by_seed(seeds: list[int], runs: list[dict[str, Any]]) -> dict[int, list[dict]]:
+    """Per seed whose runs all succeeded: its runs' dev predictions pooled, sorted by ID.
+
+    Parameters
+    ----------
+    seeds : list of int
+        The spec's seeds.
+    runs : list of dict
+        Each with ``seed``, ``state`` and ``path`` (its run folder).
+
+    Returns
+    -------
+    dict
+        Seed to rows ``{"id", "label", "prob"}`` (for ``cv``, every fold's validation
+        participants: each train+dev participant once).
+    """
+    pooled = {}
+    for seed in seeds:
+        mine = [r for r in runs if r["seed"] == seed]
+        if not mine or any(r["state"] not in SUCCEEDED for r in mine):
+            continue
+        predictions = [run_predictions(Path(r["path"])) for r in mine]
+        if any(p is None for p in predictions):
+            continue
+        by_id = {p["id"]: p for preds in predictions for p in preds}
+        pooled[seed] = [by_id[i] for i in sorted(by_id)]
+    return pooled
+
+
+def seed_averaged(pooled: dict[int, list[dict]]) -> list[dict]:
+    """Each participant's probability averaged over the seeds (participants of every seed)."""
+    if not pooled:
+        return []
+    by_seed = [{p["id"]: p for p in rows} for rows in pooled.values()]
+    ids = sorted(set.intersection(*(set(rows) for rows in by_seed)))
+    return [
+        {
+            "id": i,
+            "label": by_seed[0][i]["label"],
+            "prob": float(np.mean([rows[i]["prob"] for rows in by_seed])),
+        }
+        for i in ids
+    ]
+
+
+def _scored(objective: str, rows: list[dict]) -> tuple[float | None, ...]:
+    labels = np.array([p["label"] for p in rows])
+    probs = np.array([p["prob"] for p in rows])
+    return tuple(_finite(v) for v in score(objective, labels, probs))
+
+
 def summarise(
     objective: str,
     seeds: list[int],
@@ -94,29 +145,12 @@ def summarise(
         ``{"seed", "value", "ci_low", "ci_high", "n"}`` per seed whose runs all succeeded.
         Values are None until some seed is complete.
     """
-    per_seed, pooled = [], {}
-    for seed in seeds:
-        mine = [r for r in runs if r["seed"] == seed]
-        if not mine or any(r["state"] not in SUCCEEDED for r in mine):
-            continue
-        predictions = [run_predictions(Path(r["path"])) for r in mine]
-        if any(p is None for p in predictions):
-            continue
-        by_id = {p["id"]: p for preds in predictions for p in preds}
-        ids = sorted(by_id)
-        labels = np.array([by_id[i]["label"] for i in ids])
-        probs = np.array([by_id[i]["prob"] for i in ids])
-        value, low, high = score(objective, labels, probs)
-        per_seed.append(
-            {
-                "seed": seed,
-                "value": _finite(value),
-                "ci_low": _finite(low),
-                "ci_high": _finite(high),
-                "n": len(ids),
-            }
-        )
-        pooled[seed] = (ids, labels, probs)
+    pooled = pooled_by_seed(seeds, runs)
+    per_seed = []
+    for seed, rows in pooled.items():
+        value, low, high = _scored(objective, rows)
+        per_seed.append({"seed": seed, "value": value, "ci_low": low, "ci_high": high})
+        per_seed[-1]["n"] = len(rows)
     out: dict[str, Any] = {
         "mean": None,
         "sd": None,
@@ -130,12 +164,6 @@ def summarise(
         out["mean"] = float(np.mean(values))
         out["sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
     if pooled:
-        ids = sorted(set.intersection(*(set(v[0]) for v in pooled.values())))
-        first = next(iter(pooled.values()))
-        label_of = dict(zip(first[0], first[1].tolist(), strict=True))
-        labels = np.array([label_of[i] for i in ids])
-        by_seed = [dict(zip(v[0], v[2].tolist(), strict=True)) for v in pooled.values()]
-        probs = np.mean([[probs_of[i] for i in ids] for probs_of in by_seed], axis=0)  # (n,)
-        value, low, high = score(objective, labels, probs)
-        out.update(seed_averaged=_finite(value), ci_low=_finite(low), ci_high=_finite(high))
+        value, low, high = _scored(objective, seed_averaged(pooled))
+        out.update(seed_averaged=value, ci_low=low, ci_high=high)
     return out

@@ -199,3 +199,20 @@ def test_promote_retrains_the_best_configuration_and_reports_test(reference: Pat
         for run in configuration["runs"]:
             saved = folder.read_json(Path(run["path"]) / folder.EVALUATION)
             assert "report" not in saved["splits"]["test"]
+
+
+def test_compare_two_configurations_on_the_same_participants(
+    reference: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main(["compare", str(reference), "c000", "c001", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    entries = {e["id"]: e for e in experiment_status(reference)["configurations"]}
+    boot = result["bootstrap"]
+    assert (boot["a"], boot["b"]) == (
+        entries["c000"]["seed_averaged"],
+        entries["c001"]["seed_averaged"],
+    )
+    assert boot["ci_low"] <= boot["difference"] <= boot["ci_high"]
+    assert 0.0 <= boot["share_a_better"] <= 1.0 and "c000" in result["sentence"]
+    assert main(["compare", str(reference), "c000", "c404"]) == 1
+    assert "no configuration 'c404'" in capsys.readouterr().err
