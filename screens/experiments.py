@@ -71,7 +71,7 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
     if corpus is None:
         st.info("Choose a corpus in the sidebar to start an experiment.")
         return
-    st.caption(f"Data: {corpus.root}")
+    st.text(f"Data: {corpus.root}")
     composition = compose_ui()
     try:
         spec = spec_from_dict(composition.spec, source="the form")
