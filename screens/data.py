@@ -25,7 +25,7 @@ from core.data.overview import (
     transcript_view,
     turn_spans,
 )
-from ui.common import corpus_stamp, page_corpus
+from ui.common import corpus_stamp, page_corpus, text_alert
 from ui.data_cache import (
     check_reports,
     participant_table,
@@ -59,7 +59,7 @@ def full_check_ui(root: str, stamp: float) -> dict | None:
         try:
             reports[(root, stamp)] = check_corpus(root, progress=progress)
         except DataError as error:
-            st.error(f"The check could not run: {error}")
+            text_alert(st.error, "The check could not run:", str(error))
         bar.empty()
     return reports.get((root, stamp))
 
@@ -215,7 +215,7 @@ def signal_section(
     """One tab of signals: an error naming the file, a missing-file note, or the plot."""
     tracks, error = load() if source.has(kind) else (None, None)
     if error:
-        st.error(f"Cannot show the {title}: {error}")
+        text_alert(st.error, f"Cannot show the {title}:", str(error))
     elif tracks is None:
         st.info(f"There is no {source.display(kind)} in this session.")
     else:
@@ -263,7 +263,7 @@ spans = None if transcript is None else turn_spans(transcript)
 text_tab, speech_tab, face_tab = st.tabs(["Transcript", "Speech (COVAREP)", "Face (CLNF AUs)"])
 with text_tab:
     if transcript_error:
-        st.error(f"Cannot show the transcript: {transcript_error}")
+        text_alert(st.error, "Cannot show the transcript:", str(transcript_error))
     elif transcript is None:
         st.info(f"There is no {source.display('transcript')} in this session.")
     else:

@@ -12,9 +12,6 @@ when its section is opened (after the scores are on the screen).
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +28,7 @@ from core.kinds import KINDS
 from core.kinds.fusion_run import check_sources
 from core.runs.folder import read_config
 from core.runs.status import list_runs
-from ui.common import page_corpus, page_data_root, runs_root
+from ui.common import new_upload_folder, page_corpus, page_data_root, runs_root, text_alert
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
@@ -57,22 +54,11 @@ UPLOAD_STATE = "predict_upload"
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
 
 
-@st.cache_resource(show_spinner=False)
-def uploads_folder() -> Path:
-    """The server process's folder for uploads, removed when the process exits.
-
-    Uploads are interview data: they are kept only while the app runs.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="daic-uploads-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
-
-
 def forget_upload() -> None:
     """Drop the current upload and its private folder."""
     previous = st.session_state.pop(UPLOAD_STATE, None)
     if previous is not None:
-        shutil.rmtree(previous["workdir"], ignore_errors=True)
+        previous["folder"].remove()
 
 
 def upload_ui() -> UploadedSession | None:
@@ -86,30 +72,34 @@ def upload_ui() -> UploadedSession | None:
     )
     current = st.session_state.get(UPLOAD_STATE)
     if file is not None and (current is None or current["file_id"] != file.file_id):
-        workdir = Path(tempfile.mkdtemp(prefix="upload-", dir=uploads_folder()))
+        folder = new_upload_folder()  # removed when this browser session ends
         try:
-            session = open_upload(file.getvalue(), file.name, workdir)
+            session = open_upload(file.getvalue(), file.name, folder.path)
         except DataError as error:
-            shutil.rmtree(workdir, ignore_errors=True)
-            st.error(f"Upload refused, nothing was changed. {error}")
+            folder.remove()
+            text_alert(st.error, "Upload refused, nothing was changed.", str(error))
             if current is not None:
-                st.caption(f"Still showing the earlier upload {current['session'].filename}.")
+                earlier = current["session"].filename
+                text_alert(st.caption, "Still showing the earlier upload:", earlier)
         else:
             forget_upload()
-            current = {"file_id": file.file_id, "workdir": str(workdir), "session": session}
+            current = {"file_id": file.file_id, "workdir": str(folder.path), "folder": folder}
+            current["session"] = session
             st.session_state[UPLOAD_STATE] = current
     if current is None:
         return None
     session = current["session"]
-    st.success(
-        f"{session.filename}: participant {session.pid}, "
-        f"modalities {', '.join(session.modalities)}."
+    modalities = ", ".join(session.modalities)
+    text_alert(
+        st.success,
+        f"Uploaded participant {session.pid}, modalities {modalities}:",
+        session.filename,
     )
     for modality, why in session.missing.items():
-        st.warning(f"No {modality} score: {why}")
+        text_alert(st.warning, f"No {modality} score:", why)
     for problem in session.problems:
         if not any(problem in why for why in session.missing.values()):
-            st.caption(f"Note: {problem}")
+            text_alert(st.caption, "Note:", problem)
     return session
 
 
@@ -254,7 +244,7 @@ if fusion is not None:
     fusion_notes(fusion, pid)
 for modality, result in results.items():
     if "error" in result:
-        st.error(f"{modality.capitalize()}: {result['error']}")
+        text_alert(st.error, f"{modality.capitalize()}:", result["error"])
 in_sample_warnings(results, fusion, fusion_dir, pid)
 # Each explanation is computed only while its section is open, after the scores are shown.
 explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]

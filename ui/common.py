@@ -1,14 +1,17 @@
-"""UI helpers shared by every page: the data source and the cached corpus."""
+"""UI helpers shared by every page: data source, corpus, uploads, data text as text."""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from core.data import Corpus, DataError, sample, storage
+from core.data.upload import UploadFolder, server_uploads_folder
 from core.runs.folder import DEFAULT_RUNS_ROOT  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
@@ -171,12 +174,53 @@ def _chosen_root(choice: str) -> Path | None:
     return Path(typed).expanduser()
 
 
+def text_alert(alert: Callable[[str], Any], words: str, text: str) -> None:
+    """A message in our own words, then text that came from data files, shown as text.
+
+    File and member names, headers, speakers and transcript lines can hold anything,
+    Markdown included: a member named ``[x](http://...)`` would render as a link, and
+    ``![x](http://...)`` as an image the browser fetches. So ``words`` (ours) go through
+    ``alert`` (``st.error``, ``st.warning``, ...), which renders Markdown, and ``text``
+    through ``st.text``, which renders none.
+
+    Parameters
+    ----------
+    alert : callable
+        ``st.error``, ``st.warning``, ``st.info``, ``st.success`` or ``st.caption``.
+    words : str
+        What the message says, in the app's words.
+    text : str
+        The part that comes from data files (an error naming a file, a member name).
+    """
+    alert(words)
+    st.text(text)
+
+
+@st.cache_resource(show_spinner=False)
+def uploads_folder() -> Path:
+    """The server's folder for uploads (:func:`core.data.upload.server_uploads_folder`).
+
+    Created at the first page a browser opens, which also removes the folders a killed
+    server left behind; removed when the server exits.
+    """
+    return server_uploads_folder()
+
+
+def new_upload_folder() -> UploadFolder:
+    """A private folder for one upload, removed when the browser session that holds it ends.
+
+    Keep the returned object in ``st.session_state``: when the session ends its state is
+    released and the folder goes with it (:class:`core.data.upload.UploadFolder`).
+    """
+    return UploadFolder(uploads_folder())
+
+
 def _open_ui(root: Path) -> Corpus | None:
     """Sidebar: open the corpus at ``root`` and summarise its splits; None on failure."""
     try:
         corpus = open_corpus(str(root), corpus_stamp(root))
     except (DataError, OSError) as error:
-        st.error(f"Cannot open this corpus: {error}")
+        text_alert(st.error, "Cannot open this corpus:", str(error))
         return None
     splits = corpus.splits()
     st.caption(" · ".join(f"{name} {s['n']} ({s['depressed']} dep.)" for name, s in splits.items()))
@@ -193,6 +237,7 @@ def data_source_ui() -> Corpus | None:
     None at once, the sidebar says so, and the main area shows the progress
     (:func:`sample_status_ui`).
     """
+    uploads_folder()  # at a server's first page: clear what a killed server left
     with st.sidebar:
         st.header("Data source")
         choice = st.radio(

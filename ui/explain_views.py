@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.explain.attribution import BASELINE
 from core.explain.neural import ATTENTION_CAVEAT, SessionExplanation, landmark_attribution
+from ui.common import text_alert
 from ui.explain_figures import (
     attribution_heatmap,
     feature_bars,
@@ -55,7 +56,7 @@ def neural_explanation_panel(
     """
     windows = explanation.windows
     for note in windows.notes:
-        st.caption(f"Note: {note}")
+        text_alert(st.caption, "Note:", note)
     if not len(windows):
         st.warning("This session gives no window under this run's settings: nothing to explain.")
         return

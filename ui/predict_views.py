@@ -14,6 +14,7 @@ from core.data import Corpus
 from core.data.overview import UNKNOWN, label_name
 from core.data.upload import UploadedSession
 from core.kinds import KINDS
+from ui.common import text_alert
 from ui.explain_cache import training_ids
 
 MODALITIES = tuple(name for name, kind in KINDS.items() if not kind.sources)
@@ -74,7 +75,7 @@ def fusion_notes(fusion, pid: int) -> None:
     used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
     st.caption(f"The fusion uses the runs it was trained with: {used}.")
     for note in fusion.notes:
-        st.caption(f"Fusion: {note}")
+        text_alert(st.caption, "Fusion:", note)  # names the upload's files
     if not fusion.complete:
         lacking = " and ".join(fusion.missing)
         st.warning(

@@ -16,17 +16,37 @@ Limits
     ``.streamlit/config.toml``. :data:`MAX_UNPACKED_BYTES` bounds the summed uncompressed
     size of the *session files* (the members the data layer reads; an unused
     ``NNN_AUDIO.wav`` or ``NNN_CLNF_hog.bin`` is never inflated, so it does not count).
-    The sizes come from the archive's directory; a member that inflates to more than its
-    declared size fails its CRC check when read, so a lying header cannot get past it.
+    The sizes come from the archive's directory, and are refused before anything is
+    inflated; a member that inflates to more than its declared size fails its CRC check
+    when read, so a lying header cannot get past it. The bound follows from a memory
+    budget: parsing holds at most :data:`PARSE_BYTES_PER_BYTE` bytes of memory per byte
+    of session file (a file of one-digit cells, the densest there is), so
+    :data:`MAX_UNPACKED_BYTES` is :data:`UPLOAD_MEMORY_BUDGET` divided by it
+    (``benchmarks/upload_memory.py`` measures both).
+
+Where uploads live
+    Each server process keeps its uploads in its own folder, :func:`server_uploads_folder`
+    (``daic-uploads-PID-START`` in the system's temporary folder, removed when the
+    process exits); a folder whose process is gone (a killed server) is removed when the
+    next server starts. Each upload has its own folder in it, an :class:`UploadFolder`,
+    removed as soon as nothing holds it any more: the browser session that keeps it in
+    its state ends, or the session replaces it with another upload.
 """
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
 import re
+import shutil
+import tempfile
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+import psutil
 
 from core.data import formats, known_defects
 from core.data.check import check_session
@@ -37,9 +57,20 @@ from core.data.sources import SESSION_NAME, SessionSource, member_ids
 MAX_UPLOAD_BYTES = 200 * 1024**2
 """Largest upload accepted, as ``server.maxUploadSize`` (MB) in ``.streamlit/config.toml``."""
 
-MAX_UNPACKED_BYTES = 2 * 1024**3
-"""Largest summed uncompressed size of the session files in an upload (a zip-bomb guard).
-The longest real DAIC-WOZ sessions hold a few hundred MB of text files."""
+UPLOAD_MEMORY_BUDGET = 4 * 1024**3
+"""Most memory the checking of one upload may take: well below a workstation's."""
+
+PARSE_BYTES_PER_BYTE = 10
+"""Memory checking an upload takes per byte of session file, at most: a file of one-digit
+cells is the densest, each two bytes of text becoming an 8-byte number, its mask and its
+Arrow copy (measured: 7.1 at 28 MB, 8.5 at 208 MB; ``benchmarks/upload_memory.py``)."""
+
+MAX_UNPACKED_BYTES = UPLOAD_MEMORY_BUDGET // PARSE_BYTES_PER_BYTE
+"""Largest summed uncompressed size of the session files in an upload (410 MB, a zip-bomb
+guard). The longest real DAIC-WOZ sessions hold a few hundred MB of text files."""
+
+UPLOADS_PREFIX = "daic-uploads-"
+"""Name prefix of each server process's uploads folder in the temporary folder."""
 
 MAX_MEMBERS = 1000
 """Most entries an uploaded archive may hold; a session has about ten files."""
@@ -278,3 +309,79 @@ def open_upload(
     problems = [*source.notes, *known_defects.known_notes(pid), *found]
     missing = _missing_modalities(source, modalities, found, name)
     return UploadedSession(pid, corpus, modalities, problems, name, missing)
+
+
+def _process_alive(pid: int, started: int) -> bool:
+    """Whether process ``pid`` lives and started at ``started`` (ms since the epoch)."""
+    try:
+        return int(psutil.Process(pid).create_time() * 1000) == started
+    except (psutil.Error, ValueError):
+        return False
+
+
+def clear_stale_uploads(base: Path | None = None) -> list[Path]:
+    """Remove the uploads folders of server processes that are gone (a killed server).
+
+    Parameters
+    ----------
+    base : pathlib.Path, optional
+        Where the servers' folders are (default: the system's temporary folder).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The folders removed.
+    """
+    base = Path(base or tempfile.gettempdir())
+    removed = []
+    for path in base.glob(f"{UPLOADS_PREFIX}*-*"):
+        pid, _, started = path.name.removeprefix(UPLOADS_PREFIX).partition("-")
+        if not (pid.isdigit() and started.isdigit()) or path.is_symlink():
+            continue  # not one of ours
+        if not _process_alive(int(pid), int(started)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def server_uploads_folder(base: Path | None = None) -> Path:
+    """The uploads folder of the current process, created now; stale ones are removed first.
+
+    Named ``daic-uploads-PID-START`` (process ID and create time in milliseconds) so
+    that :func:`clear_stale_uploads` can tell a live server's folder from a killed
+    one's; only the owner may enter it, and it is removed when this process exits.
+
+    Parameters
+    ----------
+    base : pathlib.Path, optional
+        Where to create it (default: the system's temporary folder).
+    """
+    base = Path(base or tempfile.gettempdir())
+    clear_stale_uploads(base)
+    started = int(psutil.Process(os.getpid()).create_time() * 1000)
+    folder = base / f"{UPLOADS_PREFIX}{os.getpid()}-{started}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+class UploadFolder:
+    """A new private folder for one upload, removed when this object is dropped.
+
+    Keep it in the browser session's state: when the session ends and its state is
+    released, the folder goes with it. :meth:`remove` removes it at once (a refused
+    upload, or one replaced by the next).
+
+    Parameters
+    ----------
+    parent : pathlib.Path
+        Where to create it (:func:`server_uploads_folder`).
+    """
+
+    def __init__(self, parent: Path) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="upload-", dir=parent))
+        self._remove = weakref.finalize(self, shutil.rmtree, str(self.path), True)
+
+    def remove(self) -> None:
+        """Remove the folder and everything in it now (again: nothing happens)."""
+        self._remove()

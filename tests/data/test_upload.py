@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
+import signal
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -14,7 +18,17 @@ from core.data import formats
 from core.data.errors import DataError
 from core.data.frames import FeatureSettings, extract_session
 from core.data.sources import find_sessions
-from core.data.upload import MAX_MEMBERS, MAX_UPLOAD_BYTES, UploadedSession, open_upload
+from core.data.upload import (
+    MAX_MEMBERS,
+    MAX_UNPACKED_BYTES,
+    MAX_UPLOAD_BYTES,
+    PARSE_BYTES_PER_BYTE,
+    UPLOAD_MEMORY_BUDGET,
+    UploadedSession,
+    UploadFolder,
+    open_upload,
+    server_uploads_folder,
+)
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -164,7 +178,7 @@ def test_zip_bomb_is_refused_before_anything_is_read(session, tmp_path):
     pid, files = session
     bomb = {**files, formats.session_file(pid, "covarep"): bytes(16 * 1024**2)}
     data = _zip(bomb)
-    assert len(data) < 1024**2  # compresses to almost nothing
+    assert len(data) - len(_zip(files)) < 64 * 1024  # 16 MB that compress to almost nothing
     error = _refused(data, f"{pid}_P.zip", tmp_path / "work", max_unpacked_bytes=8 * 1024**2)
     assert "unpack" in error.problem and "limit of 8 MB" in error.problem
 
@@ -229,3 +243,103 @@ def test_missing_files_are_named_as_the_reason(session, tmp_path):
     kept = {name: data for name, data in files.items() if name not in clnf}
     upload = open_upload(_zip(kept), "mine.zip", tmp_path / "w")
     assert upload.missing == {"face": f"mine.zip has no {' or '.join(clnf)}"}
+
+
+# --- memory budget and where uploads live -----------------------------------------------
+
+
+def test_a_small_zip_declaring_two_gigabytes_is_refused_before_it_is_inflated(session, tmp_path):
+    pid, files = session
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        # The directory declares 1.99 GB, as a bomb's would; the data is the real file.
+        archive.getinfo(formats.session_file(pid, "covarep")).file_size = 1_990_000_000
+    data = buffer.getvalue()
+    assert len(data) < 8 * 1024**2
+    error = _refused(data, f"{pid}_P.zip", tmp_path / "work")  # the default limits
+    assert "would unpack to 1904 MB" in error.problem and "limit of 409.6 MB" in error.problem
+    assert MAX_UNPACKED_BYTES * PARSE_BYTES_PER_BYTE <= UPLOAD_MEMORY_BUDGET
+
+
+DENSE_UPLOAD = """
+import io, sys, tempfile, zipfile
+from pathlib import Path
+from core.data.upload import open_upload
+files = {p.name: p.read_bytes() for p in sorted(Path(sys.argv[1]).iterdir())}
+pid = Path(sys.argv[1]).name.split("_")[0]
+line = b",".join([b"0"] * 74) + b"\\n"  # the densest file: one-digit cells
+files[pid + "_COVAREP.csv"] = line * (24_000_000 // len(line))
+buffer = io.BytesIO()
+with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+    for name, data in files.items():
+        archive.writestr(name, data)
+data, files = buffer.getvalue(), None
+def memory(field):
+    line = next(l for l in open("/proc/self/status") if l.startswith(field))
+    return int(line.split()[1]) * 1024
+before = memory("VmRSS")
+Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
+upload = open_upload(data, pid + "_P.zip", Path(tempfile.mkdtemp()) / "w")
+with zipfile.ZipFile(io.BytesIO(data)) as archive:
+    members = upload.corpus.source(upload.pid).members.values()
+    size = sum(archive.getinfo(member).file_size for member in members)
+print(size, memory("VmHWM") - before)
+"""
+
+
+def test_checking_an_upload_stays_within_its_memory_per_byte(small_corpus):
+    """A real process: the peak memory of checking the densest upload, per byte of it."""
+    session_dir = next(iter(find_sessions(small_corpus).values()))
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", DENSE_UPLOAD, str(session_dir)],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    size, peak = map(int, done.stdout.split())
+    assert size > 24_000_000 and 0 < peak <= PARSE_BYTES_PER_BYTE * size
+
+
+def test_a_killed_servers_uploads_are_cleared_when_the_next_one_starts(tmp_path):
+    code = (
+        "import sys, time; from pathlib import Path\n"
+        "from core.data.upload import UploadFolder, server_uploads_folder\n"
+        "folder = UploadFolder(server_uploads_folder(Path(sys.argv[1])))\n"
+        "(folder.path / '900_P.zip').write_bytes(b'interview')\n"
+        "print(folder.path, flush=True); time.sleep(120)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], cwd=repo, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        upload = Path(server.stdout.readline().strip())
+        assert (upload / "900_P.zip").exists()
+        assert server_uploads_folder(tmp_path) != upload.parent  # a live server's is kept
+        assert upload.exists()
+    finally:
+        server.send_signal(signal.SIGKILL)  # no atexit, no clean-up
+        server.wait()
+    assert upload.exists()
+    (tmp_path / "daic-uploads-notes").mkdir()  # not a server's folder: never touched
+    mine = server_uploads_folder(tmp_path)  # the next server starts
+    assert not upload.parent.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, "daic-uploads-notes"])
+
+
+def test_an_upload_folder_goes_when_nothing_holds_it(tmp_path):
+    folder = UploadFolder(tmp_path)
+    (folder.path / "900_P.zip").write_bytes(b"interview")
+    path = folder.path
+    del folder
+    gc.collect()
+    assert not path.exists()
+    folder = UploadFolder(tmp_path)
+    folder.remove()
+    folder.remove()
+    assert not folder.path.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -87,8 +88,8 @@ def test_a_broken_session_file_is_named_not_raised(broken_corpus):
     at.selectbox(key="data_participant").set_value(pid).run()
     assert not at.exception
     messages = [e.value for e in at.error]
-    assert len(messages) == 1
-    assert f"{pid}_COVAREP.csv" in messages[0]
+    assert messages == ["Cannot show the speech features:"]
+    assert any(f"{pid}_COVAREP.csv" in t.value for t in at.text)  # named, as text
     assert len(at.get("plotly_chart")) == 3  # the face view still shows
     assert {m.label for m in at.metric} >= {"Participant lines"}  # and the transcript
 
@@ -119,3 +120,36 @@ def test_tables_say_gender_and_label_in_words_and_no_two_columns_share_a_heading
     config = json.loads(summary.proto.columns)
     headings = [config.get(c, {}).get("label", c) for c in summary.value.columns]
     assert len(headings) == len(set(headings)), headings
+
+
+CRAFTED = "![seen](http://127.0.0.1:9/pixel.png) [click](http://127.0.0.1:9/)"
+"""A member name that, rendered as Markdown, would show a remote image and a link."""
+
+
+def markdown_texts(at: AppTest) -> list[str]:
+    """The text of every element of the page that renders Markdown."""
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "title", "header")
+    texts = [element.value for kind in kinds for element in at.get(kind)]
+    return texts + [element.value for element in at.get("subheader")]
+
+
+def test_a_crafted_member_name_is_shown_as_text_never_as_markdown(small_corpus, tmp_path):
+    root = tmp_path / "crafted"
+    shutil.copytree(small_corpus, root)
+    pid = Corpus(root).ids()[0]
+    session = root / formats.session_folder(pid)
+    with zipfile.ZipFile(session.with_suffix(".zip"), "w") as archive:
+        for path in sorted(session.iterdir()):
+            name = path.name
+            if name == formats.session_file(pid, "covarep"):
+                name = f"{CRAFTED}/{name}"  # a damaged file, inside a crafted folder
+                archive.writestr(name, b"not,a COVAREP file\n")
+            else:
+                archive.write(path, name)
+    shutil.rmtree(session)
+    at = open_app(root)
+    at.selectbox(key="data_participant").set_value(pid).run()
+    assert not at.exception, at.exception
+    assert "Cannot show the speech features:" in [e.value for e in at.error]
+    assert any(CRAFTED in t.value for t in at.text)
+    assert not [text for text in markdown_texts(at) if "127.0.0.1:9" in text]

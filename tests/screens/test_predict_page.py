@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import shutil
 import zipfile
@@ -84,7 +85,7 @@ def test_corpus_participant_through_every_model(planted_corpus, trained_root):
 def test_train_participant_fusion_uses_out_of_fold_text(planted_corpus, trained_root):
     pid = Corpus(planted_corpus).ids("train", labelled=True)[0]
     at = open_page("predict", planted_corpus, predict_pid=pid)
-    assert any("out-of-fold" in c.value for c in at.caption)
+    assert any("out-of-fold" in t.value for t in at.text)  # a fusion note, as text
     in_sample = [w.value for w in at.warning if "so this score is in-sample" in w.value]
     heads = [w.split(":")[0] for w in in_sample]
     assert heads == ["Text", "Audio", "Face", "Fusion", "Late fusion"]
@@ -117,7 +118,8 @@ def test_valid_upload_is_scored_and_a_bad_one_changes_nothing(planted_corpus, tr
     at.run()
     assert not at.exception, at.exception
     (error,) = [e.value for e in at.error]
-    assert "Upload refused, nothing was changed" in error and "broken.zip" in error
+    assert "Upload refused, nothing was changed" in error
+    assert any("broken.zip" in t.value for t in at.text)  # the file's name, as text
     assert metrics(at) == uploaded  # the earlier upload is still the one shown
     assert (workdir / f"{pid}_P.zip").exists()
 
@@ -132,7 +134,9 @@ def test_oversized_upload_is_refused_by_name(planted_corpus, trained_root, monke
     at.run()
     assert not at.exception, at.exception
     (error,) = [e.value for e in at.error]
-    assert "big.zip" in error and "limit" in error
+    assert "Upload refused" in error and any(
+        "big.zip" in t.value and "limit" in t.value for t in at.text
+    )
     assert not at.metric
 
 
@@ -163,8 +167,9 @@ def test_upload_with_a_damaged_covarep_names_the_row_and_shows_no_fusion(
     said = [m.value for m in (*at.error, *at.warning, *at.success, *at.caption)]
     assert not any("has no audio files" in m for m in said)
     why = f"mine.zip:{pid}_COVAREP.csv: row 11 has 73 columns, expected 74"
-    assert f"No audio score: {why}" in [w.value for w in at.warning]
-    assert f"Audio: {why}" in [e.value for e in at.error]
+    assert "No audio score:" in [w.value for w in at.warning]
+    assert "Audio:" in [e.value for e in at.error]
+    assert [t.value for t in at.text].count(why) == 2  # the file's own text, as text
     shown = metrics(at)
     assert (shown["Audio"], shown["Fusion"]) == ("—", "not shown")
     assert percent(shown["Late fusion"]) == pytest.approx(
@@ -186,8 +191,8 @@ def test_corpus_participant_with_a_damaged_covarep_shows_no_fusion(trained_root,
     damaged_covarep(root / f"{pid}_P", pid, row, "short")  # a text cell only masks a frame
     at = open_page("predict", root, predict_pid=pid)
     why = f"{pid}_P/{pid}_COVAREP.csv: row {row} has 73 columns, expected 74"
-    assert f"Audio: {why}" in [e.value for e in at.error]
-    assert any(why in c.value for c in at.caption)  # the fusion's note names it too
+    assert "Audio:" in [e.value for e in at.error] and why in [t.value for t in at.text]
+    assert sum(why in t.value for t in at.text) == 2  # the fusion's note names it too
     shown = metrics(at)
     assert shown["Fusion"] == "not shown"
     assert percent(shown["Late fusion"]) == pytest.approx(
@@ -208,3 +213,48 @@ def test_fusion_run_that_cannot_score_says_why_not_no_run(
     at = open_page("predict", planted_corpus, predict_pid=pid)
     assert metrics(at)["Fusion"] == "—"
     assert any(e.value.startswith("Fusion run fusion cannot score") for e in at.error)
+
+
+CRAFTED = "![seen](http://127.0.0.1:9/pixel.png) [click](http://127.0.0.1:9/)"
+"""A member name that, rendered as Markdown, would show a remote image and a link."""
+
+
+def test_a_crafted_member_name_in_an_upload_is_shown_as_text(
+    planted_corpus, trained_root, tmp_path
+):
+    pid = Corpus(planted_corpus).ids("test", labelled=True)[0]
+    files = {p.name: p.read_bytes() for p in sorted((planted_corpus / f"{pid}_P").iterdir())}
+    covarep = f"{pid}_COVAREP.csv"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            if name == covarep:  # damaged, inside a crafted folder
+                name, data = f"{CRAFTED}/{name}", data.replace(b",", b";", 40)
+            archive.writestr(name, data)
+        archive.writestr(f"__MACOSX/{CRAFTED}", b"")  # a stray file, noted by name
+    at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")
+    at.file_uploader(key="predict_file").upload("crafted.zip", buffer.getvalue())
+    at.run()
+    assert not at.exception, at.exception
+    assert "No audio score:" in [w.value for w in at.warning]
+    texts = [t.value for t in at.text]
+    assert any(text.startswith(f"crafted.zip:{CRAFTED}/{covarep}") for text in texts)
+    assert f"ignored stray macOS file __MACOSX/{CRAFTED}" in texts
+    kinds = ("markdown", "caption", "error", "warning", "info", "success", "subheader")
+    rendered = [element.value for kind in kinds for element in at.get(kind)]
+    assert not [text for text in rendered if "127.0.0.1:9" in text]
+
+
+def test_an_upload_is_deleted_when_its_browser_session_ends(planted_corpus, trained_root):
+    pid = Corpus(planted_corpus).ids("dev")[0]
+    at = open_page("predict", planted_corpus, predict_source="An uploaded session (zip)")
+    at.file_uploader(key="predict_file").upload(f"{pid}_P.zip", session_zip(planted_corpus, pid))
+    at.run()
+    assert not at.exception, at.exception
+    workdir = Path(at.session_state["predict_upload"]["workdir"])
+    assert (workdir / f"{pid}_P.zip").exists()
+    server_folder = workdir.parent
+    del at  # the session ends: its state is released
+    gc.collect()
+    assert not workdir.exists()
+    assert server_folder.exists()  # the server's own folder stays until it exits
