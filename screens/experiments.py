@@ -82,14 +82,16 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
     plan = estimate(spec, root, composition.workers or 1)
     folds = f" x {spec.folds} folds" if spec.folds else ""
     seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) > 1 else ''}"
+    configurations = f"{spec.trials} configuration{'s' if spec.trials > 1 else ''}"
+    epochs = f"each up to {plan['max_epochs']} epochs, " if plan["max_epochs"] else ""
     where = (
         f"{plan['workers']} worker{'s' if plan['workers'] > 1 else ''} on this machine"
         if composition.scheduler is None
         else f"the scheduler at {composition.scheduler}"
     )
     st.text(
-        f"{plan['runs']} runs: {spec.trials} configurations x {seeds}{folds}, "
-        f"each up to {plan['max_epochs']} epochs, on {where}.\n"
+        f"{plan['runs']} runs: {configurations} x {seeds}{folds}, "
+        f"{epochs}on {where}.\n"
         + (
             f"Rough time: {duration_text(plan['total_s'])} at most (from {plan['basis']})."
             if plan["total_s"] is not None

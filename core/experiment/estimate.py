@@ -28,8 +28,11 @@ def run_count(spec: ExperimentSpec) -> int:
     return spec.trials * len(spec.seeds) * (spec.folds or 1)
 
 
-def max_epochs(spec: ExperimentSpec) -> int:
-    """The most epochs one run of the experiment may train (the largest searched value)."""
+def max_epochs(spec: ExperimentSpec) -> int | None:
+    """The most epochs one run may train (the largest searched value); None without epochs."""
+    h = hparams.by_name("max_epochs")
+    if spec.modality not in h.modalities:  # text runs fit once, without epochs
+        return None
     if "max_epochs" in spec.fixed:
         return int(spec.fixed["max_epochs"])
     space = spec.search.get("max_epochs")
@@ -37,7 +40,7 @@ def max_epochs(spec: ExperimentSpec) -> int:
         return int(max(space))
     if isinstance(space, dict):
         return int(space["high"])
-    return int(hparams.by_name("max_epochs").default_for(spec.modality))
+    return int(h.default_for(spec.modality))
 
 
 def earlier_runs(runs_root: Path) -> list[Path]:
@@ -125,7 +128,7 @@ def estimate(spec: ExperimentSpec, runs_root: Path, workers: int) -> dict[str, A
     Returns
     -------
     dict
-        ``runs`` (to train), ``max_epochs`` (per run), ``per_run_s`` and ``total_s``
+        ``runs`` (to train), ``max_epochs`` (per run; None for text), ``per_run_s`` and ``total_s``
         (rough upper bounds; None without earlier runs of the modality), ``basis``
         (what the time rests on, in words) and ``workers``.
     """
@@ -133,7 +136,7 @@ def estimate(spec: ExperimentSpec, runs_root: Path, workers: int) -> dict[str, A
     workers = max(1, int(workers))
     epochs = max_epochs(spec)
     seen = measured(spec.modality, earlier_runs(runs_root))
-    if seen["epoch_s"] is not None:
+    if seen["epoch_s"] is not None and epochs is not None:
         per_run = seen["epoch_s"] * epochs
         basis = (
             f"{seen['epochs']} epochs of {seen['runs']} earlier {spec.modality} runs "

@@ -197,6 +197,17 @@ def test_the_time_estimate_rests_on_earlier_runs_epoch_times(tmp_path):
     assert duration_text(plan["total_s"]) == "about 60 s" and duration_text(600) == "about 10 min"
     assert duration_text(30) == "about 30 s" and duration_text(9000) == "about 2.5 h"
 
+    text = spec_from_dict({"name": "t", "modality": "text", "seeds": [0]})
+    run_dir = tmp_path / "text-run"
+    run_dir.mkdir()
+    folder.write_json_atomic(run_dir / folder.CONFIG, make_config("text", "/corpus"))
+    folder.write_json_atomic(
+        run_dir / folder.STATUS, {"state": "completed", "started": 100.0, "heartbeat": 112.0}
+    )
+    plan = estimate(text, tmp_path, 1)
+    assert plan["max_epochs"] is None  # text runs fit once, without epochs
+    assert (plan["runs"], plan["per_run_s"], plan["total_s"]) == (1, 12.0, 12.0)
+
 
 def test_baselines_grid_and_csv_of_an_experiment():
     from ui.experiment_tables import csv_bytes, objective_baselines, state_grid
