@@ -95,26 +95,29 @@ def _text_audit(section: Section, audit: dict[str, Any]) -> None:
         section.warning(finding)
 
 
-def audit_findings(audit: dict[str, Any], split: str = "dev") -> list[str]:
-    """Plain sentences on what a text audit shows (empty when nothing stands out)."""
-    entry = audit["splits"].get(split) or next(iter(audit["splits"].values()), None)
-    if not entry:
-        return []
-    rows = {r["speakers"] or r["name"]: r for r in entry["rows"]}
-    own = rows.get("participant")
+def audit_findings(audit: dict[str, Any]) -> list[str]:
+    """Plain sentences on what a text audit shows, per split (empty when nothing stands out).
+
+    A variant or the length baseline stands out when its AUROC is within 0.05 of the
+    participant-only model's, or above it.
+    """
     out = []
-    for name, row in rows.items():
-        if own is None or name == "participant" or row["auroc"] is None or own["auroc"] is None:
+    for split, entry in audit["splits"].items():
+        rows = {r["speakers"] or r["name"]: r for r in entry["rows"]}
+        own = rows.get("participant")
+        if own is None or own["auroc"] is None:
             continue
-        if row["auroc"] >= own["auroc"] - 0.05:
+        for name, row in rows.items():
+            if name == "participant" or row["auroc"] is None or row["auroc"] < own["auroc"] - 0.05:
+                continue
+            why = (
+                "the interviewer's words carry the label"
+                if row["shortcut_prone"]
+                else "the number of words alone explains about as much as the model"
+            )
             out.append(
-                f"{row['name']} reaches AUROC {number(row['auroc'])} against "
-                f"{number(own['auroc'])} for the participant-only model: "
-                + (
-                    "the interviewer's words carry the label."
-                    if row["shortcut_prone"]
-                    else "the number of words alone explains about as much as the model."
-                )
+                f"{split} split: {row['name']} reaches AUROC {number(row['auroc'])} against "
+                f"{number(own['auroc'])} for the participant-only model: {why}."
             )
     return out
 

@@ -244,7 +244,7 @@ def text_audit(inputs: RunInputs, n_boot: int = 1000, train: bool = True) -> dic
     }
 
 
-def _share_inside(explanation: Any) -> float | None:
+def share_inside(explanation: Any) -> float | None:
     """Share of |attribution| at steps inside the participant's turns; None without turns."""
     from core.data.gate import inside
 
@@ -274,7 +274,7 @@ def attribution_audit(
     -------
     dict
         ``kind`` ("attribution"), ``gate``, ``participants`` (``id``, ``share_inside``,
-        ``windows``), ``mean_share_inside``, ``features`` (the top features by mean
+        ``windows``), ``meanshare_inside``, ``features`` (the top features by mean
         attribution share) and ``notes``.
     """
     key = {"model": evaluation_key(inputs.run_dir), "n": int(n_participants)}
@@ -296,7 +296,7 @@ def attribution_audit(
         participants.append(
             {
                 "id": int(pid),
-                "share_inside": _share_inside(explanation),
+                "share_inside": share_inside(explanation),
                 "windows": len(explanation.windows),
             }
         )
@@ -312,7 +312,7 @@ def attribution_audit(
         "modality": modality,
         "gate": (inputs.config.get("features") or {}).get("gate"),
         "participants": participants,
-        "mean_share_inside": float(np.mean(known)) if known else None,
+        "meanshare_inside": float(np.mean(known)) if known else None,
         "features": features,
         "notes": notes,
     }

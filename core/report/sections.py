@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from core.data.text import SPEAKER_CHOICES
 from core.evaluation.metrics import BASELINE_NAMES
 from core.explain.predict import NOTICE
+from core.kinds.results import read_evaluation, split_report
 from core.report.card import Card, Section, number, with_interval
 from core.report.figures import METRIC_NAMES, curves_figure, interval_figure
 from core.report.inputs import RunInputs
@@ -98,6 +100,20 @@ def _settings(config: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _source_scores(path: str | None) -> list[str]:
+    saved = read_evaluation(Path(path)) if path and Path(path).is_dir() else None
+    cells = []
+    for split in ("dev", "test"):
+        report = split_report(saved, split)
+        for metric in ("auroc", "macro_f1"):
+            cells.append(
+                with_interval(report["metrics"][metric], report["intervals"].get(metric))
+                if report
+                else "n/a"
+            )
+    return cells
+
+
 def model_section(card: Card, inputs: RunInputs) -> None:
     """The kind of model, its seed, state and every hyper-parameter."""
     section = card.section("Model and hyper-parameters")
@@ -113,7 +129,11 @@ def model_section(card: Card, inputs: RunInputs) -> None:
             f"Document: {SPEAKER_CHOICES[speakers]['label']}. {SPEAKER_CHOICES[speakers]['note']}"
         )
     if sources := config.get("sources"):
-        section.table(["source", "run"], [[m, str(path)] for m, path in sources.items()])
+        section.table(
+            ["source", "run", "dev AUROC", "dev macro-F1", "test AUROC", "test macro-F1"],
+            [[m, str(path), *_source_scores(path)] for m, path in sources.items()],
+            "the fusion's source runs, with their own saved results",
+        )
     section.table(["hyper-parameter", "value"], _settings(config))
 
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from core.data.text import participant_document
 from core.kinds.results import read_evaluation
+from core.report.analysis import audit_findings
 from core.report.audit import (
     LENGTH_BASELINE,
     SPEAKERS,
+    attribution_audit,
     length_baseline,
     report_folder,
+    share_inside,
     text_audit,
     word_counts,
 )
@@ -98,3 +103,57 @@ def test_without_training_a_missing_variant_is_reported(report_text_run, tmp_pat
     audit = text_audit(load_run(copy), n_boot=20, train=False)
     assert any("not trained yet" in note for note in audit["notes"])
     assert not (tmp_path / "copy.report" / "audit" / "speakers-both").exists()
+
+
+def test_attribution_share_counts_only_real_steps_inside_participant_turns():
+    # Steps at 0.5 and 2.5 s (window 0) and 2.9 s (window 1) are inside the turns; 1.5 and
+    # 4.0 s are outside; the NaN step is padding. Per-step weight: |values| summed over
+    # the two features, so 2 everywhere but 6 at 1.5 s: inside 2 + 2 + 2 of 2+6+2+2+2.
+    values = np.ones((2, 3, 2))
+    values[0, 1] = -3.0
+    windows = SimpleNamespace(
+        turns=np.array([[0.0, 1.0], [2.0, 3.0]]),
+        x=np.zeros((2, 3, 2)),
+        times=np.array([[0.5, 1.5, 2.5], [2.9, np.nan, 4.0]]),
+    )
+    explanation = SimpleNamespace(windows=windows, attribution=SimpleNamespace(values=values))
+    assert share_inside(explanation) == pytest.approx(6 / 14)
+    windows.turns = np.zeros((0, 2))
+    assert share_inside(explanation) is None
+
+
+def test_an_audio_runs_attribution_audit_is_kept_beside_the_run(trained_runs, tmp_path):
+    run_dir = shutil.copytree(trained_runs["audio"], tmp_path / "audio")
+    before = _snapshot(run_dir)
+    audit = attribution_audit(load_run(run_dir), n_participants=1)
+    assert audit["gate"] == "participant" and len(audit["participants"]) == 1
+    # Only participant turns are kept by this gate: all attribution falls inside them.
+    assert audit["meanshare_inside"] == pytest.approx(1.0, abs=0.05)
+    assert audit["features"] and audit["features"][0]["share"] > 0
+    assert (tmp_path / "audio.report" / "attribution.json").is_file()
+    assert _snapshot(run_dir) == before
+    assert attribution_audit(load_run(run_dir), n_participants=1) == audit
+
+
+def test_findings_name_each_split_where_a_shortcut_does_as_well():
+    def row(speakers, name, auroc, prone):
+        return {"speakers": speakers, "name": name, "auroc": auroc, "shortcut_prone": prone}
+
+    audit = {
+        "splits": {
+            "dev": {
+                "rows": [row("participant", "P", 0.80, False), row("interviewer", "I", 0.70, True)]
+            },
+            "test": {
+                "rows": [
+                    row("participant", "P", 0.80, False),
+                    row("interviewer", "I", 0.78, True),
+                    row(None, LENGTH_BASELINE, 0.90, False),
+                ]
+            },
+        }
+    }
+    findings = audit_findings(audit)
+    assert len(findings) == 2 and all(f.startswith("test split: ") for f in findings)
+    assert "interviewer's words carry the label" in findings[0]
+    assert "number of words alone" in findings[1]
