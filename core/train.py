@@ -241,7 +241,9 @@ def _release() -> None:
 def _check_writable(run_dir: Path) -> None:
     """Raise ValueError, saying what to do, when nothing can be written in ``run_dir``."""
     try:
-        fd, probe = tempfile.mkstemp(prefix=".write-probe.", suffix=".tmp", dir=run_dir)
+        # Named as a status write's temporary file: cleared and deleted like one if left.
+        prefix = f".{folder.STATUS}.{os.getpid()}."
+        fd, probe = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=run_dir)
     except OSError as error:
         if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
