@@ -12,10 +12,13 @@ The dashboard uses the same functions (:mod:`core.runs.manager`), and reads the 
 folders, so what one shows the other shows. ``list --json`` prints one JSON array with,
 per run, ``path``, ``name``, ``modality``, ``status``, ``reason``, ``epochs_done``,
 ``max_epochs``, ``best_val_loss`` and ``started``; listing changes nothing (a run whose
-process died is shown failed). ``stop`` asks the run to stop, then sends SIGTERM and
-finally SIGKILL, and prints the final state; it records a run whose process had already
-died as failed. Exit status: 0 on success; 1 when the action could not be done (the
-message says why); 2 for bad arguments.
+process died is shown failed), and a folder whose files cannot be read (a
+``config.json`` cut short, a field of the wrong type: :mod:`core.runs.schema`) is listed
+with status ``unreadable`` and the file and field in its reason, every other run as
+usual. ``stop`` asks the run to stop, then sends SIGTERM and finally SIGKILL, and prints
+the final state; it records a run whose process had already died as failed. Exit status:
+0 on success; 1 when the action could not be done (the message says why); 2 for bad
+arguments.
 """
 
 from __future__ import annotations
