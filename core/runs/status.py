@@ -18,7 +18,6 @@ dead run as failed is the supervisor's job (:func:`core.runs.manager.settle`).
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,8 +325,8 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
             continue
         try:
             infos.append(run_info(path))
-        except OSError:
+        except OSError as error:
             if (path / folder.CONFIG).is_file():  # still there: unreadable, not vanished
-                infos.append(unreadable_info(path, f"cannot be read ({sys.exc_info()[1]})"))
+                infos.append(unreadable_info(path, f"{type(error).__name__}: {error}"))
     infos.sort(key=lambda info: info.started or 0.0, reverse=True)
     return infos
