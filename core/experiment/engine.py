@@ -294,6 +294,15 @@ class Driver:
                 request_stop(run_dir)
 
 
+def has_work(exp: Experiment, study: Any) -> bool:
+    """Whether a trial is open (asked, not told) or more are to be asked."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    running = optuna.trial.TrialState.RUNNING
+    return len(trials) < exp.spec.trials or any(t.state == running for t in trials)
+
+
 def drive(exp_dir: str | Path, workers: int | None = None, scheduler: str | None = None) -> str:
     """Run (or carry on) an experiment to its end in this process.
 
@@ -326,10 +335,12 @@ def drive(exp_dir: str | Path, workers: int | None = None, scheduler: str | None
         )
         try:
             study = open_study(exp)
-            with dask_client(workers, scheduler, gpu=uses_gpu(exp)) as client:
-                if scheduler:
-                    workers = max(1, len(client.scheduler_info()["workers"]))
-                state = Driver(exp, study, client, workers).run()
+            state = "completed"
+            if has_work(exp, study):  # a finished experiment needs no cluster
+                with dask_client(workers, scheduler, gpu=uses_gpu(exp)) as client:
+                    if scheduler:
+                        workers = max(1, len(client.scheduler_info()["workers"]))
+                    state = Driver(exp, study, client, workers).run()
         except BaseException as error:
             write_driver(exp, "failed", f"{type(error).__name__}: {error}", ended=time.time())
             raise

@@ -22,12 +22,12 @@ sampler = "grid"
 threads = 1
 
 [fixed]
-max_epochs = 4
+max_epochs = 3
 
 [search]
 hidden_size = [8, 16]
 """
-"""The issue's example, smaller: 2 configurations x 2 seeds x 2 folds of 4 epochs."""
+"""The issue's example, smaller: 2 configurations x 2 seeds x 2 folds of 3 epochs."""
 
 
 def write_spec(path: Path, name: str = "small", text: str = SPEC) -> Path:

@@ -21,7 +21,7 @@ def test_cuda_runs_take_the_one_gpu_resource_in_turn(small_corpus: Path, tmp_pat
     from core.runs import folder
     from tests.experiment.helpers import SPEC, write_spec
 
-    text = SPEC.replace("max_epochs = 4", 'max_epochs = 2\ndevice = "cuda"')
+    text = SPEC.replace("max_epochs = 3", 'max_epochs = 2\ndevice = "cuda"')
     spec = write_spec(tmp_path / "spec.toml", name="gpu", text=text)
     out = tmp_path / "gpu"
     args = ["run", str(spec), "--data", str(small_corpus), "--out", str(out), "--workers", "2"]
