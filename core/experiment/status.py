@@ -114,7 +114,8 @@ def experiment_status(exp_dir: str | Path) -> dict[str, Any]:
         ``spec`` (dict), ``objective``, ``direction``, ``configurations`` (per
         configuration: ``id``, ``params``, ``n_runs``, ``objective``, ``mean``, ``sd``,
         ``ci_low``, ``ci_high``, ``seed_averaged``, ``per_seed`` and ``runs``, each with
-        ``seed``, ``fold``, ``state``, ``path``), ``n_runs``, ``done``, ``best`` (the
+        ``seed``, ``fold``, ``state``, ``path``), ``n_runs`` (of the configurations asked
+        so far), ``n_planned`` (of every trial), ``done``, ``best`` (the
         best complete configuration's entry, or None) and ``promotion`` (dict or None).
 
     Raises
@@ -137,6 +138,7 @@ def experiment_status(exp_dir: str | Path) -> dict[str, Any]:
         "threads": exp.threads,
         "configurations": entries,
         "n_runs": sum(e["n_runs"] for e in entries),
+        "n_planned": exp.spec.trials * len(exp.plans("c000")),
         "done": sum(e["n_done"] for e in entries),
         "best": best_configuration(entries, exp.spec.direction),
         "promotion": promotion or None,
@@ -149,15 +151,15 @@ def list_experiments(runs_root: str | Path | None = None) -> list[dict[str, Any]
     Returns
     -------
     list of dict
-        ``name``, ``path``, ``state``, ``n_runs`` and ``done`` (runs that succeeded).
+        ``name``, ``path``, ``state``, ``n_runs`` (planned: trials x seeds x folds) and
+        ``done`` (runs that succeeded).
     """
     root = Path(runs_root or exp_folder.runs_root()) / exp_folder.EXPERIMENTS
     found = []
     for path in sorted(root.glob(f"*/{exp_folder.SPEC_JSON}")):
         with contextlib.suppress(OSError, ValueError):
             exp = Experiment(path.parent)
-            configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
-            n_runs = len(configurations) * len(exp.plans("c000"))
+            n_runs = exp.spec.trials * len(exp.plans("c000"))  # planned, asked or not
             done = sum(
                 (run / folder.STATUS).is_file()
                 and (folder.read_json(run / folder.STATUS) or {}).get("state") in SUCCEEDED
