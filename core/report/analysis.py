@@ -137,11 +137,16 @@ def _attribution_audit(section: Section, audit: dict[str, Any]) -> None:
     )
     for note in audit["notes"]:
         section.warning(note)
-    rows = [[p["id"], p["windows"], number(p["share_inside"])] for p in audit["participants"]]
+    rows = [
+        [p["id"], p["windows"], number(p.get("time_inside")), number(p["share_inside"])]
+        for p in audit["participants"]
+    ]
     section.table(
-        ["participant", "windows", "share inside participant turns"],
+        ["participant", "windows", "time inside participant turns", "attribution inside"],
         rows,
-        f"mean share inside: {number(audit['mean_share_inside'])}",
+        f"mean share of attribution inside: {number(audit['mean_share_inside'])}, of time "
+        f"inside: {number(audit.get('mean_time_inside'))} (attribution above the time share "
+        "means the model leans on the participant's turns)",
     )
     known = [p for p in audit["participants"] if p["share_inside"] is not None]
     if known:

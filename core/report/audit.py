@@ -261,6 +261,17 @@ def share_inside(explanation: Any) -> float | None:
     return float(weight[real][within].sum() / total)
 
 
+def time_inside(explanation: Any) -> float | None:
+    """Share of the windows' real steps that lie inside participant turns (the chance level)."""
+    from core.data.gate import inside
+
+    windows = explanation.windows
+    times = windows.times[np.isfinite(windows.times)].astype(np.float64)
+    if not len(windows.turns) or not len(times):
+        return None
+    return float(inside(times, windows.turns).mean())
+
+
 def attribution_audit(
     inputs: RunInputs, n_participants: int = ATTRIBUTION_PARTICIPANTS
 ) -> dict[str, Any]:
@@ -274,10 +285,11 @@ def attribution_audit(
     -------
     dict
         ``kind`` ("attribution"), ``gate``, ``participants`` (``id``, ``share_inside``,
-        ``windows``), ``meanshare_inside``, ``features`` (the top features by mean
+        ``time_inside``, ``windows``), ``mean_share_inside``, ``mean_time_inside``,
+        ``features`` (the top features by mean
         attribution share) and ``notes``.
     """
-    key = {"model": evaluation_key(inputs.run_dir), "n": int(n_participants)}
+    key = {"version": 2, "model": evaluation_key(inputs.run_dir), "n": int(n_participants)}
     cache = report_folder(inputs.run_dir) / ATTRIBUTION_FILE
     saved = folder.read_json(cache) if cache.is_file() else None
     if isinstance(saved, dict) and saved.get("key") == json.loads(json.dumps(key)):
@@ -297,12 +309,14 @@ def attribution_audit(
             {
                 "id": int(pid),
                 "share_inside": share_inside(explanation),
+                "time_inside": time_inside(explanation),
                 "windows": len(explanation.windows),
             }
         )
         for row in explanation.feature_table().itertuples():
             shares.setdefault(row.feature, []).append(float(row.share))
     known = [p["share_inside"] for p in participants if p["share_inside"] is not None]
+    times = [p["time_inside"] for p in participants if p["time_inside"] is not None]
     features = sorted(
         ({"feature": f, "share": float(np.mean(v))} for f, v in shares.items()),
         key=lambda row: -row["share"],
@@ -312,7 +326,8 @@ def attribution_audit(
         "modality": modality,
         "gate": (inputs.config.get("features") or {}).get("gate"),
         "participants": participants,
-        "meanshare_inside": float(np.mean(known)) if known else None,
+        "mean_share_inside": float(np.mean(known)) if known else None,
+        "mean_time_inside": float(np.mean(times)) if times else None,
         "features": features,
         "notes": notes,
     }

@@ -11,7 +11,7 @@ import pytest
 
 from core.data.text import participant_document
 from core.kinds.results import read_evaluation
-from core.report.analysis import audit_findings
+from core.report.analysis import audit_findings, audit_section
 from core.report.audit import (
     LENGTH_BASELINE,
     SPEAKERS,
@@ -20,8 +20,10 @@ from core.report.audit import (
     report_folder,
     share_inside,
     text_audit,
+    time_inside,
     word_counts,
 )
+from core.report.card import Card, number
 from core.report.inputs import load_run
 from core.runs import folder
 
@@ -118,8 +120,9 @@ def test_attribution_share_counts_only_real_steps_inside_participant_turns():
     )
     explanation = SimpleNamespace(windows=windows, attribution=SimpleNamespace(values=values))
     assert share_inside(explanation) == pytest.approx(6 / 14)
+    assert time_inside(explanation) == pytest.approx(3 / 5)
     windows.turns = np.zeros((0, 2))
-    assert share_inside(explanation) is None
+    assert share_inside(explanation) is None and time_inside(explanation) is None
 
 
 def test_an_audio_runs_attribution_audit_is_kept_beside_the_run(trained_runs, tmp_path):
@@ -128,11 +131,17 @@ def test_an_audio_runs_attribution_audit_is_kept_beside_the_run(trained_runs, tm
     audit = attribution_audit(load_run(run_dir), n_participants=1)
     assert audit["gate"] == "participant" and len(audit["participants"]) == 1
     # Only participant turns are kept by this gate: all attribution falls inside them.
-    assert audit["meanshare_inside"] == pytest.approx(1.0, abs=0.05)
+    assert audit["mean_share_inside"] == pytest.approx(1.0, abs=0.05)
+    assert audit["mean_time_inside"] == pytest.approx(1.0, abs=0.05)
     assert audit["features"] and audit["features"][0]["share"] > 0
     assert (tmp_path / "audio.report" / "attribution.json").is_file()
     assert _snapshot(run_dir) == before
     assert attribution_audit(load_run(run_dir), n_participants=1) == audit
+    card = Card("audit", "")
+    audit_section(card, [("audio run", audit, "")])
+    (table,) = [b for b in card.sections[0].blocks if b.kind == "table"]
+    assert table.rows[0][0] == str(audit["participants"][0]["id"])
+    assert f"of attribution inside: {number(audit['mean_share_inside'])}" in table.text
 
 
 def test_findings_name_each_split_where_a_shortcut_does_as_well():
