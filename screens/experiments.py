@@ -41,6 +41,7 @@ from ui.experiment_views import (
 
 POLL_S = 1.0
 WATCH = "experiments_watch"
+COMPOSE, CLOSE_FORM = "experiments_compose", "experiments_close_form"
 NOTICE = (
     "An experiment trains every configuration over several seeds (and folds) so that "
     "settings are compared beyond the noise of one run; the test split is read once, "
@@ -114,6 +115,7 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
         else:
             remember_launch(path, "driver", launched)
             st.session_state[WATCH] = str(path)
+            st.session_state[CLOSE_FORM] = True  # the form makes way for the new experiment
             st.session_state[MESSAGE] = f"Started {spec.name}."
             st.rerun()
 
@@ -158,7 +160,11 @@ root = runs_root()
 if message := st.session_state.pop(MESSAGE, None):
     st.success(message)
 experiments = list_experiments(root)
-if st.toggle("Compose a new experiment", value=not experiments, key="experiments_compose"):
+if st.session_state.pop(CLOSE_FORM, False):
+    st.session_state[COMPOSE] = False  # the experiment just started is shown instead
+elif COMPOSE not in st.session_state:
+    st.session_state[COMPOSE] = not experiments
+if st.toggle("Compose a new experiment", key=COMPOSE):
     with st.container(border=True):
         new_experiment_ui(corpus, root)
 if not experiments:

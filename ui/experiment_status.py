@@ -110,6 +110,7 @@ def page_status(exp_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dic
         "threads": exp.threads,
         "configurations": entries,
         "n_runs": sum(e["n_runs"] for e in entries),
+        "n_planned": exp.spec.trials * len(exp.plans("c000")),
         "done": sum(e["n_done"] for e in entries),
         "best": best_configuration(entries, exp.spec.direction),
         "promotion": promotion or None,

@@ -66,11 +66,11 @@ def summary_ui(status: dict[str, Any]) -> None:
     """State, progress and the spec in one line, and why it stopped."""
     spec = status["spec"]
     folds = f" x {spec['folds']} folds" if spec.get("folds") else ""
-    done, total = status["done"], status["n_runs"]
+    done, total = status["done"], status.get("n_planned", status["n_runs"])
     seeds = f"{len(spec['seeds'])} seed{'s' if len(spec['seeds']) > 1 else ''}"
     st.text(
         f"{status['name']}: {status['state']}; {done} of {total} runs finished "
-        f"({len(status['configurations'])} configurations x {seeds}{folds}); "
+        f"({spec['trials']} configurations x {seeds}{folds}); "
         f"objective {OBJECTIVE_LABELS.get(status['objective'], status['objective'])}, "
         f"protocol {spec['protocol']}, sampler {spec['sampler']}"
     )
@@ -119,7 +119,9 @@ def controls_ui(status: dict[str, Any]) -> None:
                 stop_experiment(path)
             st.session_state[MESSAGE] = f"Stopped {status['name']}."
             st.rerun(scope="app")
-    elif status["done"] < status["n_runs"] or status["state"] != "completed":
+    elif (
+        status["done"] < status.get("n_planned", status["n_runs"]) or status["state"] != "completed"
+    ):
         if st.button("Resume", key="experiments_resume"):
             try:
                 remember_launch(path, "driver", time.time())

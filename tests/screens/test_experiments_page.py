@@ -113,6 +113,8 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
     exp_dir = runs_root / "experiments" / "tiny"
     assert json.loads((exp_dir / "spec.json").read_text())["fixed"] == {"max_epochs": 1}
     assert any("Started tiny" in s.value for s in at.success)
+    assert at.toggle(key="experiments_compose").value is False  # the form makes way
+    assert not [b for b in at.button if b.key == "experiments_start"]
     assert "Starting the experiment's driver…" in texts(at)  # until its driver has begun
     assert not [b for b in at.button if b.key in ("experiments_stop", "experiments_resume")]
     wait_for(exp_dir, ("running",))
