@@ -77,11 +77,21 @@ def _text_audit(section: Section, audit: dict[str, Any]) -> None:
                 r["n_depressed"],
                 with_interval(r["auroc"], r["auroc_interval"]),
                 with_interval(r["macro_f1"], r["macro_f1_interval"]),
+                with_interval(
+                    r.get("auroc_minus_participant"), r.get("auroc_minus_participant_interval")
+                ),
             ]
             for r in entry["rows"]
         ]
         section.table(
-            ["model", "participants", "depressed", "AUROC", "macro-F1"],
+            [
+                "model",
+                "participants",
+                "depressed",
+                "AUROC",
+                "macro-F1",
+                "AUROC minus participant-only (paired)",
+            ],
             rows,
             f"{split} split: the same {len(entry['ids'])} participants for every row",
         )

@@ -155,6 +155,38 @@ def compare_row(name: str, predictions: Predictions, n_boot: int, **extra: Any) 
     return row
 
 
+def paired_auroc_difference(
+    other: Predictions, reference: Predictions, n_boot: int, seed: int = 0
+) -> tuple[float | None, list[float | None]]:
+    """AUROC of ``other`` minus that of ``reference`` on the same participants, paired.
+
+    Both are resampled with the same participants each time (a paired bootstrap), so
+    the interval reflects the difference, not the two models' separate uncertainties.
+    Resamples holding one class are skipped.
+
+    Raises
+    ------
+    ValueError
+        The two do not hold the same participants in the same order.
+    """
+    from core.report.subgroups import auroc
+
+    if not np.array_equal(other.ids, reference.ids):
+        raise ValueError("a paired comparison needs the same participants in the same order")
+    value = auroc(other.labels, other.probs) - auroc(reference.labels, reference.probs)
+    rng = np.random.default_rng(seed)
+    n = len(other.ids)
+    draws = []
+    for index in rng.integers(0, n, size=(n_boot, n)):  # (n_boot, n) participant indices
+        labels = other.labels[index]
+        if np.unique(labels).size == 2:
+            draws.append(auroc(labels, other.probs[index]) - auroc(labels, reference.probs[index]))
+    if value != value or not draws:
+        return None, [None, None]
+    lo, hi = np.percentile(draws, [2.5, 97.5])
+    return float(value), [float(lo), float(hi)]
+
+
 def _variant_predictions(
     inputs: RunInputs, train: bool
 ) -> tuple[dict[str, dict[str, Predictions]], list[str]]:
@@ -233,6 +265,11 @@ def text_audit(inputs: RunInputs, n_boot: int = 1000, train: bool = True) -> dic
                 }
             else:
                 label, extra = name, {"speakers": None, "shortcut_prone": False}
+            if "participant" in sets and name != "participant":
+                reference = sets["participant"].subset(ids)
+                extra["auroc_minus_participant"], extra["auroc_minus_participant_interval"] = (
+                    paired_auroc_difference(chosen, reference, n_boot)
+                )
             rows.append(compare_row(label, chosen, n_boot, **extra))
         splits[split] = {"ids": [int(i) for i in ids], "rows": rows}
     audit_dir = report_folder(inputs.run_dir) / "audit"

@@ -17,6 +17,7 @@ from core.report.audit import (
     SPEAKERS,
     attribution_audit,
     length_baseline,
+    paired_auroc_difference,
     report_folder,
     share_inside,
     text_audit,
@@ -25,6 +26,7 @@ from core.report.audit import (
 )
 from core.report.card import Card, number
 from core.report.inputs import load_run
+from core.report.predictions import Predictions
 from core.runs import folder
 
 
@@ -65,7 +67,11 @@ def test_every_row_scores_the_same_participants(report_text_run, audited):
         names = [row["name"] for row in entry["rows"]]
         assert len(names) == len(SPEAKERS) + 1 and names[-1] == LENGTH_BASELINE
         assert any("this run" in name for name in names)
+        own = next(row for row in entry["rows"] if row["speakers"] == "participant")
         for row in entry["rows"]:
+            if row is not own and row["auroc"] is not None and own["auroc"] is not None:
+                difference = row["auroc_minus_participant"]
+                assert difference == pytest.approx(row["auroc"] - own["auroc"])
             assert row["n"] == len(ids)
             assert row["n_depressed"] == entry["rows"][0]["n_depressed"]
             lo, hi = row["auroc_interval"]
@@ -166,3 +172,15 @@ def test_findings_name_each_split_where_a_shortcut_does_as_well():
     assert len(findings) == 2 and all(f.startswith("test split: ") for f in findings)
     assert "interviewer's words carry the label" in findings[0]
     assert "number of words alone" in findings[1]
+
+
+def test_the_paired_difference_resamples_both_models_on_the_same_participants():
+    rng = np.random.default_rng(0)
+    labels = np.tile([0, 1], 20)
+    good = Predictions(np.arange(40), labels, labels * 0.6 + rng.random(40) * 0.4)
+    coin = Predictions(np.arange(40), labels, rng.random(40))
+    assert paired_auroc_difference(good, good, 200) == (0.0, [0.0, 0.0])
+    value, (lo, hi) = paired_auroc_difference(coin, good, 200)
+    assert value < 0 and lo <= value <= hi < 0  # clearly worse, and the interval says so
+    with pytest.raises(ValueError, match="same participants"):
+        paired_auroc_difference(coin.subset(range(39, -1, -1)), good, 10)

@@ -12,7 +12,8 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from core.report import Card, Options, build_card, render_html
-from core.report.pooled import cross_fitted
+from core.report.inputs import load_run
+from core.report.pooled import POOLED, cross_fitted, pool_runs
 from core.report.predictions import Predictions
 from core.runs import folder
 
@@ -113,3 +114,19 @@ def test_cross_fitting_never_calibrates_a_fold_on_itself():
     assert not np.array_equal(again.probs[~fold0], after.probs[~fold0])
     with pytest.raises(ValueError, match="no folds"):
         cross_fitted(pooled, dict.fromkeys(range(n), 0), "platt")
+
+
+def test_pooling_averages_a_configurations_finished_runs(report_text_run):
+    runs = [
+        {"state": "completed", "fold": 0, "seed": 0, "path": str(report_text_run)},
+        {"state": "completed", "fold": None, "seed": 1, "path": str(report_text_run)},
+        {"state": "failed", "fold": 1, "seed": 0, "path": str(report_text_run / "nowhere")},
+    ]
+    pooled, folds = pool_runs(runs)
+    inputs = load_run(report_text_run)
+    for name, split in ((POOLED, "dev"), ("test", "test")):
+        own = inputs.predictions(split).subset(sorted(inputs.predictions(split).ids.tolist()))
+        assert np.array_equal(pooled[name].ids, own.ids)
+        assert np.array_equal(pooled[name].labels, own.labels)
+        assert np.allclose(pooled[name].probs, own.probs)  # the mean of one run, twice
+    assert set(folds) == set(pooled[POOLED].ids.tolist()) and set(folds.values()) == {0}
