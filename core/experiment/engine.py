@@ -279,7 +279,7 @@ class Driver:
         states = [(self.outcomes.get(p.name) or {}).get("state") for p in self.exp.plans(cid)]
         if any(s not in SUCCEEDED and s != "failed" for s in states):
             return  # stopped: the trial stays open for resume
-        entry = next(e for e in configuration_entries(self.exp) if e["id"] == cid)
+        (entry,) = configuration_entries(self.exp, only=cid)
         if "failed" in states or entry["mean"] is None:
             self.study.tell(number, state=optuna.trial.TrialState.FAIL)
         else:

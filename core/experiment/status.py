@@ -63,16 +63,19 @@ def _run_entry(exp: Experiment, plan: exp_folder.RunPlan, outcomes: dict) -> dic
     }
 
 
-def configuration_entries(exp: Experiment) -> list[dict[str, Any]]:
-    """One entry per configuration asked so far (see :func:`experiment_status`)."""
+def configuration_entries(exp: Experiment, only: str | None = None) -> list[dict[str, Any]]:
+    """One entry per configuration asked so far, or only configuration ``only``.
+
+    See :func:`experiment_status` for the fields.
+    """
     configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
     outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
     entries = []
     for cid, info in sorted(configurations.items()):
+        if only is not None and cid != only:
+            continue
         runs = [_run_entry(exp, plan, outcomes) for plan in exp.plans(cid)]
         n_done = sum(r["state"] in SUCCEEDED for r in runs)
-        n_failed = sum(r["state"] == "failed" for r in runs)
-        stats = summarise(exp.spec.objective, list(exp.spec.seeds), runs)
         entries.append(
             {
                 "id": cid,
@@ -81,9 +84,9 @@ def configuration_entries(exp: Experiment) -> list[dict[str, Any]]:
                 "objective": exp.spec.objective,
                 "n_runs": len(runs),
                 "n_done": n_done,
-                "n_failed": n_failed,
+                "n_failed": sum(r["state"] == "failed" for r in runs),
                 "complete": n_done == len(runs),
-                **stats,
+                **summarise(exp.spec.objective, list(exp.spec.seeds), runs),
                 "runs": runs,
             }
         )
