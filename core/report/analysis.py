@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.report.audit import LENGTH_BASELINE, report_folder
+from core.report.audit import report_folder
 from core.report.card import Card, Section, number, with_interval
 from core.report.figures import bar_figure, interval_figure, reliability_figure
 from core.report.sections import subgroup_block
@@ -62,7 +62,8 @@ def calibration_section(card: Card, calibration: dict[str, Any]) -> None:
 def _text_audit(section: Section, audit: dict[str, Any]) -> None:
     section.text(
         "The same settings trained on other speakers' words, and a length-only baseline "
-        f"({LENGTH_BASELINE}, a logistic regression fitted on the training participants), "
+        "(a logistic regression on the number of words the participant said, fitted on the "
+        "training participants), "
         "all scored on the same participants. If the interviewer-only model or the length "
         "baseline does about as well as this run, the score may be explained by the "
         "interviewer's prompts or by talkativeness rather than by what the participant said."

@@ -70,6 +70,8 @@ def interval_figure(
                 x=[value for _, value, _ in shown],
                 y=[_safe(label) for label, _, _ in shown],
                 mode="markers",
+                orientation="h",
+                offsetgroup=str(k),
                 name=_safe(name),
                 marker={"size": 10, "color": COLOURS[k % len(COLOURS)]},
                 error_x={
@@ -80,6 +82,7 @@ def interval_figure(
                 },
             )
         )
+    fig.update_layout(scattermode="group", scattergap=0.4)  # the series side by side per row
     return _layout(
         fig,
         title,
