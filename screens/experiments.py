@@ -147,9 +147,7 @@ def watched_ui(experiments: list[dict]) -> str:
     paths = [e["path"] for e in experiments]
     if st.session_state.get(WATCH) not in paths:
         st.session_state[WATCH] = paths[0]
-    names = {
-        e["path"]: f"{e['name']} ({e['state']}, {e['done']}/{e['n_runs']})" for e in experiments
-    }
+    names = {e["path"]: e["name"] for e in experiments}  # the state is shown below
     return st.selectbox("Experiment", paths, format_func=names.get, key=WATCH)
 
 

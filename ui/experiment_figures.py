@@ -127,8 +127,7 @@ def objective_chart(
             annotation_position="top left",
         )
     figure.update_layout(
-        title=f"{label} per configuration (interval: seed-averaged predictions; dashed: "
-        "trivial baselines)",
+        title=f"{label} per configuration",
         xaxis={"title": "configuration", "type": "category"},
         yaxis_title=label,
         legend={"orientation": "h", "y": -0.25},

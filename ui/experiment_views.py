@@ -100,6 +100,11 @@ def charts_ui(status: dict[str, Any], labels: list[int]) -> None:
         objective_chart(status["configurations"], status["objective"], baselines),
         key="experiments_objective_chart",
     )
+    left.caption(
+        "Diamond: mean over seeds; bar: 95 % bootstrap interval over participants of the "
+        "seed-averaged predictions; grey dots: single seeds; dashed: trivial baselines on "
+        "the same participants."
+    )
     if any(c.get("params") for c in scored):
         right.plotly_chart(
             parallel_coordinates(status["configurations"], status["objective"]),
