@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs
 
 from core.report import Card, Options, build_card, render_html
+from core.report.__main__ import main as report_main
 from core.report.inputs import load_run
 from core.report.pooled import POOLED, cross_fitted, pool_runs
 from core.report.predictions import Predictions
 from core.runs import folder
 
-REPO = Path(__file__).resolve().parents[2]
 SECTIONS = [
     "Intended use",
     "Data",
@@ -76,22 +73,15 @@ def test_text_from_data_is_escaped():
     assert "&lt;td&gt;&amp;" in page
 
 
-def test_the_command_line_writes_the_card_and_says_what_is_wrong(report_text_run, tmp_path):
+def test_the_command_line_writes_the_card_and_says_what_is_wrong(report_text_run, tmp_path, capsys):
+    # In process (the browser test runs the real command in its own process).
     out = tmp_path / "card.html"
-    args = [sys.executable, "-m", "core.report", str(report_text_run), "--out", str(out)]
-    args += ["--no-audit-training", "--subgroup-boot", "10", "--n-boot", "20"]
-    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    assert out.is_file() and str(out) in done.stdout
+    args = [str(report_text_run), "--out", str(out), "--no-audit-training"]
+    assert report_main([*args, "--subgroup-boot", "10", "--n-boot", "20"]) == 0
+    assert out.is_file() and str(out) in capsys.readouterr().out
     assert "Model card" in out.read_text(encoding="utf-8")
-    bad = subprocess.run(
-        [sys.executable, "-m", "core.report", str(tmp_path / "nowhere")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert bad.returncode == 1 and "neither a run" in bad.stderr
+    assert report_main([str(tmp_path / "nowhere")]) == 1
+    assert "neither a run" in capsys.readouterr().err
 
 
 def test_cross_fitting_never_calibrates_a_fold_on_itself():
