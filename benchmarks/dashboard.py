@@ -35,7 +35,9 @@ driver recorded as running) with one run held back. *first* is a fresh session (
 with Streamlit's data cache cleared: *rebuilt*, the status read from every run), *warm*
 the median of ``--reruns`` reruns (targets 1.5 s and 0.5 s); the landing delay, in a
 real browser, is from the held-back run folder landing (renamed into place, finished
-and evaluated) to the page's "N of N runs finished", ``--repeats`` times (target 2 s).
+and evaluated) to the page's "N of N runs finished", ``--repeats`` times (target 2 s),
+once the page has drawn the experiment in full (its first render in a fresh server
+scores every configuration: that is *rebuilt*, not a landing).
 
 ``--runs-page N [N ...]`` measures only the Runs page against the number of runs: it
 trains one real audio run (``python -m core.train``, 20 epochs, which evaluates itself on
@@ -457,6 +459,8 @@ def measure_landing_delay(
                         timeout=timeout_s * 1000,
                     )
 
+                seen(f"{total - 1} of {total} runs finished", 300)
+                page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # drawn in full
                 for _ in range(repeats):
                     seen(f"{total - 1} of {total} runs finished", 300)
                     time.sleep(rng.uniform(0.5, 1.5))  # a random phase of the 1 s poll
