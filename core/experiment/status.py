@@ -63,6 +63,10 @@ def _run_entry(exp: Experiment, plan: exp_folder.RunPlan, outcomes: dict) -> dic
     }
 
 
+run_entry = _run_entry
+"""One run's entry: ``name``, ``seed``, ``fold``, ``state``, ``reason``, ``path``."""
+
+
 def configuration_entries(exp: Experiment, only: str | None = None) -> list[dict[str, Any]]:
     """One entry per configuration asked so far, or only configuration ``only``.
 
