@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data import Corpus, DataError, sample, storage
 from core.data.upload import UploadFolder, server_uploads_folder
@@ -206,13 +210,96 @@ def uploads_folder() -> Path:
     return server_uploads_folder()
 
 
+class UploadSweeper:
+    """Removes the upload folders of browser sessions that have ended.
+
+    A session that disconnects may come back (a dropped connection) for
+    ``server.disconnectedSessionTTL`` seconds; a session inactive for longer has ended,
+    and its folders are removed at the next :meth:`sweep`.
+
+    Parameters
+    ----------
+    is_active : callable
+        ``session_id -> bool``: whether the session is connected now.
+    grace_s : float
+        How long a session may be inactive before it counts as ended.
+    """
+
+    def __init__(self, is_active: Callable[[str], bool], grace_s: float) -> None:
+        self.is_active = is_active
+        self.grace_s = grace_s
+        self._folders: dict[str, list[weakref.ref[UploadFolder]]] = {}
+        self._inactive_since: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def track(self, session_id: str, folder: UploadFolder) -> None:
+        """Remove ``folder`` once the session ``session_id`` has ended.
+
+        Only a weak reference is kept: a folder whose session state is released first is
+        removed by its own finaliser.
+        """
+        with self._guard:
+            self._folders.setdefault(session_id, []).append(weakref.ref(folder))
+
+    def sweep(self, now: float) -> list[Path]:
+        """Remove the folders of sessions inactive for longer than the grace period.
+
+        Parameters
+        ----------
+        now : float
+            The time (``time.monotonic()``).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The folders removed.
+        """
+        removed = []
+        with self._guard:
+            for session_id in list(self._folders):
+                if self.is_active(session_id):
+                    self._inactive_since.pop(session_id, None)
+                    continue
+                since = self._inactive_since.setdefault(session_id, now)
+                if now - since >= self.grace_s:
+                    for folder in filter(None, (ref() for ref in self._folders.pop(session_id))):
+                        folder.remove()
+                        removed.append(folder.path)
+                    del self._inactive_since[session_id]
+        return removed
+
+    def run(self, period_s: float) -> None:
+        """Sweep every ``period_s`` seconds, for as long as the server runs."""
+        while True:
+            time.sleep(period_s)
+            self.sweep(time.monotonic())
+
+
+@st.cache_resource(show_spinner=False)
+def upload_sweeper() -> UploadSweeper | None:
+    """The server's :class:`UploadSweeper`, sweeping in a thread; None outside a server."""
+    if not runtime.exists():  # bare mode: the session state's finaliser only
+        return None
+    grace = float(st.get_option("server.disconnectedSessionTTL"))
+    sweeper = UploadSweeper(runtime.get_instance().is_active_session, grace)
+    period = min(10.0, max(grace / 4, 0.5))
+    threading.Thread(target=sweeper.run, args=(period,), name="upload-sweeper", daemon=True).start()
+    return sweeper
+
+
 def new_upload_folder() -> UploadFolder:
     """A private folder for one upload, removed when the browser session that holds it ends.
 
-    Keep the returned object in ``st.session_state``: when the session ends its state is
-    released and the folder goes with it (:class:`core.data.upload.UploadFolder`).
+    Keep the returned object in ``st.session_state``. In a server the folder is removed
+    once the session has been disconnected for longer than it may come back
+    (:class:`UploadSweeper`); in any case when the session's state is released, and the
+    folder object with it (:class:`core.data.upload.UploadFolder`).
     """
-    return UploadFolder(uploads_folder())
+    folder = UploadFolder(uploads_folder())
+    context = get_script_run_ctx()
+    if (sweeper := upload_sweeper()) is not None and context is not None:
+        sweeper.track(context.session_id, folder)
+    return folder
 
 
 def _open_ui(root: Path) -> Corpus | None:

@@ -1,0 +1,86 @@
+"""End to end: an upload is deleted when its browser session ends, on a real server.
+
+A real ``streamlit run app.py`` (its temporary folder private to the test, sessions that
+may reconnect for 1 s) and headless Chromium: a session zip is uploaded on the Predict
+page, the browser closes, and the upload's folder must go; the server's own uploads
+folder goes when the server exits.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.runs.helpers import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - only without the dev requirements
+    sync_playwright = None
+
+if sync_playwright is None or not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium and playwright for the browser test")
+    pytest.skip("needs Debian's chromium and playwright", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+
+def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    (tmp_path / "no-sample").write_text("a file: the sample cannot be generated here")
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "DAIC_RUNS_ROOT": str(tmp_path / "runs")}
+    env["DAIC_SAMPLE_DIR"] = str(tmp_path / "no-sample")  # uploads need no corpus
+    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    argv += ["--server.headless", "true", "--server.disconnectedSessionTTL", "1"]
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (the server keeps it)
+    server = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://localhost:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    wait_for(healthy, 60, "the Streamlit server", poll_s=0.3)
+    return server, url
+
+
+def test_an_upload_goes_when_its_browser_session_ends(planted_corpus, tmp_path):
+    (tmp_path / "tmp").mkdir()
+    upload = tmp_path / "900_P.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        for path in sorted((planted_corpus / "900_P").iterdir()):
+            archive.write(path, path.name)
+    server, url = _serve(tmp_path)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(f"{url}/predict")
+            page.get_by_text("An uploaded session (zip)").click()
+            page.locator("input[type=file]").set_input_files(str(upload))
+            page.get_by_text("Uploaded participant 900").wait_for(timeout=120_000)
+            (kept,) = (tmp_path / "tmp").rglob("900_P.zip")
+            browser.close()  # the session ends
+        wait_for(lambda: not kept.exists(), 30, "the upload to be deleted", poll_s=0.2)
+        assert kept.parent.parent.exists()  # the server's folder stays while it runs
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert list((tmp_path / "tmp").glob("daic-uploads-*")) == []  # gone with the server
