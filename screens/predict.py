@@ -163,7 +163,7 @@ def text_panel(result: dict, root: str, uploaded: bool, pid: int) -> None:
         transcript = corpus_for(root, uploaded).transcript(pid)
         lines = transcript_highlights(transcript, pipeline, terms["term"], speakers)
     except (UserError, OSError) as error:
-        st.error(f"No text explanation: {error}")
+        text_alert(st.error, "No text explanation:", str(error))
         return
     present = [t for t in terms["term"] if any(s[2] == t for line in lines for s in line["spans"])]
     st.caption(
@@ -181,7 +181,7 @@ def neural_panel(modality: str, result: dict, root: str, uploaded: bool, pid: in
         with st.spinner("Computing attention and Integrated Gradients"):
             explanation, means = neural_explanation(run_dir, which, stamp, root, uploaded, pid)
     except (UserError, OSError) as error:
-        st.error(f"No {modality} explanation: {error}")
+        text_alert(st.error, f"No {modality} explanation:", str(error))
         return
     explain_views().neural_explanation_panel(explanation, means, f"predict_{modality}")
 
@@ -236,7 +236,8 @@ with st.spinner(f"Scoring participant {pid}"):
             check_sources(fusion_run(fusion_dir, stamp).config, Path(fusion_dir))
             fusion = fusion_score(fusion_dir, stamp, root, uploaded, pid, unusable)
         except (UserError, OSError) as error:
-            st.error(f"Fusion run {Path(fusion_dir).name} cannot score this participant: {error}")
+            cannot = f"Fusion run {Path(fusion_dir).name} cannot score this participant:"
+            text_alert(st.error, cannot, str(error))
 late = scoring.late_fusion_score({m: r["probability"] for m, r in results.items()})
 st.subheader(f"Participant {pid}")
 scores_row(results, fusion, fusion_dir, late, label)
