@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core import scoring
-from core.config import resolve_data_root
+from core.config import open_corpus as open_run_corpus
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.explain import predict
@@ -112,7 +112,7 @@ def text_model(run_dir: str, stamp: float):
 def text_documents(run_dir: str, split: str) -> tuple[list[int], list[str], list[int]]:
     """A text run's documents of one split, from the corpus the run was trained on."""
     config = read_config(Path(run_dir))
-    corpus = Corpus(resolve_data_root(config))
+    corpus = open_run_corpus(config)
     ids, docs, labels, _ = participant_documents(corpus, split, config["text"]["speakers"])
     return ids, docs, labels.tolist()
 
