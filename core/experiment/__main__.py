@@ -33,7 +33,8 @@ from core.errors import UserError
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser, one sub-command per action."""
     parser = argparse.ArgumentParser(
-        prog="python -m core.experiment", description=__doc__.split("\n")[0].strip("`")
+        prog="python -m core.experiment",
+        description="Run, watch, stop, resume, promote and compare experiments.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="create an experiment from a spec and run it")
