@@ -39,13 +39,6 @@ BASELINES = ("always_depressed", "always_not_depressed")
 NOT_EVALUATED = "not evaluated"
 
 
-def _run_dirs(root: Path) -> list[Path]:
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(p for p in root.iterdir() if (p / folder.CONFIG).is_file())
-
-
 def _state(run_dir: Path) -> str | None:
     """The state written in a run's status (``starting`` when none); None if unreadable."""
     try:
@@ -86,13 +79,13 @@ def runs_stamp(root: Path) -> tuple:
     judged dead (:func:`core.runs.manager.read_status`; nothing is written).
     """
     stamp = []
-    for run_dir in _run_dirs(root):
+    for run_dir in folder.run_folders(root):
         judged = None
         if _state(run_dir) in ACTIVE:
             with contextlib.suppress(OSError, ValueError):
                 judged = read_status(run_dir).get("state")
         stamp.append(
-            (run_dir.name, judged)
+            (folder.run_name(run_dir), judged)
             + tuple(
                 _mtime(run_dir / name)
                 for name in (folder.CONFIG, folder.STATUS, folder.METRICS, EVALUATION_FILE)
@@ -185,7 +178,9 @@ def unreadable_row(info: RunInfo) -> dict[str, Any]:
     shown for what it is, though nothing picks it: its :class:`RunInfo` has none).
     """
     row = dict.fromkeys(run_row_columns())
-    row.update(run=info.path.name, modality=_written_modality(info.path), status=UNREADABLE)
+    row.update(
+        run=folder.run_name(info.path), modality=_written_modality(info.path), status=UNREADABLE
+    )
     row.update(reason=info.reason, epochs=0, evaluation=UNREADABLE, path=str(info.path))
     return row
 
@@ -202,7 +197,7 @@ def run_row(info: RunInfo, n_boot: int = N_BOOT) -> dict[str, Any]:
     saved = read_evaluation(info.path, n_boot)
     dev = _split_columns("dev", split_report(saved, "dev"))
     row: dict[str, Any] = {
-        "run": info.path.name,
+        "run": folder.run_name(info.path),
         "modality": info.modality,
         "status": info.status,
         "reason": info.reason,

@@ -21,6 +21,7 @@ from core.explain import predict
 from core.explain.highlight import transcript_highlights
 from core.explain.text import permutation_importances
 from core.kinds import KINDS
+from core.runs import folder
 from core.runs.folder import read_config
 from ui.common import page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
@@ -49,7 +50,7 @@ def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
     if not runs:
         st.info(f"No {modality} run with a saved model yet: train one on the Train page.")
         return None
-    names = {str(r.path): f"{r.path.name} ({r.status})" for r in runs}
+    names = {str(r.path): f"{folder.run_name(r.path)} ({r.status})" for r in runs}
     left, right = st.columns([3, 1])
     run_dir = left.selectbox(
         f"{modality.capitalize()} run", list(names), format_func=names.get, key=f"{key}_run"

@@ -26,6 +26,7 @@ from core.explain import predict
 from core.explain.highlight import transcript_highlights
 from core.kinds import KINDS
 from core.kinds.fusion_run import check_sources
+from core.runs import folder
 from core.runs.folder import read_config
 from core.runs.status import list_runs
 from ui.common import new_upload_folder, page_corpus, page_data_root, runs_root, text_alert
@@ -118,7 +119,7 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     for column, modality in zip(columns, tuple(KINDS), strict=True):
         with column:
             runs = scoring.explainable_runs(runs_root(), modality, data_root, every_run)
-            names = {str(r.path): r.path.name for r in runs}
+            names = {str(r.path): folder.run_name(r.path) for r in runs}
             options = [*names, ""]
             run_dir = st.selectbox(
                 f"{modality.capitalize()} run",

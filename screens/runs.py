@@ -93,7 +93,11 @@ def load_results(paths: tuple[str, ...], stamp: tuple) -> dict[str, dict]:
             for split, entry in saved["splits"].items()
             if "report" in entry
         }
-        results[run_dir.name] = {"config": config, "seed": config.get("seed"), "splits": splits}
+        results[folder.run_name(run_dir)] = {
+            "config": config,
+            "seed": config.get("seed"),
+            "splits": splits,
+        }
     return results
 
 

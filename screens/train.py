@@ -82,7 +82,7 @@ def watched_run_ui(runs: list[manager.RunInfo]) -> manager.RunInfo | None:
     chosen = st.selectbox(
         "Show run",
         list(by_path),
-        format_func=lambda p: Path(p).name,
+        format_func=lambda p: folder.run_name(Path(p)),
         key="train_watch",
         on_change=lambda: watch(Path(st.session_state["train_watch"])),
     )

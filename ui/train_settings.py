@@ -17,7 +17,9 @@ import streamlit as st
 from core import hparams
 from core.errors import UserError
 from core.kinds import KINDS
+from core.kinds.choice import on_official_split
 from core.kinds.corpus import corpus_key, run_corpus_key
+from core.runs.folder import run_name
 from core.runs.state import FINISHED, SUCCEEDED
 from core.runs.status import RunInfo
 from ui import charts
@@ -157,13 +159,16 @@ def sources_ui(runs: list[RunInfo], modalities: tuple[str, ...], corpus_root: st
         finished = [
             r
             for r in runs
-            if r.modality == modality and r.status in SUCCEEDED and run_corpus_key(r.config) == key
+            if r.modality == modality
+            and r.status in SUCCEEDED
+            and run_corpus_key(r.config) == key
+            and on_official_split(r.config)
         ]
         losses = {str(r.path): r.best_val_loss for r in finished}
         choice = st.selectbox(
             f"{modality.capitalize()} run",
             [BEST_RUN, *losses],
-            format_func=lambda p: "Best finished run" if p == BEST_RUN else Path(p).name,
+            format_func=lambda p: "Best finished run" if p == BEST_RUN else run_name(Path(p)),
             key=f"train_fusion_{modality}",
             help="Best = the finished run on this data with the lowest validation loss; "
             "when there is none, the fusion run first trains one with default settings.",
@@ -204,7 +209,7 @@ def resume_ui(runs: list[RunInfo], shown: str | None) -> ResumeRequest | None:
     chosen = st.selectbox(
         "Run to resume",
         list(candidates),
-        format_func=lambda p: Path(p).name,
+        format_func=lambda p: run_name(Path(p)),
         key="train_resume_run",
     )
     info = candidates[chosen]

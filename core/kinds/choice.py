@@ -19,6 +19,16 @@ from core.runs.state import SUCCEEDED
 from core.runs.status import RunInfo, list_runs
 
 
+def on_official_split(config: dict[str, Any]) -> bool:
+    """Whether a run trained on the official training split (not a cross-validation fold).
+
+    A fold's run (``data.assignment``) trained on some official dev participants, so it
+    is never a fusion's source: the fusion is fitted on the training split and judged on
+    dev, and a source that saw dev participants would leak them.
+    """
+    return not (config.get("data") or {}).get("assignment")
+
+
 def rank_key(info: RunInfo, corpus: str) -> tuple:
     """Sort key of a run: other corpus last, then higher loss, then older.
 
@@ -56,6 +66,7 @@ def best_finished_run(runs_root: Path, modality: str, data_root: str | Path | No
         for info in list_runs(Path(runs_root))
         if info.modality == modality
         and info.status in SUCCEEDED
+        and on_official_split(info.config)
         and info.best_val_loss is not None
         and run_corpus_key(info.config) == corpus
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import make_config
-from core.kinds.choice import best_finished_run
+from core.kinds.choice import best_finished_run, on_official_split
 from core.kinds.fusion import SOURCE_MODALITIES
 from core.runs import folder
 
@@ -31,7 +31,8 @@ def resolve_sources(config: dict[str, Any], runs_root: Path, train_run: TrainRun
     Raises
     ------
     ValueError
-        A named folder is not a run of its modality, or a run trained here failed.
+        A named folder is not a run of its modality or trained on a cross-validation
+        fold, or a run trained here failed.
     """
     data_root = config["data"]["root"]
     given = config.get("sources") or {}
@@ -42,6 +43,11 @@ def resolve_sources(config: dict[str, Any], runs_root: Path, train_run: TrainRun
             source_config = folder.read_json(source / folder.CONFIG)
             if not source_config or source_config.get("modality") != modality:
                 raise ValueError(f"--{modality}-run {source} is not a {modality} run folder")
+            if not on_official_split(source_config):
+                raise ValueError(
+                    f"--{modality}-run {source} trained on a cross-validation fold, which "
+                    "holds dev participants; a fusion's sources train on the official split"
+                )
             sources[modality] = str(source.resolve())
             continue
         found = best_finished_run(runs_root, modality, data_root)

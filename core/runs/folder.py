@@ -168,6 +168,41 @@ def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
     write_json_atomic(Path(run_dir) / CONFIG, config)
 
 
+EXPERIMENTS = "experiments"
+"""The runs root's folder of experiments: ``experiments/NAME/<group>/<run>`` are runs too."""
+
+
+def run_folders(root: Path) -> list[Path]:
+    """Every run folder under a runs root, sorted: its own, and its experiments' runs.
+
+    A run folder is a folder holding ``config.json``: one directly under ``root``, or one
+    of an experiment's groups of runs (``experiments/NAME/runs/c000-s0-f1``,
+    ``experiments/NAME/promotion/...``). Nothing else is looked into.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if (p / CONFIG).is_file()]
+    found += [p for p in root.glob(f"{EXPERIMENTS}/*/*/*") if (p / CONFIG).is_file()]
+    return sorted(found)
+
+
+def run_name(run_dir: Path) -> str:
+    """A run's name, unique under its runs root.
+
+    A run directly under the root is named by its folder; an experiment's run by the
+    experiment and its folder (``audio-hidden-size/c000-s0-f1``; a promotion's runs as
+    ``audio-hidden-size/promotion/...``).
+    """
+    run_dir = Path(run_dir)
+    group, experiment = run_dir.parent, run_dir.parent.parent
+    if experiment.parent.name != EXPERIMENTS:
+        return run_dir.name
+    if group.name == "runs":
+        return f"{experiment.name}/{run_dir.name}"
+    return f"{experiment.name}/{group.name}/{run_dir.name}"
+
+
 def new_run_dir(root: Path, modality: str) -> Path:
     """Create and return a fresh, uniquely named run folder under ``root``."""
     root = Path(root)

@@ -231,7 +231,7 @@ class RunInfo:
         """Plain values for JSON (``python -m core.runs list --json``)."""
         return {
             "path": str(self.path),
-            "name": self.path.name,
+            "name": folder.run_name(self.path),
             "modality": self.modality,
             "status": self.status,
             "reason": self.reason,
@@ -308,7 +308,8 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     Parameters
     ----------
     root : pathlib.Path, optional
-        Runs root; a folder in it is a run when it holds ``config.json``.
+        Runs root; a folder in it is a run when it holds ``config.json``, and so is
+        each run of its experiments (:func:`core.runs.folder.run_folders`).
 
     Returns
     -------
@@ -317,12 +318,8 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         that vanishes meanwhile is left out.
     """
     root = Path(root or folder.DEFAULT_RUNS_ROOT)
-    if not root.is_dir():
-        return []
     infos = []
-    for path in root.iterdir():
-        if not (path / folder.CONFIG).is_file():
-            continue
+    for path in folder.run_folders(root):
         try:
             infos.append(run_info(path))
         except OSError as error:
