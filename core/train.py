@@ -43,7 +43,7 @@ from core.config import make_config
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.cleanup import remove_leftovers
-from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
+from core.runs.folder import read_config
 from core.runs.manager import threads_for_new_run
 from core.runs.state import ACTIVE
 from core.runs.supervisor import RunBusy, take_training_lock
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--runs-root",
         metavar="DIR",
-        help="where new run folders go (default: checkpoints/)",
+        help="where new run folders go (default: $DAIC_RUNS_ROOT or checkpoints/)",
     )
     parser.add_argument(
         "--config", metavar="FILE", help="a configuration written by the run manager"
@@ -336,7 +336,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         raise ValueError("--more-epochs goes with --resume RUN_DIR; a new run takes --max-epochs")
     if args.allow_changed_data:
         raise ValueError("--allow-changed-data goes with --resume RUN_DIR")
-    runs_root = Path(args.runs_root or DEFAULT_RUNS_ROOT)
+    runs_root = Path(args.runs_root or folder.runs_root())
     config = _new_config(args)
     if get_kind(config).sources:
         from core.kinds.sources import resolve_sources

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import weakref
@@ -16,7 +15,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data import Corpus, DataError, sample, storage
 from core.data.upload import UploadFolder, server_uploads_folder
-from core.runs.folder import DEFAULT_RUNS_ROOT  # noqa: E402
+from core.runs import folder  # noqa: E402
 
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"
@@ -158,8 +157,8 @@ def storage_ui() -> None:
     items = stored_summary()
     total = storage.human_size(sum(size for _, _, size in items))
     with st.expander(f"Sample and cache: {total}"):
-        for label, folder, size in items:
-            st.caption(f"{label.capitalize()}: `{folder}` ({storage.human_size(size)})")
+        for label, place, size in items:
+            st.caption(f"{label.capitalize()}: `{place}` ({storage.human_size(size)})")
         st.caption(
             "Clear them with `python -m core.data clear-cache` (the sample is generated "
             f"again when needed). Move them with `{storage.SAMPLE_ENV}` and "
@@ -348,7 +347,7 @@ def data_source_ui() -> Corpus | None:
 
 def runs_root() -> Path:
     """Where run folders live: ``$DAIC_RUNS_ROOT`` if set, else ``checkpoints/``."""
-    return Path(os.environ.get("DAIC_RUNS_ROOT") or DEFAULT_RUNS_ROOT)
+    return folder.runs_root()
 
 
 def page_corpus() -> Corpus | None:

@@ -34,7 +34,6 @@ from core.config import make_config, open_corpus
 from core.errors import InvalidRequest
 from core.experiment.spec import ExperimentSpec, spec_from_dict
 from core.runs import folder as run_folder
-from core.runs.folder import DEFAULT_RUNS_ROOT
 
 SPEC_TOML = "spec.toml"
 SPEC_JSON = "spec.json"
@@ -55,7 +54,7 @@ EXPERIMENTS = "experiments"
 
 def runs_root() -> Path:
     """The runs root the dashboard uses (``checkpoints/`` or ``$DAIC_RUNS_ROOT``)."""
-    return Path(os.environ.get("DAIC_RUNS_ROOT") or DEFAULT_RUNS_ROOT)
+    return run_folder.runs_root()
 
 
 def default_folder(name: str) -> Path:

@@ -29,8 +29,7 @@ import math
 import sys
 from pathlib import Path
 
-from core.runs import manager
-from core.runs.folder import DEFAULT_RUNS_ROOT
+from core.runs import folder, manager
 
 
 def _seconds(text: str) -> float:
@@ -51,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="every run under a root, newest first")
-    listing.add_argument("--root", default=str(DEFAULT_RUNS_ROOT), help="runs root folder")
+    listing.add_argument(
+        "--root", default=None, help="runs root folder (default: $DAIC_RUNS_ROOT or checkpoints/)"
+    )
     listing.add_argument("--json", action="store_true", help="one JSON array")
     stop = commands.add_parser("stop", help="stop a run and wait for its process to end")
     stop.add_argument("run_dir", metavar="RUN_DIR")
@@ -122,13 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     if args.command == "list":
-        runs = manager.list_runs(Path(args.root))
+        root = Path(args.root) if args.root else folder.runs_root()
+        runs = manager.list_runs(root)
         if args.json:
             print(json.dumps([info.as_dict() for info in runs], indent=1))
         elif runs:
             print(format_table(runs))
         else:
-            print(f"no runs under {args.root}")
+            print(f"no runs under {root}")
         return 0
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").is_file():

@@ -79,7 +79,17 @@ RUN_FILES = frozenset(
     }
 )
 """Every file a run of any kind writes in its folder: deleting a run removes only these."""
-"""Where runs live unless ``--root`` or ``DAIC_RUNS_ROOT`` says otherwise."""
+
+RUNS_ROOT_ENV = "DAIC_RUNS_ROOT"
+
+
+def runs_root() -> Path:
+    """Where runs live: ``$DAIC_RUNS_ROOT`` when set, else the repository's ``checkpoints/``.
+
+    The dashboard, ``core.train``, ``core.runs`` and ``core.experiment`` all default to
+    this, so a run started anywhere is listed everywhere.
+    """
+    return Path(os.environ.get(RUNS_ROOT_ENV) or DEFAULT_RUNS_ROOT)
 
 
 def _json_default(value: Any) -> Any:

@@ -303,7 +303,7 @@ def _checked_info(run_dir: Path, config: dict[str, Any], status: dict[str, Any])
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every run folder under ``root`` (default ``checkpoints/``), newest first.
+    """Every run folder under ``root`` (default :func:`core.runs.folder.runs_root`), newest first.
 
     Parameters
     ----------
@@ -317,7 +317,7 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         Newest first, folders that cannot be read (:data:`UNREADABLE`) last; a folder
         that vanishes meanwhile is left out.
     """
-    root = Path(root or folder.DEFAULT_RUNS_ROOT)
+    root = Path(root or folder.runs_root())
     infos = []
     for path in folder.run_folders(root):
         try:

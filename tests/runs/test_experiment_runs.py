@@ -56,3 +56,21 @@ def test_a_fold_run_is_never_a_fusions_source(runs_root, small_corpus):
     config = make_config("fusion", small_corpus, {}, sources=sources)
     with pytest.raises(ValueError, match="cross-validation fold"):
         resolve_sources(config, runs_root, train_run=None)
+
+
+def test_the_command_line_lists_the_runs_root_the_dashboard_uses(runs_root):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DAIC_RUNS_ROOT": str(runs_root)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "core.runs", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    names = sorted(run["name"] for run in json.loads(listed.stdout))
+    assert names == ["one/c000-s0-f0", "plain", "two/c000-s0-f0"]
