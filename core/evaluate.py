@@ -30,7 +30,7 @@ from core.data import formats
 from core.evaluation.metrics import BASELINE_NAMES, evaluate
 from core.kinds import kind_of
 from core.kinds.callbacks import json_safe
-from core.kinds.results import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key
+from core.kinds.results import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key, test_withheld
 from core.runs import folder
 from core.runs.folder import read_config
 
@@ -100,21 +100,6 @@ def missing_test_labels(config: dict[str, Any]) -> str | None:
             "so only the dev split can be scored"
         )
     return f"no test labels: {labels} labels none of the test participants"
-
-
-def test_withheld(config: dict[str, Any]) -> str | None:
-    """Why a run must not read the test split's labels, or None.
-
-    The runs of an experiment's search (their configuration's ``experiment`` section)
-    never evaluate the test split: only its promotion, at the end, does.
-    """
-    experiment = config.get("experiment")
-    if not isinstance(experiment, dict) or experiment.get("role") == "promotion":
-        return None
-    return (
-        f"not scored: a run of experiment {experiment.get('name')!r} never reads test labels "
-        "(promoting the experiment scores the test split)"
-    )
 
 
 def _test_unscored(config: dict[str, Any]) -> str | None:

@@ -128,6 +128,8 @@ def evaluation_note(info: RunInfo, saved: dict[str, Any] | None) -> str:
             entry = splits.get(split) or {}
             if "report" in entry:
                 parts.append(split)
+            elif "no_labels" in entry and split == "test" and results.test_withheld(info.config):
+                parts.append(f"{split}: withheld until the experiment is promoted")
             elif "no_labels" in entry:
                 parts.append(f"{split}: no labels")
             else:

@@ -86,3 +86,18 @@ def read_evaluation(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | Non
 def split_report(saved: dict[str, Any] | None, split: str) -> dict[str, Any] | None:
     """The report of one split of a saved evaluation, or None (no labels, error, none)."""
     return ((saved or {}).get("splits", {}).get(split) or {}).get("report")
+
+
+def test_withheld(config: dict[str, Any]) -> str | None:
+    """Why a run must not read the test split's labels, or None.
+
+    The runs of an experiment's search (their configuration's ``experiment`` section)
+    never evaluate the test split: only its promotion, at the end, does.
+    """
+    experiment = config.get("experiment")
+    if not isinstance(experiment, dict) or experiment.get("role") == "promotion":
+        return None
+    return (
+        f"not scored: a run of experiment {experiment.get('name')!r} never reads test labels "
+        "(promoting the experiment scores the test split)"
+    )

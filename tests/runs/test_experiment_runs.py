@@ -25,6 +25,8 @@ def runs_root(small_corpus, tmp_path_factory):
     pool = corpus.ids("train", labelled=True) + corpus.ids("dev", labelled=True)
     fold = participant_folds(pool, corpus.labels(pool).tolist(), 2, seed=0)[0]
     config = make_config("text", small_corpus, {"min_df": 2}, assignment=fold)
+    config["experiment"] = {"name": "one", "configuration": "c000", "seed": 0, "fold": 0}
+    config["experiment"].update(threads=1, role="search")  # as the engine writes it
     config_file = root.parent / "fold.json"
     config_file.write_text(json.dumps(config))
     for name in ("one", "two"):  # two experiments, each with a run named c000-s0-f0
@@ -74,3 +76,14 @@ def test_the_command_line_lists_the_runs_root_the_dashboard_uses(runs_root):
     )
     names = sorted(run["name"] for run in json.loads(listed.stdout))
     assert names == ["one/c000-s0-f0", "plain", "two/c000-s0-f0"]
+
+
+def test_the_table_says_an_experiments_run_withholds_test_not_that_labels_are_missing(runs_root):
+    from ui.runs_tables import no_test_labels_caption
+
+    table = runs_table(runs_root).set_index("run")
+    assert table.loc["one/c000-s0-f0", "evaluation"] == (
+        "dev; test: withheld until the experiment is promoted"
+    )
+    assert table.loc["plain", "evaluation"] == "dev; test"
+    assert no_test_labels_caption(table.reset_index()) is None
