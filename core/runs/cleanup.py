@@ -24,17 +24,6 @@ _WRITER = re.compile(r"(\d+)\.[0-9a-f]+")
 """The middle of an atomic write's temporary name: the writer's process ID and a token."""
 
 
-def _temporary_of(name: str) -> str | None:
-    """The middle part of ``name`` when it is a temporary file of a run file, else None."""
-    if not (name.startswith(".") and name.endswith(".tmp")):
-        return None
-    for run_file in folder.RUN_FILES:
-        prefix = f".{run_file}."
-        if name.startswith(prefix) and len(name) > len(prefix) + len(".tmp"):
-            return name[len(prefix) : -len(".tmp")]
-    return None
-
-
 def _being_written(middle: str) -> bool:
     """Whether another live process may be writing this temporary file right now."""
     match = _WRITER.fullmatch(middle)
@@ -59,7 +48,7 @@ def leftover_files(run_dir: Path) -> list[Path]:
     """
     found = []
     for entry in Path(run_dir).iterdir():
-        middle = _temporary_of(entry.name)
+        middle = folder.temporary_part(entry.name)
         if middle is None or entry.is_symlink() or not entry.is_file():
             continue
         if not _being_written(middle):

@@ -393,12 +393,26 @@ def log_tail(run_dir: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def temporary_part(name: str) -> str | None:
+    """The middle of a run file's temporary name (``.status.json.<middle>.tmp``), else None.
+
+    Every run file is written through such a temporary file beside it
+    (:func:`atomic_write`, the checkpoint writer; the text model's has no leading dot);
+    deleting a run and clearing the leftovers of interrupted writes both recognise them
+    here.
+    """
+    if not name.endswith(".tmp"):
+        return None
+    for run_file in RUN_FILES:
+        prefix = f".{run_file}." if name.startswith(".") else f"{run_file}."
+        if name.startswith(prefix) and len(name) > len(prefix) + len(".tmp"):
+            return name[len(prefix) : -len(".tmp")]
+    return None
+
+
 def _is_run_file(name: str) -> bool:
     """A file a run writes, or the temporary file of an interrupted write of one."""
-    if name in RUN_FILES:
-        return True
-    stem = name.removeprefix(".")
-    return name.endswith(".tmp") and any(stem.startswith(f"{run}.") for run in RUN_FILES)
+    return name in RUN_FILES or temporary_part(name) is not None
 
 
 def foreign_entries(run_dir: Path) -> list[str]:
