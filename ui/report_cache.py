@@ -20,7 +20,7 @@ from core.runs.status import list_runs
 def report_targets(root: Path) -> dict[str, str]:
     """Runs with a saved model, and experiments, as path to label, newest first."""
     targets = {
-        str(run.path): f"{run.path.name} ({run.modality}, {run.status})"
+        str(run.path): f"{folder.run_name(run.path)} ({run.modality}, {run.status})"
         for run in list_runs(root)
         if best_model_file(run.path) is not None
     }
