@@ -15,9 +15,15 @@ from typing import Any
 
 import streamlit as st
 
+from core.experiment import folder as exp_folder
 from core.experiment.folder import Experiment
 from core.experiment.stats import run_predictions, summarise
-from core.experiment.status import configuration_entries, status_of
+from core.experiment.status import (
+    _run_entry,
+    best_configuration,
+    driver_state,
+    process_record,
+)
 from core.runs import folder
 from core.runs.state import SUCCEEDED
 from ui.runs_tables import pooled_participants
@@ -67,17 +73,46 @@ def page_status(exp_dir: str | Path) -> tuple[dict[str, Any], dict[str, list[dic
         predictions for every configuration whose runs all succeeded.
     """
     exp = Experiment(exp_dir)
-    seeds = tuple(exp.spec.seeds)
-
-    def cached(runs: list[dict[str, Any]]) -> dict[str, Any]:
-        return configuration_stats(exp.spec.objective, seeds, runs_key(runs), runs)
-
-    status = status_of(exp, configuration_entries(exp, summarise_runs=cached))
-    predictions = {}
-    for entry in status["configurations"]:
-        if not entry["complete"]:
-            continue
-        rows = configuration_predictions(runs_key(entry["runs"]), entry["runs"])
-        if rows is not None:
-            predictions[entry["id"]] = rows
+    state, reason = driver_state(exp.path)
+    configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
+    outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
+    entries, predictions = [], {}
+    for cid, info in sorted(configurations.items()):
+        runs = [_run_entry(exp, plan, outcomes) for plan in exp.plans(cid)]
+        key = runs_key(runs)
+        n_done = sum(r["state"] in SUCCEEDED for r in runs)
+        stats = configuration_stats(exp.spec.objective, tuple(exp.spec.seeds), key, runs)
+        entries.append(
+            {
+                "id": cid,
+                "trial": info.get("trial"),
+                "params": info.get("params", {}),
+                "objective": exp.spec.objective,
+                "n_runs": len(runs),
+                "n_done": n_done,
+                "n_failed": sum(r["state"] == "failed" for r in runs),
+                "complete": n_done == len(runs),
+                **stats,
+                "runs": runs,
+            }
+        )
+        if n_done == len(runs) and (rows := configuration_predictions(key, runs)) is not None:
+            predictions[cid] = rows
+    promotion = process_record(exp.path / exp_folder.PROMOTION / exp_folder.PROMOTION_FILE)
+    status = {
+        "name": exp.spec.name,
+        "path": str(exp.path),
+        "state": state,
+        "reason": reason,
+        "spec": exp.spec.to_dict(),
+        "objective": exp.spec.objective,
+        "direction": exp.spec.direction,
+        "threads": exp.threads,
+        "configurations": entries,
+        "n_runs": sum(e["n_runs"] for e in entries),
+        "n_planned": exp.spec.trials * len(exp.plans("c000")),
+        "done": sum(e["n_done"] for e in entries),
+        "best": best_configuration(entries, exp.spec.direction),
+        "promotion": promotion or None,
+    }
     return status, predictions

@@ -7,7 +7,6 @@ shows; :func:`list_experiments` lists the experiments under a runs root.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,6 @@ from core.runs import folder
 from core.runs.process import is_alive
 from core.runs.state import SUCCEEDED
 from core.runs.status import read_status
-
-Summariser = Callable[[list[dict[str, Any]]], dict[str, Any]]
-"""A configuration's runs to its statistics (:func:`core.experiment.stats.summarise`)."""
 
 STATES = ("running", "completed", "stopped", "failed")
 
@@ -67,21 +63,15 @@ def _run_entry(exp: Experiment, plan: exp_folder.RunPlan, outcomes: dict) -> dic
     }
 
 
-def configuration_entries(
-    exp: Experiment, only: str | None = None, summarise_runs: Summariser | None = None
-) -> list[dict[str, Any]]:
+run_entry = _run_entry
+"""One run's entry: ``name``, ``seed``, ``fold``, ``state``, ``reason``, ``path``."""
+
+
+def configuration_entries(exp: Experiment, only: str | None = None) -> list[dict[str, Any]]:
     """One entry per configuration asked so far, or only configuration ``only``.
 
-    See :func:`experiment_status` for the fields. ``summarise_runs(runs)`` computes a
-    configuration's statistics (default :func:`core.experiment.stats.summarise` with the
-    spec's objective and seeds; the dashboard passes one that keeps them until the runs
-    change).
+    See :func:`experiment_status` for the fields.
     """
-    if summarise_runs is None:
-
-        def summarise_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
-            return summarise(exp.spec.objective, list(exp.spec.seeds), runs)
-
     configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
     outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
     entries = []
@@ -100,7 +90,7 @@ def configuration_entries(
                 "n_done": n_done,
                 "n_failed": sum(r["state"] == "failed" for r in runs),
                 "complete": n_done == len(runs),
-                **summarise_runs(runs),
+                **summarise(exp.spec.objective, list(exp.spec.seeds), runs),
                 "runs": runs,
             }
         )
@@ -141,12 +131,8 @@ def experiment_status(exp_dir: str | Path) -> dict[str, Any]:
         The folder holds no experiment.
     """
     exp = Experiment(exp_dir)
-    return status_of(exp, configuration_entries(exp))
-
-
-def status_of(exp: Experiment, entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The :func:`experiment_status` of ``exp`` with its configurations' ``entries``."""
     state, reason = driver_state(exp.path)
+    entries = configuration_entries(exp)
     promotion = process_record(exp.path / exp_folder.PROMOTION / exp_folder.PROMOTION_FILE)
     return {
         "name": exp.spec.name,
