@@ -158,17 +158,17 @@ root = runs_root()
 if message := st.session_state.pop(MESSAGE, None):
     st.success(message)
 experiments = list_experiments(root)
-if st.session_state.pop(CLOSE_FORM, False):
-    st.session_state[COMPOSE] = False  # the experiment just started is shown instead
-elif COMPOSE not in st.session_state:
-    st.session_state[COMPOSE] = not experiments
-if st.toggle("Compose a new experiment", key=COMPOSE):
+if not experiments:  # the form is all there is to do: shown open, with no switch to close it
     with st.container(border=True):
         new_experiment_ui(corpus, root)
-if not experiments:
     st.info("No experiments yet. Compose one above and press Start.")
     st.text(f"Experiments are kept in {root / 'experiments'}")
     st.stop()
+if st.session_state.pop(CLOSE_FORM, False):
+    st.session_state[COMPOSE] = False  # the experiment just started is shown instead
+if st.toggle("Compose a new experiment", key=COMPOSE):
+    with st.container(border=True):
+        new_experiment_ui(corpus, root)
 
 path = watched_ui(experiments)
 status, _ = load_status(path, experiment_stamp(path))
