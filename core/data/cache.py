@@ -43,7 +43,7 @@ from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 from core.data.sources import SessionSource
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
 
 CACHE_ENV = storage.CACHE_ENV
@@ -124,14 +124,26 @@ class ContentHashes:
         except (KeyError, ValueError):  # absent or damaged: hash again
             return {}
 
+    @staticmethod
+    def _ident(file: Path) -> str:
+        stat = file.stat()
+        return f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+
+    def knows(self, file: Path) -> bool:
+        """Whether ``file``'s hash is remembered (so :meth:`digest` reads nothing)."""
+        ident = self._ident(file)
+        with self._lock:
+            if self._known is None:
+                self._known = self._stored()
+            return ident in self._known
+
     def digest(self, file: Path) -> str:
         """The SHA-1 digest of ``file``'s bytes (an identity, not a security measure).
 
         SHA-1 because it is the fastest hashlib digest with hardware support here: about
         1.9 GB/s against 0.9 GB/s for BLAKE2b on a 47 MB COVAREP file.
         """
-        stat = file.stat()
-        ident = f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+        ident = self._ident(file)
         with self._lock:
             if self._known is None:
                 self._known = self._stored()
@@ -199,6 +211,25 @@ class FrameCache:
         if source.is_archive:
             return ["crc32", *source.identities[kind][-2:]]
         return ["sha1", self.hashes.digest(source.location / source.members[kind])]
+
+    def hashed(self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings) -> bool:
+        """Whether the keys of ``pids`` can be made without hashing a file.
+
+        True when every folder file they read has a remembered hash (archive members
+        are keyed by their CRC-32, always known). A corpus read for the first time is
+        not: its files are then hashed session by session, in parallel, as they are
+        extracted, instead of all at once before anything else can start.
+        """
+        for pid in pids:
+            source = corpus.source(pid)
+            if source.is_archive:
+                continue
+            for kind in settings.file_kinds():
+                if kind in source.members and not self.hashes.knows(
+                    source.location / source.members[kind]
+                ):
+                    return False
+        return True
 
     def path(self, pid: int, settings: FeatureSettings, key: str) -> Path:
         """Where the entry with ``key`` lives."""

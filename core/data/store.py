@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from core.data import readers
 from core.data.cache import Extractor, FrameCache
 from core.data.corpus import Corpus
 from core.data.errors import DataError
@@ -64,7 +65,8 @@ def _extract_in_worker(pid: int) -> SessionFrames | tuple[str, str]:
     assert _WORKER is not None
     corpus, settings = _WORKER
     try:
-        return extract_session(corpus, pid, settings)
+        with readers.single_threaded():  # the other workers use the other cores
+            return extract_session(corpus, pid, settings)
     except DataError as error:
         return error.file, error.problem
 
@@ -87,6 +89,8 @@ def _process_extractor(
     with ProcessPoolExecutor(
         processes, context, initializer=_start_worker, initargs=(corpus, settings)
     ) as pool:
+        for _ in range(processes):  # start the workers now, while the caller hashes files
+            pool.submit(int)
 
         def extract(_corpus: Corpus, pid: int, _settings: FeatureSettings) -> SessionFrames:
             result = pool.submit(_extract_in_worker, pid).result()
@@ -138,12 +142,18 @@ class FrameStore:
         self.cache = cache
         self.processes = processes
 
-    def _extract(self, pid: int, extract: Extractor) -> SessionFrames | DataError:
-        """One session's frames through the cache, or the error that stopped it."""
+    def _extract(self, pid: int, extract: Extractor, concurrent: bool) -> SessionFrames | DataError:
+        """One session's frames through the cache, or the error that stopped it.
+
+        ``concurrent``: other sessions are parsed meanwhile, so this one parses in its
+        own thread only (:func:`~core.data.readers.single_threaded`).
+        """
+        alone = contextlib.nullcontext() if not concurrent else readers.single_threaded()
         try:
-            if self.cache is None:
-                return extract(self.corpus, pid, self.settings)
-            return self.cache.get(self.corpus, pid, self.settings, extract=extract)
+            with alone:
+                if self.cache is None:
+                    return extract(self.corpus, pid, self.settings)
+                return self.cache.get(self.corpus, pid, self.settings, extract=extract)
         except DataError as error:
             return error
 
@@ -162,15 +172,24 @@ class FrameStore:
             return
         processes = min(cores(), len(todo))
         with _process_extractor(self.corpus, self.settings, processes) as extract:
-            yield extract, min(MAX_WORKERS, processes)
+            # two sessions per process: one parsing, the next queued while this process's
+            # thread hashes and stores the last one, so no worker waits
+            yield extract, min(MAX_WORKERS, 2 * processes)
 
     def _from_bundle(self, ids: list[int]) -> tuple[dict[int, SessionFrames], list[int]]:
-        """Sessions served by the consolidated cache entry, and those still to read."""
+        """Sessions served by the consolidated cache entry, and those still to read.
+
+        The entry is looked up only when its key needs no file hashed: a corpus not yet
+        hashed has no entry under its keys unless a copy of it was read before, and then
+        the per-session entries serve it just the same.
+        """
         if self.cache is None:
             return {}, ids
         try:
+            if not self.cache.hashed(self.corpus, ids, self.settings):
+                return {}, ids
             bundle = self.cache.load_bundle(self.corpus, ids, self.settings)
-        except DataError:  # a session without files: the per-session path reports it
+        except (DataError, OSError):  # a session without files: the per-session path says
             bundle = None
         return bundle if bundle is not None else ({}, ids)
 
@@ -194,7 +213,8 @@ class FrameStore:
         result = StoreResult(frames=dict(frames))
         done = len(frames)
         with self._extractor(todo) as (extract, in_flight), _threads(in_flight) as pool:
-            reads = pool.map(lambda pid: self._extract(pid, extract), todo)
+            concurrent = in_flight > 1 and len(todo) > 1
+            reads = pool.map(lambda pid: self._extract(pid, extract, concurrent), todo)
             for pid, read in zip(todo, reads, strict=True):
                 if isinstance(read, DataError):
                     result.failures[pid] = str(read)

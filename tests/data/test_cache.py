@@ -65,6 +65,22 @@ def test_second_load_is_served_by_the_cache(corpus, tmp_path, monkeypatch):
     np.testing.assert_array_equal(first["train"].x, third["train"].x)
 
 
+def test_a_copied_corpus_is_served_session_by_session_and_hashed_once(corpus, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus.root, copy)
+    cache, ids = FrameCache(tmp_path / "cache"), [900, 901, 902]
+    load_windows(corpus, SETTINGS, cache=cache)
+    copied = Corpus(copy)
+    assert cache.hashed(corpus, ids, SETTINGS) and not cache.hashed(copied, ids, SETTINGS)
+
+    again = FrameCache(tmp_path / "cache")
+    served, _, _ = load_windows(copied, SETTINGS, cache=again)
+    assert (again.hits, again.misses) == (3, 0)  # the original's entries, found by content
+    assert again.hashed(copied, ids, SETTINGS)  # and remembered for the next reload
+    fresh, _, _ = load_windows(copied, SETTINGS, cache=None)
+    np.testing.assert_array_equal(served["train"].x, fresh["train"].x)
+
+
 def test_get_extracts_once(corpus, tmp_path):
     cache = FrameCache(tmp_path / "cache")
     stored = cache.get(corpus, 900, SETTINGS)

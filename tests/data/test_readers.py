@@ -73,6 +73,19 @@ def test_covarep_has_74_float32_columns_and_keeps_unvoiced_frames(daic):
     assert matrix[0, 0] == pytest.approx(112.5)
 
 
+def test_numbers_are_the_nearest_float32_of_the_text_and_threads_change_nothing(daic):
+    data = daic.covarep(seconds=3.0)
+    text = [line.split(b",") for line in data.splitlines()]
+    exact = np.array([[np.float32(float(cell)) for cell in row] for row in text])  # via float64
+    threaded = readers.parse_covarep(data, "300_COVAREP.csv")
+    with readers.single_threaded():
+        alone = readers.parse_covarep(data, "300_COVAREP.csv")
+    np.testing.assert_array_equal(threaded, exact)
+    np.testing.assert_array_equal(alone, threaded)
+    (row,) = readers.parse_covarep(b",".join([b"0.1", b"-1e-07", *[b"3.14159"] * 72]), "x")
+    assert row[0] == np.float32(0.1) and row[1] == np.float32(-1e-07)
+
+
 def test_covarep_without_trailing_newline(daic):
     data = daic.covarep(seconds=0.02).rstrip(b"\n")
     assert readers.parse_covarep(data, "300_COVAREP.csv").shape == (2, 74)
