@@ -196,10 +196,13 @@ def _window_split(
             )
             continue
         stop = start + count
-        x[start:stop], times[start:stop] = cut_windows(session.times, session.values, length, hop)
+        # normalised before cutting: windows overlap, so this transforms each bin once
+        values = normaliser.transform(session.values)  # (n, F) a copy: frames stay as read
+        x[start:stop], times[start:stop] = cut_windows(session.times, values, length, hop)
+        if len(session) < length:  # one window padded with NaN: padding reads as the mean
+            np.copyto(x[start:stop], 0.0, where=np.isnan(x[start:stop]))
         y[start:stop], participant_ids[start:stop] = label, pid
         start = stop
-    normaliser.transform(x, copy=False)
     return WindowSet(x, y, participant_ids, times, list(feature_names)), short
 
 

@@ -92,7 +92,7 @@ class Normaliser:
         out = np.array(values, dtype=np.float32, copy=copy or None)  # (..., F)
         out -= self.mean_.astype(np.float32)
         out /= self.scale_.astype(np.float32)
-        np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+        np.copyto(out, 0.0, where=~np.isfinite(out))  # NaN and +-inf -> 0, in one pass
         return out
 
     def to_dict(self) -> dict:

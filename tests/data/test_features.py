@@ -254,6 +254,33 @@ def test_cut_windows_length_hop_and_padding():
     assert none.shape == (0, 4, 1)
 
 
+def test_a_split_is_normalised_per_bin_and_its_padding_reads_as_the_mean():
+    rng = np.random.default_rng(0)
+    long = frames.SessionFrames(
+        np.arange(6, dtype=np.float32), rng.normal(5, 2, (6, 2)).astype(np.float32), ["a", "b"]
+    )
+    long.values[1, 0] = np.nan  # a bin without a valid value
+    short = frames.SessionFrames(
+        np.arange(3, dtype=np.float32), rng.normal(5, 2, (3, 2)).astype(np.float32), ["a", "b"]
+    )
+    normaliser = Normaliser().fit([long.values, short.values])
+    sessions = [(1, 0, long), (2, 1, short)]
+    kept = {pid: f.values.copy() for pid, _, f in sessions}
+
+    split, short_notes = features._window_split(sessions, normaliser, 4, 2, ["a", "b"])
+
+    assert short_notes == {}
+    assert split.x.shape == (3, 4, 2) and not np.isnan(split.x).any()
+    expected = normaliser.transform(np.stack([long.values[0:4], long.values[2:6]]))
+    np.testing.assert_array_equal(split.x[:2], expected)  # the same as normalising windows
+    assert split.x[0, 1, 0] == 0.0  # the missing value reads as the mean
+    np.testing.assert_array_equal(split.x[2, :3], normaliser.transform(short.values))
+    np.testing.assert_array_equal(split.x[2, 3], [0.0, 0.0])  # the padded step
+    assert np.isnan(split.times[2, 3])
+    for pid, _, session in sessions:  # the frames themselves are left as read
+        np.testing.assert_array_equal(session.values, kept[pid])
+
+
 def test_windows_keep_ids_labels_and_splits_apart(tmp_path):
     corpus = audio_corpus(tmp_path)
     windows, normaliser, notes = load_windows(corpus, ALL, WindowSettings(2.0, 0.5), cache=None)
