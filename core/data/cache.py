@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Sequence
@@ -116,6 +117,7 @@ class ContentHashes:
         self._known: dict[str, str] | None = None
         self._new: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._flushed = -float("inf")  # monotonic time of the last flush
 
     def _stored(self) -> dict[str, str]:
         data = _read_npz(self.path) or {}
@@ -155,13 +157,24 @@ class ContentHashes:
             self._known[ident] = self._new[ident] = digest
         return digest
 
-    def flush(self) -> None:
-        """Store the hashes computed since the last flush (merged with other writers')."""
+    def flush(self, unless_within_s: float = 0.0) -> None:
+        """Store the hashes computed since the last flush (merged with other writers').
+
+        Parameters
+        ----------
+        unless_within_s : float, default 0
+            Skip if the last flush was less than this many seconds ago. Each flush
+            rewrites the whole file, so flushing after every session of a full-size
+            corpus would cost about a second; hashes not yet stored are only computed
+            again after a crash.
+        """
         with self._lock:
-            if not self._new:
+            now = time.monotonic()
+            if not self._new or now - self._flushed < unless_within_s:
                 return
             merged = {**self._stored(), **self._new}
             self._new = {}
+            self._flushed = now
         _write_npz(
             self.path,
             {"ids": _strings(list(merged)), "digests": _strings(list(merged.values()))},
@@ -256,7 +269,7 @@ class FrameCache:
         """Store one session's frames; return the entry's path."""
         key = self.key(corpus, pid, settings)
         path = self.path(pid, settings, key)
-        self.hashes.flush()
+        self.hashes.flush(unless_within_s=2.0)
         _write_npz(
             path,
             {

@@ -11,7 +11,13 @@ work). When the files still to extract are large (:data:`PROCESS_MIN_BYTES`, a f
 corpus), the parsing moves to worker processes, one per core: each thread then hands its
 session to a process and waits, so at most :data:`MAX_WORKERS` sessions are in flight
 and memory stays bounded by a few sessions. Both paths give identical frames
-(``tests/data/test_store.py``).
+(``tests/data/test_store.py``). Whenever sessions are parsed side by side, each parse
+keeps to its own thread (:func:`~core.data.readers.single_threaded`).
+
+The consolidated cache entry is only looked up when its key needs no file hashed
+(:meth:`~core.data.cache.FrameCache.hashed`): for a corpus read for the first time, the
+files are hashed session by session by the threads, while the worker processes parse,
+instead of all of them before the first session can start.
 """
 
 from __future__ import annotations
@@ -223,6 +229,9 @@ class FrameStore:
                 done += 1
                 if progress is not None:
                     progress(done, len(ids))
+        if self.cache is not None and todo:
+            with contextlib.suppress(OSError):
+                self.cache.hashes.flush()  # what the per-session entries left to store
         if self.cache is not None and len(result.frames) > len(ids) - len(todo):
             kept = {p: result.frames[p] for p in ids if p in result.frames}
             with contextlib.suppress(DataError):
