@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ def start_experiment(
     extra = (["--workers", str(workers)] if workers else []) + (
         ["--scheduler", scheduler] if scheduler else []
     )
-    _spawn(["resume", str(path), *extra], path)
+    _spawn(["resume", str(path), *extra, *_requested_now()], path)
     return path
 
 
@@ -106,7 +107,7 @@ def resume_experiment(exp_dir: str | Path) -> Path:
     from core.experiment.status import experiment_status as status
 
     status(exp_dir)  # raises when the folder holds no experiment
-    _spawn(["resume", str(exp_dir)], Path(exp_dir))
+    _spawn(["resume", str(exp_dir), *_requested_now()], Path(exp_dir))
     return Path(exp_dir)
 
 
@@ -127,6 +128,11 @@ def list_experiments(runs_root: str | Path | None = None) -> list[dict[str, Any]
     from core.experiment.status import list_experiments as listed
 
     return listed(runs_root)
+
+
+def _requested_now() -> list[str]:
+    """The driver's ``--requested-at``: a stop pressed from now on is not lost."""
+    return ["--requested-at", repr(time.time())]
 
 
 def _spawn(args: list[str], exp_dir: Path) -> int:

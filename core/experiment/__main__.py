@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--workers", type=_positive, help="local Dask workers (default: cores)")
         sub.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
         sub.add_argument("--json", action="store_true", help="print the status as JSON")
+    commands.choices["resume"].add_argument(  # set by the dashboard's background launch
+        "--requested-at", type=float, default=None, help=argparse.SUPPRESS
+    )
     status = commands.add_parser("status", help="every configuration with its interval")
     status.add_argument("dir", metavar="DIR")
     status.add_argument("--json", action="store_true", help="one JSON object")
@@ -161,7 +164,7 @@ def _act(args: argparse.Namespace) -> int:
         exp_dir = create(load_spec(args.spec), args.data, args.out, args.workers, args.scheduler)
     else:
         exp_dir = Path(args.dir)
-    engine.drive(exp_dir, args.workers, args.scheduler)
+    engine.drive(exp_dir, args.workers, args.scheduler, getattr(args, "requested_at", None))
     status = _show(exp_dir, args.json)
     failed = any(e["n_failed"] for e in status["configurations"])
     return 1 if failed else 0

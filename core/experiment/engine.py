@@ -309,7 +309,12 @@ def has_work(exp: Experiment, study: Any) -> bool:
     return len(trials) < exp.spec.trials or any(t.state == running for t in trials)
 
 
-def drive(exp_dir: str | Path, workers: int | None = None, scheduler: str | None = None) -> str:
+def drive(
+    exp_dir: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    requested_at: float | None = None,
+) -> str:
     """Run (or carry on) an experiment to its end in this process.
 
     Parameters
@@ -320,6 +325,11 @@ def drive(exp_dir: str | Path, workers: int | None = None, scheduler: str | None
         Local workers (default: as when the experiment was created).
     scheduler : str, optional
         A Dask scheduler (``tcp://HOST:PORT``) instead of a local cluster.
+    requested_at : float, optional
+        When this driver was asked for (``time.time()``; default: now). A stop request
+        written before it belongs to an earlier stop and is cleared; one written after
+        it (a stop pressed while the driver was starting) is honoured: the experiment
+        stops before any run starts.
 
     Returns
     -------
@@ -334,15 +344,23 @@ def drive(exp_dir: str | Path, workers: int | None = None, scheduler: str | None
     exp = Experiment(exp_dir)
     workers = workers or int(exp.setup.get("workers") or exp_folder.default_workers())
     scheduler = scheduler if scheduler is not None else exp.setup.get("scheduler")
+    requested_at = time.time() if requested_at is None else requested_at
     with driver_lock(exp):
-        exp.file(exp_folder.STOP).unlink(missing_ok=True)  # left by an earlier stop
+        try:
+            request = folder.read_json(exp.file(exp_folder.STOP)) or {}
+        except (OSError, ValueError):  # unreadable: as if written by an earlier stop
+            request = {}
+        if float(request.get("time", 0.0)) < requested_at:
+            exp.file(exp_folder.STOP).unlink(missing_ok=True)  # left by an earlier stop
         write_driver(
             exp, "running", None, started=time.time(), workers=workers, scheduler=scheduler
         )
         try:
             study = open_study(exp)
             state = "completed"
-            if has_work(exp, study):  # a finished experiment needs no cluster
+            if has_work(exp, study) and exp.stop_requested():
+                state = "stopped"  # asked to stop while this driver was starting
+            elif has_work(exp, study):  # a finished experiment needs no cluster
                 with dask_client(workers, scheduler, gpu=uses_gpu(exp)) as client:
                     if scheduler:
                         workers = max(1, len(client.scheduler_info()["workers"]))

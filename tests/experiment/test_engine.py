@@ -137,6 +137,25 @@ def test_stopped_resumed_and_killed_experiments_give_the_same_numbers(
     assert experiment_status(out)["state"] == "completed"
 
 
+def test_a_stop_pressed_while_the_driver_starts_is_kept_and_an_older_one_cleared(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    spec = load_spec(write_spec(tmp_path / "spec.toml"))
+    out = create(spec, data=small_corpus, out=tmp_path / "experiments" / "small", workers=1)
+    asked = time.time() - 10.0  # the driver was asked for 10 s ago, the stop 9 s ago
+    folder.write_json_atomic(out / "stop.request", {"time": asked + 1.0})
+    assert main(["resume", str(out), "--requested-at", repr(asked), "--workers", "1"]) == 0
+    status = experiment_status(out)
+    assert status["state"] == "stopped" and status["done"] == 0
+    assert not (out / "runs").exists() or not any((out / "runs").iterdir())  # nothing trained
+    assert (out / "stop.request").exists()  # still there for anyone watching
+    # The next resume was asked for after that stop: the stop is an old one and goes.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("core.experiment.engine.has_work", lambda exp, study: False)
+        assert drive(out, workers=1) == "completed"
+    assert not (out / "stop.request").exists()
+
+
 def test_a_failing_run_is_recorded_and_the_others_finish(
     small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
