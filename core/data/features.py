@@ -127,7 +127,11 @@ class WindowSet:
 
 
 def cut_windows(
-    times: np.ndarray, values: np.ndarray, length: int, hop: int
+    times: np.ndarray,
+    values: np.ndarray,
+    length: int,
+    hop: int,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut one participant's bins into windows (see the module docstring for padding).
 
@@ -139,6 +143,9 @@ def cut_windows(
         Bin values, shape ``(n, F)``.
     length, hop : int
         Steps per window and between window starts.
+    out : tuple of numpy.ndarray, optional
+        Float32 arrays of shapes ``(W, length, F)`` and ``(W, length)`` to write the
+        windows into (slices of a whole split's arrays), instead of new ones.
 
     Returns
     -------
@@ -148,18 +155,23 @@ def cut_windows(
         Shape ``(W, length)``, float32.
     """
     n, n_features = values.shape
+    count = _window_count(n, length, hop)
+    if out is None:
+        out = (
+            np.empty((count, length, n_features), np.float32),
+            np.empty((count, length), np.float32),
+        )
+    windows, window_times = out  # (W, L, F), (W, L)
     if n >= length:
-        count = 1 + (n - length) // hop
-        starts = np.arange(count) * hop  # (W,)
-        steps = starts[:, None] + np.arange(length)  # (W, L)
-        return values[steps].astype(np.float32, copy=False), times[steps].astype(np.float32)
-    if 2 * n >= length and n > 0:
-        windows = np.full((1, length, n_features), np.nan, np.float32)  # (1, L, F)
-        window_times = np.full((1, length), np.nan, np.float32)
+        steps = (np.arange(count) * hop)[:, None] + np.arange(length)  # (W, L)
+        np.take(np.asarray(values, np.float32), steps, axis=0, out=windows)
+        np.take(np.asarray(times, np.float32), steps, axis=0, out=window_times)
+    elif count:  # one window, padded with NaN
+        windows[0].fill(np.nan)
+        window_times[0].fill(np.nan)
         windows[0, :n] = values
         window_times[0, :n] = times
-        return windows, window_times
-    return np.empty((0, length, n_features), np.float32), np.empty((0, length), np.float32)
+    return windows, window_times
 
 
 def _window_count(n: int, length: int, hop: int) -> int:
@@ -198,7 +210,7 @@ def _window_split(
         stop = start + count
         # normalised before cutting: windows overlap, so this transforms each bin once
         values = normaliser.transform(session.values)  # (n, F) a copy: frames stay as read
-        x[start:stop], times[start:stop] = cut_windows(session.times, values, length, hop)
+        cut_windows(session.times, values, length, hop, out=(x[start:stop], times[start:stop]))
         if len(session) < length:  # one window padded with NaN: padding reads as the mean
             np.copyto(x[start:stop], 0.0, where=np.isnan(x[start:stop]))
         y[start:stop], participant_ids[start:stop] = label, pid
