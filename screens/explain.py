@@ -87,7 +87,8 @@ def neural_tab(corpus: Corpus, modality: str) -> None:
                 run_dir, which, checkpoint_stamp(run_dir, which), str(corpus.root), False, pid
             )
     except (UserError, OSError) as error:
-        st.error(f"Cannot explain participant {pid} with {Path(run_dir).name}: {error}")
+        st.error(f"Cannot explain participant {pid}:")
+        st.text(f"{Path(run_dir).name}: {error}")  # plain text: file names are not markdown
         return
     neural_explanation_panel(explanation, means, key)
 
@@ -104,7 +105,8 @@ def text_tab(corpus: Corpus) -> None:
         top_k = st.slider("n-grams", 5, 50, 20, key=f"{key}_top")
         terms = text_terms(run_dir, stamp, top_k)
     except (UserError, OSError) as error:
-        st.error(f"Cannot read text run {Path(run_dir).name}: {error}")
+        st.error("Cannot read the text run:")
+        st.text(f"{Path(run_dir).name}: {error}")
         return
     left, right = st.columns(2)
     with left:
@@ -134,7 +136,8 @@ def text_tab(corpus: Corpus) -> None:
     try:
         lines = transcript_highlights(corpus.transcript(pid), pipeline, terms["term"], speakers)
     except DataError as error:
-        st.error(str(error))
+        st.error(f"Cannot read participant {pid}'s transcript:")
+        st.text(str(error))
         return
     score = text_score(run_dir, stamp, str(corpus.root), False, pid).probability
     st.caption(f"Text model's depressed-probability for {pid}: {score:.2f}")
@@ -154,7 +157,8 @@ def permutation_panel(run_dir: str, pipeline, terms: list[str], key: str) -> Non
                     permutation_importances(pipeline, docs, labels, terms, n_repeats=10),
                 )
         except UserError as error:
-            st.error(f"Cannot compute permutation importance: {error}")
+            st.error("Cannot compute permutation importance:")
+            st.text(str(error))
     result = st.session_state.get(state)
     if result is None or result[0] != run_dir:
         st.caption(

@@ -57,3 +57,22 @@ def test_text_run_shows_terms_permutation_and_highlighted_transcript(planted_cor
     assert any("Dev ROC AUC" in c.value for c in at.caption)
     (transcript,) = [h.proto.body for h in at.get("html") if "<mark" in h.proto.body]
     assert "more frequent when depressed" in transcript
+
+
+def test_an_unreadable_transcript_is_named_in_plain_text(planted_corpus, trained_root, monkeypatch):
+    from core.data.corpus import Corpus
+    from core.data.errors import DataError
+
+    pid = Corpus(planted_corpus).ids(None, "text")[0]
+    original = Corpus.transcript
+
+    def broken(self, participant):
+        if participant == pid:
+            raise DataError(f"{pid}_P/{pid}_TRANSCRIPT.csv", "row 3: stop_time 'abc' is no number")
+        return original(self, participant)
+
+    monkeypatch.setattr(Corpus, "transcript", broken)
+    at = open_page("explain", planted_corpus, explain_modality="text", explain_text_pid=pid)
+    assert [e.value for e in at.error] == [f"Cannot read participant {pid}'s transcript:"]
+    texts = [t.value for t in at.text]
+    assert f"{pid}_P/{pid}_TRANSCRIPT.csv: row 3: stop_time 'abc' is no number" in texts
