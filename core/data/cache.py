@@ -308,8 +308,12 @@ class FrameCache:
     # --- many sessions at once -------------------------------------------------------------
 
     def bundle_path(self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings) -> Path:
-        """Where the consolidated entry of ``pids`` under ``settings`` lives."""
-        keys = [self.key(corpus, pid, settings) for pid in pids]
+        """Where the consolidated entry of ``pids`` under ``settings`` lives.
+
+        The entry belongs to the *set* of sessions: the folds of an experiment read the
+        same participants split differently, in another order, and share one entry.
+        """
+        keys = [self.key(corpus, pid, settings) for pid in sorted(set(map(int, pids)))]
         return self.directory / f"bundle-{settings.modality}-{_digest(keys)[:32]}.npz"
 
     def load_bundle(
@@ -326,8 +330,9 @@ class FrameCache:
             cached (a permission fixed without touching the file would go unseen), so the
             caller tries these again.
         """
+        pids = sorted(set(map(int, pids)))
         data = _read_npz(self.bundle_path(corpus, pids, settings))
-        if data is None or [int(p) for p in data["pids"]] != [int(p) for p in pids]:
+        if data is None or [int(p) for p in data["pids"]] != pids:
             return None
         names = [str(n) for n in data["feature_names"]]
         notes = json.loads(str(data["notes"]))
@@ -359,6 +364,7 @@ class FrameCache:
         names = {tuple(f.feature_names) for f in frames.values()}
         if len(names) != 1:
             return None
+        pids = sorted(set(map(int, pids)))  # the entry belongs to the set (bundle_path)
         empty = SessionFrames(np.empty(0, np.float32), np.empty((0, 0), np.float32), [])
         kept = [frames.get(pid, empty) for pid in pids]
         width = len(next(iter(names)))

@@ -81,6 +81,20 @@ def test_a_copied_corpus_is_served_session_by_session_and_hashed_once(corpus, tm
     np.testing.assert_array_equal(served["train"].x, fresh["train"].x)
 
 
+def test_one_consolidated_entry_serves_a_set_of_sessions_in_any_order(
+    corpus, tmp_path, monkeypatch
+):
+    cache = FrameCache(tmp_path / "cache")
+    first = store.FrameStore(corpus, SETTINGS, cache).read([900, 901, 902])
+    monkeypatch.setattr(store, "extract_session", failing)
+    again = FrameCache(tmp_path / "cache")
+    second = store.FrameStore(corpus, SETTINGS, again).read([902, 900, 901])  # as a fold would
+    assert len(list((tmp_path / "cache").glob("bundle-*.npz"))) == 1
+    assert again.hits == 3 and again.misses == 0
+    for pid in (900, 901, 902):
+        np.testing.assert_array_equal(first.frames[pid].values, second.frames[pid].values)
+
+
 def test_get_extracts_once(corpus, tmp_path):
     cache = FrameCache(tmp_path / "cache")
     stored = cache.get(corpus, 900, SETTINGS)
