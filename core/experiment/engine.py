@@ -358,9 +358,10 @@ def drive(
         try:
             study = open_study(exp)
             state = "completed"
-            if has_work(exp, study) and exp.stop_requested():
+            work = has_work(exp, study)  # a finished experiment needs no cluster
+            if work and exp.stop_requested():
                 state = "stopped"  # asked to stop while this driver was starting
-            elif has_work(exp, study):  # a finished experiment needs no cluster
+            elif work:
                 with dask_client(workers, scheduler, gpu=uses_gpu(exp)) as client:
                     if scheduler:
                         workers = max(1, len(client.scheduler_info()["workers"]))
