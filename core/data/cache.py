@@ -94,6 +94,9 @@ def _strings(items: Sequence[str]) -> np.ndarray:
     return np.array(list(items), dtype=np.str_).reshape(-1)
 
 
+_UNKNOWN = ["unknown"]
+"""A folder file's identity while its hash is not remembered (keys made without hashing)."""
+
 HASHES_FILE = "content-hashes.npz"
 """Where a cache remembers the hashes of the folder files it has read."""
 
@@ -131,19 +134,12 @@ class ContentHashes:
         stat = file.stat()
         return f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
 
-    def knows(self, file: Path) -> bool:
-        """Whether ``file``'s hash is remembered (so :meth:`digest` reads nothing)."""
-        ident = self._ident(file)
-        with self._lock:
-            if self._known is None:
-                self._known = self._stored()
-            return ident in self._known
-
-    def digest(self, file: Path) -> str:
+    def digest(self, file: Path, compute: bool = True) -> str | None:
         """The SHA-1 digest of ``file``'s bytes (an identity, not a security measure).
 
         SHA-1 because it is the fastest hashlib digest with hardware support here: about
-        1.9 GB/s against 0.9 GB/s for BLAKE2b on a 47 MB COVAREP file.
+        1.9 GB/s against 0.9 GB/s for BLAKE2b on a 47 MB COVAREP file. With
+        ``compute=False``, None when the hash is not remembered (nothing is read).
         """
         ident = self._ident(file)
         with self._lock:
@@ -151,6 +147,8 @@ class ContentHashes:
                 self._known = self._stored()
             if ident in self._known:
                 return self._known[ident]
+        if not compute:
+            return None
         with open(file, "rb") as handle:
             digest = hashlib.file_digest(handle, "sha1").hexdigest()
         with self._lock:
@@ -203,10 +201,20 @@ class FrameCache:
 
     # --- keys ----------------------------------------------------------------------------
 
-    def key(self, corpus: Corpus, pid: int, settings: FeatureSettings) -> str:
-        """The entry key of one session under ``settings`` (a SHA-256 hex digest)."""
+    def key(
+        self, corpus: Corpus, pid: int, settings: FeatureSettings, compute: bool = True
+    ) -> str | None:
+        """The entry key of one session under ``settings`` (a SHA-256 hex digest).
+
+        With ``compute=False``, None when a folder file's hash is not remembered yet:
+        the key is then not made, and nothing is read.
+        """
         source = corpus.source(pid)
-        files = {kind: self._content(source, kind) for kind in settings.file_kinds()}
+        files = {}
+        for kind in settings.file_kinds():
+            files[kind] = self._content(source, kind, compute)
+            if files[kind] is _UNKNOWN:
+                return None
         payload = {
             "version": CACHE_VERSION,
             "pid": int(pid),
@@ -217,32 +225,14 @@ class FrameCache:
         }
         return _digest(payload)
 
-    def _content(self, source: SessionSource, kind: str) -> list | None:
+    def _content(self, source: SessionSource, kind: str, compute: bool) -> list | None:
         """What identifies a file's bytes: an archive member's CRC-32 and size, or a hash."""
         if kind not in source.members:
             return None
         if source.is_archive:
             return ["crc32", *source.identities[kind][-2:]]
-        return ["sha1", self.hashes.digest(source.location / source.members[kind])]
-
-    def hashed(self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings) -> bool:
-        """Whether the keys of ``pids`` can be made without hashing a file.
-
-        True when every folder file they read has a remembered hash (archive members
-        are keyed by their CRC-32, always known). A corpus read for the first time is
-        not: its files are then hashed session by session, in parallel, as they are
-        extracted, instead of all at once before anything else can start.
-        """
-        for pid in pids:
-            source = corpus.source(pid)
-            if source.is_archive:
-                continue
-            for kind in settings.file_kinds():
-                if kind in source.members and not self.hashes.knows(
-                    source.location / source.members[kind]
-                ):
-                    return False
-        return True
+        digest = self.hashes.digest(source.location / source.members[kind], compute)
+        return _UNKNOWN if digest is None else ["sha1", digest]
 
     def path(self, pid: int, settings: FeatureSettings, key: str) -> Path:
         """Where the entry with ``key`` lives."""
@@ -307,19 +297,30 @@ class FrameCache:
 
     # --- many sessions at once -------------------------------------------------------------
 
-    def bundle_path(self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings) -> Path:
+    def bundle_path(
+        self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings, compute: bool = True
+    ) -> Path | None:
         """Where the consolidated entry of ``pids`` under ``settings`` lives.
 
         The entry belongs to the *set* of sessions: the folds of an experiment read the
         same participants split differently, in another order, and share one entry.
+        With ``compute=False``, None when a file would have to be hashed to say.
         """
-        keys = [self.key(corpus, pid, settings) for pid in sorted(set(map(int, pids)))]
+        keys = []
+        for pid in sorted(set(map(int, pids))):
+            keys.append(self.key(corpus, pid, settings, compute))
+            if keys[-1] is None:
+                return None
         return self.directory / f"bundle-{settings.modality}-{_digest(keys)[:32]}.npz"
 
     def load_bundle(
         self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings
     ) -> tuple[dict[int, SessionFrames], list[int]] | None:
         """Every session's frames from one consolidated entry, or None on a miss.
+
+        Looking hashes nothing: a corpus whose files were never hashed has no entry under
+        its keys unless a copy of it was read before, and then the per-session entries
+        serve it just the same (hashed session by session, while other sessions parse).
 
         Returns
         -------
@@ -331,7 +332,8 @@ class FrameCache:
             caller tries these again.
         """
         pids = sorted(set(map(int, pids)))
-        data = _read_npz(self.bundle_path(corpus, pids, settings))
+        path = self.bundle_path(corpus, pids, settings, compute=False)
+        data = None if path is None else _read_npz(path)
         if data is None or [int(p) for p in data["pids"]] != pids:
             return None
         names = [str(n) for n in data["feature_names"]]

@@ -14,10 +14,10 @@ and memory stays bounded by a few sessions. Both paths give identical frames
 (``tests/data/test_store.py``). Whenever sessions are parsed side by side, each parse
 keeps to its own thread (:func:`~core.data.readers.single_threaded`).
 
-The consolidated cache entry is only looked up when its key needs no file hashed
-(:meth:`~core.data.cache.FrameCache.hashed`): for a corpus read for the first time, the
-files are hashed session by session by the threads, while the worker processes parse,
-instead of all of them before the first session can start.
+Looking up the consolidated cache entry hashes no file
+(:meth:`~core.data.cache.FrameCache.load_bundle`): for a corpus read for the first time,
+the files are hashed session by session by the threads, while the worker processes
+parse, instead of all of them before the first session can start.
 """
 
 from __future__ import annotations
@@ -183,17 +183,10 @@ class FrameStore:
             yield extract, min(MAX_WORKERS, 2 * processes)
 
     def _from_bundle(self, ids: list[int]) -> tuple[dict[int, SessionFrames], list[int]]:
-        """Sessions served by the consolidated cache entry, and those still to read.
-
-        The entry is looked up only when its key needs no file hashed: a corpus not yet
-        hashed has no entry under its keys unless a copy of it was read before, and then
-        the per-session entries serve it just the same.
-        """
+        """Sessions served by the consolidated cache entry, and those still to read."""
         if self.cache is None:
             return {}, ids
         try:
-            if not self.cache.hashed(self.corpus, ids, self.settings):
-                return {}, ids
             bundle = self.cache.load_bundle(self.corpus, ids, self.settings)
         except (DataError, OSError):  # a session without files: the per-session path says
             bundle = None

@@ -71,12 +71,13 @@ def test_a_copied_corpus_is_served_session_by_session_and_hashed_once(corpus, tm
     cache, ids = FrameCache(tmp_path / "cache"), [900, 901, 902]
     load_windows(corpus, SETTINGS, cache=cache)
     copied = Corpus(copy)
-    assert cache.hashed(corpus, ids, SETTINGS) and not cache.hashed(copied, ids, SETTINGS)
+    assert cache.bundle_path(corpus, ids, SETTINGS, compute=False) is not None
+    assert cache.bundle_path(copied, ids, SETTINGS, compute=False) is None  # never hashed
 
     again = FrameCache(tmp_path / "cache")
     served, _, _ = load_windows(copied, SETTINGS, cache=again)
     assert (again.hits, again.misses) == (3, 0)  # the original's entries, found by content
-    assert again.hashed(copied, ids, SETTINGS)  # and remembered for the next reload
+    assert again.bundle_path(copied, ids, SETTINGS, compute=False) is not None  # remembered
     fresh, _, _ = load_windows(copied, SETTINGS, cache=None)
     np.testing.assert_array_equal(served["train"].x, fresh["train"].x)
 
