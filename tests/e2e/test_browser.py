@@ -8,66 +8,39 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from core.runs import manager
+from tests.e2e.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    FLAGS,
+    REPO,
+    expect,
+    free_port,
+    press_until,
+    require_browser,
+    sync_playwright,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "e2e"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NAVIGATION = ["Data", "Train", "Runs", "Experiments", "Explain", "Predict", "Report"]
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if sync_playwright is None or not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI needs Debian's chromium and playwright for the browser test")
-    pytest.skip("needs Debian's chromium and playwright", allow_module_level=True)
+require_browser()
 
 pytestmark = pytest.mark.slow
-
-
-def _start_one_run(page, runs_root: Path, attempts: int = 3) -> None:
-    """Press Start until a run folder appears (pressed again only when a press was lost).
-
-    On a loaded machine a click that lands while the page's script reruns (here, just
-    after the modality changed) was once lost: no run started and the page said "No
-    runs yet". A user would press again; the test does the same, and only then.
-    """
-    for _ in range(attempts):
-        page.get_by_role("button", name="Start").click()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if manager.list_runs(runs_root):
-                return
-            time.sleep(0.25)
-    pytest.fail(f"no run started after pressing Start {attempts} times")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     runs_root = tmp_path_factory.mktemp("e2e-runs")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAIC_RUNS_ROOT": str(runs_root), "OMP_NUM_THREADS": "1"}
     log = open(tmp_path_factory.mktemp("e2e-log") / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -142,7 +115,11 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
         page.get_by_role("link", name="Train").click()
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
         page.get_by_role("radio", name="audio").click()
-        _start_one_run(page, runs_root)
+        press_until(
+            page.get_by_role("button", name="Start"),
+            lambda: bool(manager.list_runs(runs_root)),
+            "no run started",
+        )
 
         at_least_two_epochs = re.compile(r"Epoch ([2-9]|\d{2,}) of \d+")
         expect(page.get_by_text(at_least_two_epochs)).to_be_visible(timeout=120_000)

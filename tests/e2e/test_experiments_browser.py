@@ -18,12 +18,20 @@ import urllib.request
 import pytest
 
 from core.experiment import experiment_status, list_experiments, stop_experiment
-from tests.e2e.test_browser import ARTIFACTS, CHROMIUM, FLAGS, REPO, _foreign, _free_port
+from tests.e2e.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    FLAGS,
+    REPO,
+    expect,
+    free_port,
+    press_until,
+    require_browser,
+    sync_playwright,
+)
+from tests.e2e.test_browser import _foreign
 
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - test_browser.py skips or fails the module first
-    sync_playwright = None
+require_browser()
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +39,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def server(tmp_path, small_corpus):
     runs_root = tmp_path / "runs"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAIC_RUNS_ROOT": str(runs_root), "OMP_NUM_THREADS": "1"}
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
@@ -109,13 +117,11 @@ def test_an_experiment_started_on_the_screen_fills_its_grid_and_chart(server, sm
         plan = re.compile(r"2 runs: 2 configurations x 1 seed, each up to 1 epochs")
         expect(page.get_by_text(plan)).to_be_visible(timeout=30_000)
         page.screenshot(path=ARTIFACTS / "experiments-compose.png", full_page=True)
-        for _ in range(3):  # pressed again only if the press was lost (nothing was created)
-            page.get_by_role("button", name="Start experiment").click()
-            deadline = time.monotonic() + 20
-            while not list_experiments(runs_root) and time.monotonic() < deadline:
-                time.sleep(0.25)
-            if list_experiments(runs_root):
-                break
+        press_until(
+            page.get_by_role("button", name="Start experiment"),
+            lambda: bool(list_experiments(runs_root)),
+            "no experiment started",
+        )
 
         expect(page.get_by_text(re.compile(r"browser: running; "))).to_be_visible(timeout=90_000)
         grid = page.get_by_test_id("stDataFrame").first  # the state grid, drawn on a canvas

@@ -7,7 +7,6 @@ chart of the card must render.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,20 +14,17 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts" / "e2e"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tests.e2e.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    FLAGS,
+    REPO,
+    expect,
+    require_browser,
+    sync_playwright,
+)
 
-try:
-    from playwright.sync_api import expect, sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if sync_playwright is None or not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI needs Debian's chromium and playwright for the browser test")
-    pytest.skip("needs Debian's chromium and playwright", allow_module_level=True)
+require_browser()
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,6 @@ folder goes when the server exits.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,28 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.browser import CHROMIUM, REPO, free_port, require_browser, sync_playwright
 from tests.runs.helpers import wait_for
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - only without the dev requirements
-    sync_playwright = None
-
-if sync_playwright is None or not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        pytest.fail("CI needs Debian's chromium and playwright for the browser test")
-    pytest.skip("needs Debian's chromium and playwright", allow_module_level=True)
+require_browser()
 
 pytestmark = pytest.mark.slow
 
 
 def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     (tmp_path / "no-sample").write_text("a file: the sample cannot be generated here")
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "DAIC_RUNS_ROOT": str(tmp_path / "runs")}
     env["DAIC_SAMPLE_DIR"] = str(tmp_path / "no-sample")  # uploads need no corpus
