@@ -78,8 +78,10 @@ def measure(session: Path, dense_bytes: int) -> dict:
         cwd=REPO,
         capture_output=True,
         text=True,
-        check=True,
+        timeout=600,
     )
+    if done.returncode:
+        raise RuntimeError(f"checking the upload failed:\n{done.stderr[-2000:]}")
     size, peak, zipped = map(int, done.stdout.split())
     return {"files_mb": size / 1e6, "zip_mb": zipped / 1e6, "peak_mb": peak / 1e6}
 

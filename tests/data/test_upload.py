@@ -263,45 +263,13 @@ def test_a_small_zip_declaring_two_gigabytes_is_refused_before_it_is_inflated(se
     assert MAX_UNPACKED_BYTES * PARSE_BYTES_PER_BYTE <= UPLOAD_MEMORY_BUDGET
 
 
-DENSE_UPLOAD = """
-import io, sys, tempfile, zipfile
-from pathlib import Path
-from core.data.upload import open_upload
-files = {p.name: p.read_bytes() for p in sorted(Path(sys.argv[1]).iterdir())}
-pid = Path(sys.argv[1]).name.split("_")[0]
-line = b",".join([b"0"] * 74) + b"\\n"  # the densest file: one-digit cells
-files[pid + "_COVAREP.csv"] = line * (24_000_000 // len(line))
-buffer = io.BytesIO()
-with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-    for name, data in files.items():
-        archive.writestr(name, data)
-data, files = buffer.getvalue(), None
-def memory(field):
-    line = next(l for l in open("/proc/self/status") if l.startswith(field))
-    return int(line.split()[1]) * 1024
-before = memory("VmRSS")
-Path("/proc/self/clear_refs").write_text("5")  # the peak from here on
-upload = open_upload(data, pid + "_P.zip", Path(tempfile.mkdtemp()) / "w")
-with zipfile.ZipFile(io.BytesIO(data)) as archive:
-    members = upload.corpus.source(upload.pid).members.values()
-    size = sum(archive.getinfo(member).file_size for member in members)
-print(size, memory("VmHWM") - before)
-"""
-
-
 def test_checking_an_upload_stays_within_its_memory_per_byte(small_corpus):
     """A real process: the peak memory of checking the densest upload, per byte of it."""
+    from benchmarks.upload_memory import measure  # the benchmark's own measurement
+
     session_dir = next(iter(find_sessions(small_corpus).values()))
-    repo = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", DENSE_UPLOAD, str(session_dir)],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    size, peak = map(int, done.stdout.split())
+    figures = measure(session_dir, dense_bytes=24_000_000)  # the densest file: 1-digit cells
+    size, peak = figures["files_mb"] * 1e6, figures["peak_mb"] * 1e6
     assert size > 24_000_000 and 0 < peak <= PARSE_BYTES_PER_BYTE * size
 
 
