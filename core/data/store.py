@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.data import readers
+from core.data import readers, sources
 from core.data.cache import Extractor, FrameCache
 from core.data.corpus import Corpus
 from core.data.errors import DataError
@@ -58,20 +58,22 @@ def cores() -> int:
 
 # --- Worker processes --------------------------------------------------------------------
 
-_WORKER: tuple[Corpus, FeatureSettings] | None = None
+_WORKER: tuple[Corpus, FeatureSettings, sources.ReadBuffer] | None = None
 
 
 def _start_worker(corpus: Corpus, settings: FeatureSettings) -> None:
     global _WORKER
-    _WORKER = (corpus, settings)
+    _WORKER = (corpus, settings, sources.ReadBuffer())
 
 
 def _extract_in_worker(pid: int) -> SessionFrames | tuple[str, str]:
     """One session's frames, or the failing file and problem (DataError does not pickle)."""
     assert _WORKER is not None
-    corpus, settings = _WORKER
+    corpus, settings, buffer = _WORKER
     try:
-        with readers.single_threaded():  # the other workers use the other cores
+        # one thread: the other workers use the other cores; one buffer: a worker reads
+        # a session's large file into the memory the last session's used
+        with readers.single_threaded(), sources.reading_into(buffer):
             return extract_session(corpus, pid, settings)
     except DataError as error:
         return error.file, error.problem

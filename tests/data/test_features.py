@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import features, formats, frames, gate, store
+from core.data import features, formats, frames, gate, sources, store
 from core.data.corpus import Corpus
 from core.data.errors import DataError
 from core.data.features import (
@@ -127,6 +127,18 @@ def test_bin_means_on_a_hand_made_signal():
     np.testing.assert_allclose(centres, np.arange(10) / 10 + 0.05)
     np.testing.assert_allclose(means[:, 0], np.arange(10) / 10 + 0.045, atol=1e-6)
     np.testing.assert_array_equal(means[:, 1], np.ones(10))
+
+
+def test_bin_sums_agree_with_reduceat_to_float64_rounding():
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(5000, 7)) * 10.0 ** rng.integers(-6, 6, size=(5000, 7))
+    values = values.astype(np.float32)  # (5000, 7) magnitudes 1e-6..1e6: order matters
+    values[rng.random(values.shape) < 0.01] = np.inf  # a sum may overflow to inf
+    starts = np.flatnonzero(np.diff(np.sort(rng.integers(0, 600, 5000)), prepend=-1))
+    expected = np.add.reduceat(values, starts, axis=0, dtype=np.float64)  # (m, 7)
+    sums = frames._bin_sums(values, starts)
+    np.testing.assert_array_equal(np.isinf(sums), np.isinf(expected))
+    np.testing.assert_allclose(sums, expected, rtol=1e-12)  # only the order of adding differs
 
 
 def test_bin_means_drops_empty_bins_and_keeps_all_nan_bins_as_nan():
@@ -357,6 +369,35 @@ def test_gated_extraction_equals_filtering_the_whole_session(tmp_path):
     keep = gate.inside(whole.times.astype(np.float64), session_turns(corpus, 901))
     np.testing.assert_array_equal(gated.times, whole.times[keep])
     np.testing.assert_array_equal(gated.values, whole.values[keep])
+
+
+def test_reading_into_a_reused_buffer_gives_the_frames_of_plain_reads(tmp_path):
+    corpus = audio_corpus(tmp_path)
+    longer = tmp_path / "903_P" / formats.session_file(903, "covarep")
+    longer.write_bytes(longer.read_bytes() * 3)  # the next file read is shorter than this
+    buffer = sources.ReadBuffer()
+    for settings in (FeatureSettings("audio"), ALL):
+        plain = [extract_session(corpus, pid, settings) for pid in (903, 900, 901)]
+        with sources.reading_into(buffer):
+            reused = [extract_session(corpus, pid, settings) for pid in (903, 900, 901)]
+        for a, b in zip(plain, reused, strict=True):
+            np.testing.assert_array_equal(a.times, b.times)
+            np.testing.assert_array_equal(a.values, b.values)
+            assert a.notes == b.notes
+
+
+def test_a_reused_buffer_reads_a_file_that_grew_after_it_was_sized(tmp_path, monkeypatch):
+    path = tmp_path / "f.csv"
+    path.write_bytes(bytes(range(256)) * 40)
+    buffer = sources.ReadBuffer()
+    assert bytes(buffer.read(path)) == path.read_bytes()
+
+    class Small:
+        st_size = 100  # as if the file had 100 bytes when sized, then grew
+
+    monkeypatch.setattr(sources.os, "fstat", lambda fd: Small)
+    buffer = sources.ReadBuffer()
+    assert bytes(buffer.read(path)) == path.read_bytes()
 
 
 def test_a_file_without_a_final_newline_reads_the_same(tmp_path):
