@@ -8,9 +8,11 @@ each source run's model file. :func:`corpus_changes` and :func:`source_changes` 
 in words, what differs now: resuming on a changed corpus is refused
 (``core.train --resume``), and a fusion whose source changed refuses to score.
 
-Session files are identified by content, cheaply: a folder's file by its SHA-1, which
-the frame cache remembers by path, size, modification time and inode
-(:class:`core.data.cache.ContentHashes`), an archive member by its CRC-32 and size.
+Session files are identified by content, cheaply: a folder's file by its XXH3 hash
+(:data:`core.data.cache.CONTENT_HASH`; fingerprints recorded before it was used name no
+hash and are compared by SHA-1), which the frame cache remembers by path, size,
+modification time and inode (:class:`core.data.cache.ContentHashes`), an archive member
+by its CRC-32 and size.
 Light to import: no torch, no scikit-learn.
 """
 
@@ -63,8 +65,11 @@ def labels_digest(root: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _session_digest(source: Any, kinds: Sequence[str] | None, hashes: Any) -> str:
-    """A short digest of one session's files of ``kinds`` (all when None), by content."""
+def _session_digest(source: Any, kinds: Sequence[str] | None, hashes: Any, name: str) -> str:
+    """A short digest of one session's files of ``kinds`` (all when None), by content.
+
+    ``name`` is the hash of a folder file's bytes (see :data:`core.data.cache.HASHES`).
+    """
     if source is None:
         return "no session"
     identity = []
@@ -75,11 +80,13 @@ def _session_digest(source: Any, kinds: Sequence[str] | None, hashes: Any) -> st
         if source.is_archive:  # (archive, size, mtime, member, CRC-32, member size)
             identity.append([kind, member, *source.identities[kind][-2:]])
         else:
-            identity.append([kind, member, hashes.digest(source.location / member)])
+            identity.append([kind, member, hashes.digest(source.location / member, name=name)])
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
 
 
-def corpus_fingerprint(corpus: Any, file_kinds: Iterable[str] | None = None) -> dict[str, Any]:
+def corpus_fingerprint(
+    corpus: Any, file_kinds: Iterable[str] | None = None, content_hash: str | None = None
+) -> dict[str, Any]:
     """What a run trained on: label files, participants and their session files.
 
     Parameters
@@ -90,21 +97,26 @@ def corpus_fingerprint(corpus: Any, file_kinds: Iterable[str] | None = None) -> 
     file_kinds : iterable of str, optional
         The session file kinds the run reads (``covarep``, ``transcript``, ...); all
         when None.
+    content_hash : str, optional
+        The hash of a folder file's bytes; default
+        :data:`core.data.cache.CONTENT_HASH`.
 
     Returns
     -------
     dict
         ``labels`` (sha256 of the label files), ``participants`` (per split of
-        :data:`SPLITS`, the sorted labelled IDs), ``file_kinds`` (sorted, or None) and
-        ``sessions`` (participant ID, as a string, to a digest of its files).
+        :data:`SPLITS`, the sorted labelled IDs), ``file_kinds`` (sorted, or None),
+        ``content_hash`` and ``sessions`` (participant ID, as a string, to a digest of
+        its files).
     """
-    from core.data.cache import FrameCache
+    from core.data.cache import CONTENT_HASH, FrameCache
 
+    content_hash = content_hash or CONTENT_HASH
     kinds = None if file_kinds is None else sorted(set(file_kinds))
     participants = {split: sorted(corpus.ids(split, labelled=True)) for split in SPLITS}
     hashes = FrameCache().hashes
     sessions = {
-        str(pid): _session_digest(corpus.participants[pid].source, kinds, hashes)
+        str(pid): _session_digest(corpus.participants[pid].source, kinds, hashes, content_hash)
         for pid in sorted(set().union(*participants.values()))
     }
     hashes.flush()
@@ -112,6 +124,7 @@ def corpus_fingerprint(corpus: Any, file_kinds: Iterable[str] | None = None) -> 
         "labels": labels_digest(corpus.root),
         "participants": participants,
         "file_kinds": kinds,
+        "content_hash": content_hash,
         "sessions": sessions,
     }
 
@@ -141,7 +154,8 @@ def corpus_changes(saved: dict[str, Any] | None, corpus: Any) -> list[str]:
     """
     if not saved:
         return []
-    now = corpus_fingerprint(corpus, saved.get("file_kinds"))
+    # a fingerprint that names no hash was recorded when folder files were SHA-1 hashed
+    now = corpus_fingerprint(corpus, saved.get("file_kinds"), saved.get("content_hash", "sha1"))
     changes = []
     if now["labels"] != saved.get("labels"):
         changes.append("the label files changed")

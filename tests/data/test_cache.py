@@ -82,6 +82,31 @@ def test_a_copied_corpus_is_served_session_by_session_and_hashed_once(corpus, tm
     np.testing.assert_array_equal(served["train"].x, fresh["train"].x)
 
 
+def test_files_are_hashed_with_xxh3_and_sha1_hashes_stored_before_are_still_known(tmp_path):
+    import hashlib
+
+    import xxhash
+
+    file = tmp_path / "900_COVAREP.csv"
+    file.write_bytes(b"1,2,3\n" * 1000)
+    ident = f"{file.resolve()}|{file.stat().st_size}|{file.stat().st_mtime_ns}|"
+    ident += str(file.stat().st_ino)
+    hashes = cache_module.ContentHashes(tmp_path / "hashes.npz")
+    assert hashes.digest(file) == xxhash.xxh3_128(file.read_bytes()).hexdigest()
+    assert hashes.digest(file, name="sha1") == hashlib.sha1(file.read_bytes()).hexdigest()
+    hashes.flush()
+    assert cache_module.ContentHashes(tmp_path / "hashes.npz").digest(file, compute=False)
+
+    # a hashes file written before hashes were named: its entries are SHA-1 digests
+    old = {"ids": np.array([ident]), "digests": np.array(["0" * 40])}
+    cache_module._write_npz(tmp_path / "old.npz", old)
+    before = cache_module.ContentHashes(tmp_path / "old.npz")
+    assert before.digest(file, compute=False, name="sha1") == "0" * 40  # remembered, not read
+    assert before.digest(file, compute=False) is None  # XXH3 was never computed
+    with pytest.raises(KeyError):
+        before.digest(file, name="md5")
+
+
 def test_one_consolidated_entry_serves_a_set_of_sessions_in_any_order(
     corpus, tmp_path, monkeypatch
 ):

@@ -45,6 +45,20 @@ def test_the_corpus_fingerprint_names_what_changed_and_ignores_what_the_run_does
     ]
 
 
+def test_a_fingerprint_recorded_with_sha1_is_compared_by_sha1(small_corpus, tmp_path):
+    root = linked_copy(small_corpus, tmp_path / "daic")
+    new = corpus_fingerprint(Corpus(root), ("covarep", "transcript"))
+    old = corpus_fingerprint(Corpus(root), ("covarep", "transcript"), content_hash="sha1")
+    assert new["content_hash"] == "xxh3_128" and new["sessions"] != old["sessions"]
+    del old["content_hash"]  # as written before files were hashed with XXH3
+    assert corpus_changes(old, Corpus(root)) == []
+    first = Corpus(root).ids("train", labelled=True)[0]
+    transcript = root / f"{first}_P" / f"{first}_TRANSCRIPT.csv"
+    replace_file(transcript, transcript.read_text() + "\n")
+    changed = [f"session files changed for participants {first}"]
+    assert corpus_changes(old, Corpus(root)) == changed == corpus_changes(new, Corpus(root))
+
+
 def _copy_run(run_dir: Path, dest: Path, root: Path) -> Path:
     """A copy of a run that trains on the corpus at ``root``."""
     shutil.copytree(run_dir, dest)
