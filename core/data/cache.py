@@ -17,9 +17,12 @@ are ``.npz`` files of plain arrays, written atomically (temporary file, then
 ``os.replace``) and read with ``allow_pickle=False``: the cache never unpickles anything.
 
 Reloading a whole corpus file by file costs one ``np.load`` per session; on top of that,
-:meth:`FrameCache.save_bundle` keeps one consolidated ``.npz`` per (set of sessions,
-settings), keyed by all their keys, so a warm reload is a single read. Extraction errors
-are never cached: sessions that failed are tried again on every load.
+:meth:`FrameCache.save_bundle` keeps one consolidated entry per (set of sessions,
+settings), keyed by all their keys, so a warm reload is a single read: an ``.npz`` of
+the small arrays (IDs, bounds, times, names, notes) and a ``.values.npy`` of every
+session's frame values, which is memory-mapped rather than read (a full-size corpus's
+250 MB of audio frames are not copied into new memory; the windows cut from them are).
+Extraction errors are never cached: sessions that failed are tried again on every load.
 
 Entries for old settings or old files are not deleted automatically; :meth:`clear`
 empties the directory.
@@ -36,6 +39,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import xxhash
@@ -67,16 +71,58 @@ def _digest(payload: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` atomically (readers never see a partial file)."""
+def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Create ``path`` with ``write(handle)`` atomically (readers never see a partial file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
+            write(handle)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` as an ``.npz``, atomically."""
+    _write_atomic(path, lambda handle: np.savez(handle, **arrays))
+
+
+def _write_rows(path: Path, blocks: Sequence[np.ndarray], width: int) -> None:
+    """Write float32 row blocks as one ``(n, width)`` ``.npy`` file, atomically.
+
+    Block by block: the blocks are never concatenated in memory.
+    """
+    total = sum(len(block) for block in blocks)
+
+    def write(handle: BinaryIO) -> None:
+        header = {"descr": "<f4", "fortran_order": False, "shape": (total, width)}
+        np.lib.format.write_array_header_1_0(handle, header)
+        for block in blocks:
+            if len(block):
+                handle.write(np.ascontiguousarray(block, dtype="<f4").reshape(-1, width).data)
+
+    _write_atomic(path, write)
+
+
+def _map_rows(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """A read-only float32 array of ``shape`` mapped from a :func:`_write_rows` file.
+
+    None if the file is missing, damaged or of another shape. Mapped, not read: the
+    pages come from the page cache as they are used, and no copy is made.
+    """
+    if shape[0] == 0:
+        return np.empty(shape, np.float32)
+    try:
+        rows = np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        path.unlink(missing_ok=True)  # damaged: extract again
+        return None
+    if rows.shape != shape or rows.dtype != np.float32:
+        return None
+    return rows
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray] | None:
@@ -196,6 +242,11 @@ class ContentHashes:
             self.path,
             {"ids": _strings(list(merged)), "digests": _strings(list(merged.values()))},
         )
+
+
+def _rows_path(bundle: Path) -> Path:
+    """The ``.npy`` beside a consolidated entry that holds its frame values."""
+    return bundle.with_name(f"{bundle.stem}.values.npy")
 
 
 class FrameCache:
@@ -359,13 +410,16 @@ class FrameCache:
         notes = json.loads(str(data["notes"]))
         failed = [int(pid) for pid in data["failed"]]
         bounds = data["bounds"]  # (P + 1,)
+        values = _map_rows(_rows_path(path), (int(bounds[-1]), len(names)))  # (N, F)
+        if values is None:
+            return None
         frames = {}
         for i, pid in enumerate(pids):
             if int(pid) in failed:
                 continue
             a, b = int(bounds[i]), int(bounds[i + 1])
             frames[int(pid)] = SessionFrames(
-                data["times"][a:b], data["values"][a:b], list(names), list(notes[i])
+                data["times"][a:b], values[a:b], list(names), list(notes[i])
             )
         self.hits += len(frames)
         return frames, failed
@@ -391,15 +445,13 @@ class FrameCache:
         width = len(next(iter(names)))
         path = self.bundle_path(corpus, pids, settings)
         self.hashes.flush()
+        _write_rows(_rows_path(path), [f.values for f in kept], width)  # first: see load
         _write_npz(
             path,
             {
                 "pids": np.array(pids, np.int64),
                 "bounds": np.concatenate([[0], np.cumsum([len(f) for f in kept])]).astype(np.int64),
                 "times": np.concatenate([f.times for f in kept]).astype(np.float32),
-                "values": np.concatenate([f.values.reshape(-1, width) for f in kept]).astype(
-                    np.float32
-                ),
                 "feature_names": _strings(names.pop()),
                 "notes": np.array(json.dumps([f.notes for f in kept])),
                 "failed": np.array([p for p in pids if p not in frames], np.int64),
@@ -411,7 +463,7 @@ class FrameCache:
         """Delete every entry under the directory; return how many were removed."""
         removed = 0
         if self.directory.is_dir():
-            for path in self.directory.glob("*.npz"):
+            for path in [*self.directory.glob("*.npz"), *self.directory.glob("*.npy")]:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

@@ -7,7 +7,7 @@ Both live in one per-user folder outside the repository, so a user can find and 
 - ``$DAIC_SAMPLE_DIR`` replaces ``sample/`` and ``$DAIC_CACHE_DIR`` replaces ``frames/``.
 
 :func:`clear` removes only what the app itself writes there (the sample, its lock and
-leftovers, the cache's ``.npz`` entries), plus the same things at the locations older
+leftovers, the cache's ``.npz`` and ``.npy`` entries), plus the same things at the locations older
 versions used inside the repository, and never anything else a user put in those folders.
 """
 
@@ -70,7 +70,8 @@ def _frame_paths(folder: Path) -> list[Path]:
     """The frame cache's entries in ``folder`` and its interrupted temporary files."""
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.npz")) + sorted(folder.glob(".*.npz.*.tmp"))
+    entries = [*folder.glob("*.npz"), *folder.glob("*.npy")]
+    return sorted(entries) + sorted([*folder.glob(".*.npz.*.tmp"), *folder.glob(".*.npy.*.tmp")])
 
 
 def size_of(path: Path) -> int:

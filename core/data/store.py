@@ -229,7 +229,7 @@ class FrameStore:
                 self.cache.hashes.flush()  # what the per-session entries left to store
         if self.cache is not None and len(result.frames) > len(ids) - len(todo):
             kept = {p: result.frames[p] for p in ids if p in result.frames}
-            with contextlib.suppress(DataError):
+            with contextlib.suppress(DataError, OSError):  # a full disk loses no frames read
                 self.cache.save_bundle(self.corpus, ids, self.settings, kept)
         if progress is not None and not todo:
             progress(len(ids), len(ids))

@@ -227,7 +227,9 @@ def test_writes_are_atomic_and_leave_no_temporary_files(corpus, tmp_path):
     cache = FrameCache(tmp_path / "cache")
     load_windows(corpus, SETTINGS, cache=cache)
     names = [p.name for p in (tmp_path / "cache").iterdir()]
-    assert names and all(n.endswith(".npz") and not n.startswith(".") for n in names)
+    assert names and not [n for n in names if n.startswith(".")]  # no temporary file left
+    assert sum(n.endswith(".values.npy") for n in names) == 1  # the bundle's frame values
+    assert all(n.endswith((".npz", ".values.npy")) for n in names)
     assert cache.clear() == len(names)
 
 
@@ -237,6 +239,21 @@ def test_a_damaged_entry_is_a_miss(corpus, tmp_path):
     path = cache.path(900, SETTINGS, cache.key(corpus, 900, SETTINGS))
     path.write_bytes(b"not a zip")
     assert cache.load(corpus, 900, SETTINGS) is None
+
+
+def test_a_bundle_maps_its_values_and_is_a_miss_without_them(corpus, tmp_path):
+    cache, ids = FrameCache(tmp_path / "cache"), [900, 901, 902]
+    read = store.FrameStore(corpus, SETTINGS, cache).read(ids)
+    frames, failed = cache.load_bundle(corpus, ids, SETTINGS)
+    assert failed == [] and frames.keys() == read.frames.keys()
+    for pid, session in frames.items():
+        np.testing.assert_array_equal(session.values, read.frames[pid].values)
+        assert not session.values.flags.writeable  # mapped from the file, not copied
+    (values,) = (tmp_path / "cache").glob("*.values.npy")
+    values.write_bytes(values.read_bytes()[:-4])  # truncated: the shape no longer fits
+    assert cache.load_bundle(corpus, ids, SETTINGS) is None and not values.exists()
+    again = store.FrameStore(corpus, SETTINGS, cache).read(ids)  # per-session entries serve
+    assert again.frames.keys() == read.frames.keys() and values.exists()  # and it is rewritten
 
 
 def test_default_directory(monkeypatch, tmp_path):
