@@ -44,7 +44,7 @@ from typing import BinaryIO
 import numpy as np
 import xxhash
 
-from core.data import known_defects, storage
+from core.data import known_defects, sources, storage
 from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 from core.data.sources import SessionSource
@@ -173,10 +173,14 @@ class ContentHashes:
     ----------
     path : pathlib.Path
         The ``.npz`` file.
+    store : bool, default True
+        False: never write the file (an extraction worker hands what it computed to
+        the process that owns it, :meth:`take_new` and :meth:`adopt`).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, store: bool = True) -> None:
         self.path = path
+        self.store = store
         self._known: dict[str, str] | None = None
         self._new: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -214,11 +218,29 @@ class ContentHashes:
                 return self._known[ident]
         if not compute:
             return None
-        with open(file, "rb") as handle:
-            digest = hashlib.file_digest(handle, factory).hexdigest()
+        buffer = sources.active_buffer()
+        if buffer is not None:  # read once: the extraction that follows finds it there
+            digest = factory(buffer.read(file)).hexdigest()
+        else:
+            with open(file, "rb") as handle:
+                digest = hashlib.file_digest(handle, factory).hexdigest()
         with self._lock:
             self._known[ident] = self._new[ident] = digest
         return digest
+
+    def take_new(self) -> dict[str, str]:
+        """The hashes computed since the last call (or flush), forgotten as new."""
+        with self._lock:
+            new, self._new = self._new, {}
+        return new
+
+    def adopt(self, hashes: dict[str, str]) -> None:
+        """Remember hashes another process computed (:meth:`take_new`), to be stored."""
+        with self._lock:
+            if self._known is None:
+                self._known = self._stored()
+            self._known.update(hashes)
+            self._new.update(hashes)
 
     def flush(self, unless_within_s: float = 0.0) -> None:
         """Store the hashes computed since the last flush (merged with other writers').
@@ -233,7 +255,7 @@ class ContentHashes:
         """
         with self._lock:
             now = time.monotonic()
-            if not self._new or now - self._flushed < unless_within_s:
+            if not self.store or not self._new or now - self._flushed < unless_within_s:
                 return
             merged = {**self._stored(), **self._new}
             self._new = {}
@@ -256,6 +278,9 @@ class FrameCache:
     ----------
     directory : str or pathlib.Path, optional
         Where entries live; default :func:`default_directory`.
+    store_hashes : bool, default True
+        False: file hashes computed here are handed over (:meth:`adopt`), not stored;
+        for the caches of extraction workers.
 
     Attributes
     ----------
@@ -263,11 +288,22 @@ class FrameCache:
         Sessions served from the cache / extracted since this object was made.
     """
 
-    def __init__(self, directory: str | Path | None = None) -> None:
+    def __init__(self, directory: str | Path | None = None, store_hashes: bool = True) -> None:
         self.directory = Path(directory).expanduser() if directory else default_directory()
         self.hits = 0
         self.misses = 0
-        self.hashes = ContentHashes(self.directory / HASHES_FILE)
+        self.hashes = ContentHashes(self.directory / HASHES_FILE, store=store_hashes)
+
+    def adopt(self, hits: int, misses: int, hashes: dict[str, str]) -> None:
+        """Take in what another process's cache did.
+
+        Adds its hits and misses, and remembers the file hashes it computed
+        (:meth:`ContentHashes.take_new`).
+        """
+        self.hits += hits
+        self.misses += misses
+        self.hashes.adopt(hashes)
+        self.hashes.flush(unless_within_s=2.0)  # as save() does
 
     # --- keys ----------------------------------------------------------------------------
 

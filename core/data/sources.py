@@ -30,45 +30,72 @@ _SUFFIX_TO_KIND = {suffix.lower(): kind for kind, suffix in formats.SESSION_FILE
 
 
 class ReadBuffer:
-    """One growing buffer that whole files are read into, reused from file to file.
+    """Files read whole into buffers that are reused from session to session.
 
     Reading a 40 MB COVAREP file into a new ``bytes`` object makes the kernel map and
     zero fresh memory page by page, every time; in a worker that reads one such file per
     session this cost about a sixth of its time (``benchmarks/README.md``). Reading into
-    the same buffer maps its memory once. Python has no such reader built in (``mmap``
+    buffers kept from the last session maps their memory once. Until :meth:`release`,
+    a file read again is served from its buffer: the cache's hash and the parse of a
+    session see the same bytes, read once. Python has no such reader built in (``mmap``
     would avoid the copy, but a file truncated while mapped kills the process with
-    SIGBUS), hence these few lines.
+    SIGBUS), hence this class.
     """
 
     def __init__(self) -> None:
-        self._data = bytearray()
+        self._free: list[bytearray] = []
+        self._held: dict[str, tuple[bytearray, memoryview]] = {}
 
     def read(self, path: Path) -> memoryview:
-        """The whole file at ``path``, as a view valid until the next :meth:`read`.
+        """The whole file at ``path``, as a view valid until :meth:`release`.
 
         Raises
         ------
         OSError
             The file cannot be opened or read.
         """
+        key = os.fspath(path)
+        if key in self._held:
+            return self._held[key][1]
         with open(path, "rb", buffering=0) as handle:
             size = os.fstat(handle.fileno()).st_size
-            if len(self._data) <= size:  # one byte of room reveals a file that grew
-                self._data = bytearray(size + 1)
+            data = self._take(size + 1)  # one byte of room reveals a file that grew
             got = 0
             while True:
-                view = memoryview(self._data)
-                n = handle.readinto(view[got:])
+                n = handle.readinto(memoryview(data)[got:])
                 if not n:
-                    return view[:got]
+                    break
                 got += n
-                if got == len(self._data):  # the file grew while being read: make room
+                if got == len(data):  # the file grew while being read: make room
                     bigger = bytearray(2 * got)
-                    bigger[:got] = view
-                    self._data = bigger
+                    bigger[:got] = data
+                    data = bigger
+        self._held[key] = (data, memoryview(data)[:got])
+        return self._held[key][1]
+
+    def _take(self, size: int) -> bytearray:
+        """The smallest free buffer of at least ``size`` bytes, else a new one."""
+        fits = [b for b in self._free if len(b) >= size]
+        if not fits:
+            if self._free:  # replace the largest free buffer, so their number stays bounded
+                self._free.remove(max(self._free, key=len))
+            return bytearray(size)
+        best = min(fits, key=len)
+        self._free.remove(best)
+        return best
+
+    def release(self) -> None:
+        """Forget the files read; their buffers serve the next ones (old views go stale)."""
+        self._free += [data for data, _ in self._held.values()]
+        self._held.clear()
 
 
 _BUFFER: ContextVar[ReadBuffer | None] = ContextVar("read_buffer", default=None)
+
+
+def active_buffer() -> ReadBuffer | None:
+    """The :class:`ReadBuffer` set by :func:`reading_into` in this thread, if any."""
+    return _BUFFER.get()
 
 
 @contextlib.contextmanager
@@ -76,7 +103,8 @@ def reading_into(buffer: ReadBuffer) -> Iterator[None]:
     """Let :meth:`SessionSource.read_view` read into ``buffer`` inside the ``with`` block.
 
     The setting is a context variable: it holds for the calling thread only, so each
-    thread (or worker process) that reads this way owns its buffer.
+    thread (or worker process) that reads this way owns its buffer. The caller
+    releases it (:meth:`ReadBuffer.release`) when the files read are no longer needed.
     """
     token = _BUFFER.set(buffer)
     try:
@@ -137,8 +165,8 @@ class SessionSource:
         """The contents of one file, read into the current :class:`ReadBuffer` if any.
 
         Like :meth:`read_bytes`, but inside :func:`reading_into` a folder file is read
-        into the buffer and a view of it is returned: it is valid until the next read
-        in this thread, so callers copy what they keep.
+        into the buffer (or found there) and a view of it is returned: it is valid until
+        the buffer is released, so callers copy what they keep.
 
         Raises
         ------

@@ -8,16 +8,20 @@ it. Extraction itself is :func:`~core.data.frames.extract_session`.
 
 Sessions are extracted in threads (parsing and numpy release the GIL for much of the
 work). When the files still to extract are large (:data:`PROCESS_MIN_BYTES`, a full-size
-corpus), the parsing moves to worker processes, one per core: each thread then hands its
-session to a process and waits, so at most :data:`MAX_WORKERS` sessions are in flight
-and memory stays bounded by a few sessions. Both paths give identical frames
-(``tests/data/test_store.py``). Whenever sessions are parsed side by side, each parse
-keeps to its own thread (:func:`~core.data.readers.single_threaded`).
+corpus), the whole per-session work moves to worker processes, one per core: each
+thread hands its session to a process and waits, so at most :data:`MAX_WORKERS`
+sessions are in flight and memory stays bounded by a few sessions. A worker hashes the
+session's files, loads the cache entry or extracts the frames and stores the entry,
+reading each file once into buffers it reuses (:class:`~core.data.sources.ReadBuffer`);
+this process adopts the worker's hits, misses and file hashes
+(:meth:`~core.data.cache.FrameCache.adopt`). Both paths give identical frames and
+counts (``tests/data/test_store.py``). Whenever sessions are parsed side by side, each
+parse keeps to its own thread (:func:`~core.data.readers.single_threaded`).
 
 Looking up the consolidated cache entry hashes no file
 (:meth:`~core.data.cache.FrameCache.load_bundle`): for a corpus read for the first time,
-the files are hashed session by session by the threads, while the worker processes
-parse, instead of all of them before the first session can start.
+the files are hashed session by session, as each is read, instead of all of them before
+the first session can start.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.data import readers, sources
-from core.data.cache import Extractor, FrameCache
+from core.data.cache import FrameCache
 from core.data.corpus import Corpus
 from core.data.errors import DataError
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
@@ -58,55 +63,88 @@ def cores() -> int:
 
 # --- Worker processes --------------------------------------------------------------------
 
-_WORKER: tuple[Corpus, FeatureSettings, sources.ReadBuffer] | None = None
+_WORKER: tuple[Corpus, FeatureSettings, sources.ReadBuffer, FrameCache | None] | None = None
 
 
-def _start_worker(corpus: Corpus, settings: FeatureSettings) -> None:
+def _start_worker(corpus: Corpus, settings: FeatureSettings, cache_dir: Path | None) -> None:
     global _WORKER
-    _WORKER = (corpus, settings, sources.ReadBuffer())
+    cache = None if cache_dir is None else FrameCache(cache_dir, store_hashes=False)
+    _WORKER = (corpus, settings, sources.ReadBuffer(), cache)
 
 
-def _extract_in_worker(pid: int) -> SessionFrames | tuple[str, str]:
-    """One session's frames, or the failing file and problem (DataError does not pickle)."""
+@dataclass
+class _Read:
+    """What a worker did for one session (a DataError does not pickle: file and problem)."""
+
+    frames: SessionFrames | None = None
+    hits: int = 0
+    misses: int = 0
+    hashes: dict[str, str] = field(default_factory=dict)
+    error: tuple[str, str] | None = None
+
+
+def _read_in_worker(pid: int) -> _Read:
+    """One session through the worker's own view of the cache, or its error.
+
+    The worker hashes the session's files, loads the entry or extracts and stores it,
+    and hands back the hashes it computed: the main process then only collects frames.
+    """
     assert _WORKER is not None
-    corpus, settings, buffer = _WORKER
+    corpus, settings, buffer, cache = _WORKER
+    before = (0, 0) if cache is None else (cache.hits, cache.misses)
+    result = _Read()
     try:
-        # one thread: the other workers use the other cores; one buffer: a worker reads
-        # a session's large file into the memory the last session's used
+        # one thread: the other workers use the other cores; one buffer: a file is read
+        # once for its hash and its parse, into memory an earlier session used
         with readers.single_threaded(), sources.reading_into(buffer):
-            return extract_session(corpus, pid, settings)
+            if cache is None:
+                result.frames = extract_session(corpus, pid, settings)
+            else:
+                result.frames = cache.get(corpus, pid, settings)
     except DataError as error:
-        return error.file, error.problem
+        result.error = (error.file, error.problem)
+    finally:
+        buffer.release()
+    if cache is not None:  # a failure counts as in this process: a miss, if it got that far
+        result.hits, result.misses = cache.hits - before[0], cache.misses - before[1]
+        result.hashes = cache.hashes.take_new()
+    return result
 
 
 @contextlib.contextmanager
-def _process_extractor(
-    corpus: Corpus, settings: FeatureSettings, processes: int
-) -> Iterator[Extractor]:
-    """An extractor that parses in ``processes`` worker processes.
+def _process_reader(
+    corpus: Corpus, settings: FeatureSettings, cache: FrameCache | None, processes: int
+) -> Iterator[Callable[[int], SessionFrames]]:
+    """A function reading one session (through the cache) in one of ``processes`` workers.
 
     They start from a forkserver (spawned where there is none), so no lock or thread of
-    this process (a Streamlit server's) is inherited; the corpus and settings reach each
-    worker once.
+    this process (a Streamlit server's) is inherited; the corpus, settings and cache
+    folder reach each worker once. What a worker's cache did is adopted by ``cache``
+    (:meth:`~core.data.cache.FrameCache.adopt`), so its counters and remembered hashes
+    are those of a read in this process.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["core.data.store"])
     else:  # Windows
         context = multiprocessing.get_context("spawn")
+    folder = None if cache is None else cache.directory
     with ProcessPoolExecutor(
-        processes, context, initializer=_start_worker, initargs=(corpus, settings)
+        processes, context, initializer=_start_worker, initargs=(corpus, settings, folder)
     ) as pool:
-        for _ in range(processes):  # start the workers now, while the caller hashes files
+        for _ in range(processes):  # start the workers now
             pool.submit(int)
 
-        def extract(_corpus: Corpus, pid: int, _settings: FeatureSettings) -> SessionFrames:
-            result = pool.submit(_extract_in_worker, pid).result()
-            if isinstance(result, tuple):
-                raise DataError(*result)
-            return result
+        def read(pid: int) -> SessionFrames:
+            result = pool.submit(_read_in_worker, pid).result()
+            if cache is not None:
+                cache.adopt(result.hits, result.misses, result.hashes)
+            if result.error is not None:
+                raise DataError(*result.error)
+            assert result.frames is not None
+            return result.frames
 
-        yield extract
+        yield read
 
 
 @dataclass
@@ -150,8 +188,10 @@ class FrameStore:
         self.cache = cache
         self.processes = processes
 
-    def _extract(self, pid: int, extract: Extractor, concurrent: bool) -> SessionFrames | DataError:
-        """One session's frames through the cache, or the error that stopped it.
+    def _extract(
+        self, pid: int, read: Callable[[int], SessionFrames], concurrent: bool
+    ) -> SessionFrames | DataError:
+        """One session's frames from ``read``, or the error that stopped it.
 
         ``concurrent``: other sessions are parsed meanwhile, so this one parses in its
         own thread only (:func:`~core.data.readers.single_threaded`).
@@ -159,11 +199,15 @@ class FrameStore:
         alone = contextlib.nullcontext() if not concurrent else readers.single_threaded()
         try:
             with alone:
-                if self.cache is None:
-                    return extract(self.corpus, pid, self.settings)
-                return self.cache.get(self.corpus, pid, self.settings, extract=extract)
+                return read(pid)
         except DataError as error:
             return error
+
+    def _read_here(self, pid: int) -> SessionFrames:
+        """One session through the cache, in this process."""
+        if self.cache is None:
+            return extract_session(self.corpus, pid, self.settings)
+        return self.cache.get(self.corpus, pid, self.settings)
 
     def _use_processes(self, todo: list[int]) -> bool:
         if self.processes is not None:
@@ -173,16 +217,16 @@ class FrameStore:
         return _bytes_to_read(self.corpus, todo, self.settings) >= PROCESS_MIN_BYTES
 
     @contextlib.contextmanager
-    def _extractor(self, todo: list[int]) -> Iterator[tuple[Extractor, int]]:
-        """The extraction function and how many sessions to keep in flight."""
+    def _reader(self, todo: list[int]) -> Iterator[tuple[Callable[[int], SessionFrames], int]]:
+        """The function reading one session and how many sessions to keep in flight."""
         if not self._use_processes(todo):
-            yield extract_session, min(MAX_WORKERS, cores())
+            yield self._read_here, min(MAX_WORKERS, cores())
             return
         processes = min(cores(), len(todo))
-        with _process_extractor(self.corpus, self.settings, processes) as extract:
-            # two sessions per process: one parsing, the next queued while this process's
-            # thread hashes and stores the last one, so no worker waits
-            yield extract, min(MAX_WORKERS, 2 * processes)
+        with _process_reader(self.corpus, self.settings, self.cache, processes) as read:
+            # two sessions per process: one being read, the next queued, so no worker
+            # waits for this process to collect a result and hand over the next session
+            yield read, min(MAX_WORKERS, 2 * processes)
 
     def _from_bundle(self, ids: list[int]) -> tuple[dict[int, SessionFrames], list[int]]:
         """Sessions served by the consolidated cache entry, and those still to read."""
@@ -213,9 +257,9 @@ class FrameStore:
         frames, todo = self._from_bundle(ids)
         result = StoreResult(frames=dict(frames))
         done = len(frames)
-        with self._extractor(todo) as (extract, in_flight), _threads(in_flight) as pool:
+        with self._reader(todo) as (read_one, in_flight), _threads(in_flight) as pool:
             concurrent = in_flight > 1 and len(todo) > 1
-            reads = pool.map(lambda pid: self._extract(pid, extract, concurrent), todo)
+            reads = pool.map(lambda pid: self._extract(pid, read_one, concurrent), todo)
             for pid, read in zip(todo, reads, strict=True):
                 if isinstance(read, DataError):
                     result.failures[pid] = str(read)

@@ -378,8 +378,11 @@ def test_reading_into_a_reused_buffer_gives_the_frames_of_plain_reads(tmp_path):
     buffer = sources.ReadBuffer()
     for settings in (FeatureSettings("audio"), ALL):
         plain = [extract_session(corpus, pid, settings) for pid in (903, 900, 901)]
-        with sources.reading_into(buffer):
-            reused = [extract_session(corpus, pid, settings) for pid in (903, 900, 901)]
+        reused = []
+        for pid in (903, 900, 901):  # each session's files go into the last one's buffers
+            with sources.reading_into(buffer):
+                reused.append(extract_session(corpus, pid, settings))
+            buffer.release()
         for a, b in zip(plain, reused, strict=True):
             np.testing.assert_array_equal(a.times, b.times)
             np.testing.assert_array_equal(a.values, b.values)
@@ -398,6 +401,19 @@ def test_a_reused_buffer_reads_a_file_that_grew_after_it_was_sized(tmp_path, mon
     monkeypatch.setattr(sources.os, "fstat", lambda fd: Small)
     buffer = sources.ReadBuffer()
     assert bytes(buffer.read(path)) == path.read_bytes()
+
+
+def test_a_buffer_serves_a_file_read_again_until_released(tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_bytes(b"1,2\n" * 100)
+    second.write_bytes(b"3,4\n" * 10)
+    buffer = sources.ReadBuffer()
+    view = buffer.read(first)
+    first.write_bytes(b"edited")  # read once: the same bytes until released
+    assert buffer.read(first) is view and bytes(view) == b"1,2\n" * 100
+    assert bytes(buffer.read(second)) == b"3,4\n" * 10  # held side by side
+    buffer.release()
+    assert bytes(buffer.read(first)) == b"edited"  # read afresh, into a reused buffer
 
 
 def test_a_file_without_a_final_newline_reads_the_same(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 
 from core.data.cache import FrameCache
@@ -62,3 +64,22 @@ def test_worker_processes_give_the_frames_of_the_sequential_path(daic, tmp_path)
     cached = FrameStore(corpus, SETTINGS, cache, processes=True).read(ids)
     assert (cache.hits, cache.misses) == (0, 5)
     _same(FrameStore(corpus, SETTINGS).read(ids), cached)
+
+
+def test_worker_processes_hash_read_and_store_like_this_process(daic, tmp_path):
+    root = daic.corpus(tmp_path / "corpus", train=(300, 301), dev=(302,), test=(303,))
+    corpus = Corpus(root)
+    ids = corpus.ids()
+    cache = FrameCache(tmp_path / "cache")
+    first = FrameStore(corpus, SETTINGS, cache, processes=True).read(ids)
+    assert (cache.hits, cache.misses) == (0, len(ids))
+    stored = FrameCache(tmp_path / "cache")  # what the workers hashed was stored here
+    assert stored.bundle_path(corpus, ids, SETTINGS, compute=False) is not None
+
+    shutil.copytree(root, tmp_path / "copy")  # new paths: hashed again, found by content
+    copied = Corpus(tmp_path / "copy")
+    again = FrameCache(tmp_path / "cache")
+    served = FrameStore(copied, SETTINGS, again, processes=True).read(ids)
+    assert (again.hits, again.misses) == (len(ids), 0)
+    _same(first, served)
+    assert FrameCache(tmp_path / "cache").bundle_path(copied, ids, SETTINGS, compute=False)
