@@ -243,4 +243,5 @@ class Corpus:
     def clnf(self, pid: int, kind: str) -> readers.ClnfTable:
         """One CLNF file (``"aus"``, ``"pose"``, ``"gaze"``, ``"landmarks"``, ...)."""
         source = self.source(pid)
-        return readers.parse_clnf(source.read_bytes(kind), source.display(kind), kind)
+        data = bytes(source.read_view(kind))  # where a worker hashed it: not read again
+        return readers.parse_clnf(data, source.display(kind), kind)

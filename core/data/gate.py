@@ -117,7 +117,7 @@ def session_turns(corpus: Corpus, pid: int) -> np.ndarray:
         The transcript is missing or cannot be read.
     """
     source = corpus.source(pid)
-    spans = _quick_spans(source.read_bytes("transcript"))
+    spans = _quick_spans(bytes(source.read_view("transcript")))  # hashed: not read again
     if spans is None:
         return participant_turns(corpus.transcript(pid))
     offset = known_defects.transcript_offset(pid)
