@@ -224,8 +224,7 @@ def limitations_section(card: Card, inputs: Any, extra: list[str]) -> None:
             "These results are on the bundled synthetic sample: planted signals, "
             "not real people. They show that the pipeline works, nothing about depression.",
         )
-    for item in items:
-        section.text(f"- {item}")
+    section.items(items)
     section.text(
         "The report's own files (audit variants, attribution cache) are in "
         f"{report_folder(inputs.run_dir)}."

@@ -21,13 +21,13 @@ class Block:
 
     Attributes
     ----------
-    kind : {"text", "warning", "table", "figure"}
+    kind : {"text", "warning", "list", "table", "figure"}
     text : str
         Plain text (the caption of a table or figure).
     columns : list of str
         A table's headers.
     rows : list of list of str
-        A table's cells, as text.
+        A table's cells, as text; a list's items, one per row.
     figure : plotly.graph_objects.Figure or None
     """
 
@@ -52,6 +52,10 @@ class Section:
     def warning(self, text: str) -> None:
         """Add a warning."""
         self.blocks.append(Block("warning", text))
+
+    def items(self, items: Sequence[str]) -> None:
+        """Add a bulleted list, one plain-text item per entry."""
+        self.blocks.append(Block("list", rows=[[str(item)] for item in items]))
 
     def table(
         self, columns: Sequence[str], rows: Sequence[Sequence[Any]], caption: str = ""
@@ -102,6 +106,41 @@ def number(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+
+
+MISSING = "-"
+"""What a table shows for a value that is not there (never the word "None")."""
+
+VOWEL_SOUNDS = ("a", "e", "i", "o", "u")
+
+
+def with_article(word: str, capital: bool = False) -> str:
+    """``"an audio"``, ``"a face"``, ``"a text"``, ``"an experiment"``: the indefinite article.
+
+    The one place the app picks "a" or "an". It goes by the first letter, which is right
+    for the words it is used with (modality, kind and experiment names).
+
+    Parameters
+    ----------
+    word : str
+        The word (or phrase) the article goes before.
+    capital : bool, default False
+        Start with a capital letter (``"An audio"``), at the start of a sentence.
+    """
+    article = "an" if word[:1].lower() in VOWEL_SOUNDS else "a"
+    return f"{article.capitalize() if capital else article} {word}"
+
+
+def setting(value: Any) -> str:
+    """A setting's value as text; :data:`MISSING` for None (an unset option)."""
+    return MISSING if value is None else str(value)
+
+
+def interval_text(lo: Any, hi: Any, digits: int = 3) -> str:
+    """``[0.312, 0.895]``: an interval rounded like the point figures; "n/a" when unknown."""
+    if lo is None or hi is None or any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
+        return "n/a"
+    return f"[{number(lo, digits)}, {number(hi, digits)}]"
 
 
 def with_interval(value: Any, interval: Sequence[Any] | None) -> str:

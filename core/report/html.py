@@ -51,6 +51,8 @@ def _block(block: Block) -> str:
         return f'<p class="warning">{_e(block.text)}</p>'
     if block.kind == "table":
         return _table(block)
+    if block.kind == "list":
+        return "<ul>" + "".join(f"<li>{_e(row[0])}</li>" for row in block.rows) + "</ul>"
     if block.kind == "figure" and block.figure is not None:
         div = block.figure.to_html(full_html=False, include_plotlyjs=False, config=FIGURE_CONFIG)
         caption = f"<figcaption>{_e(block.text)}</figcaption>" if block.text else ""

@@ -1,7 +1,8 @@
 """The model card of an experiment configuration, from its runs' pooled predictions.
 
 For each seed, the dev predictions of the configuration's runs are pooled (with
-cross-validation folds: every train+dev participant once, out of fold); each
+cross-validation folds: every train+dev participant once, out of fold; on the official
+split, protocol ``dev``, the one run's dev predictions); each
 participant's probability is then averaged over the seeds, as
 :mod:`core.experiment.stats` does for the objective. Test predictions, where labelled,
 are the mean over every run of the configuration. Subgroups and calibration are built
@@ -25,12 +26,31 @@ from core.kinds.results import read_evaluation, split_report
 from core.report import analysis, sections
 from core.report.build import Options, audit_of, explanations_of, subgroups_of
 from core.report.calibration import Recalibration, calibration_summary
-from core.report.card import Card
+from core.report.card import Card, interval_text, setting
 from core.report.inputs import RunInputs, load_run
 from core.report.predictions import Predictions
 from core.runs.state import SUCCEEDED
 
 POOLED = "pooled dev (out of fold)"
+"""The key of the pooled dev predictions (and the split's name with folds)."""
+
+
+def pooled_name(protocol: str, n_seeds: int) -> str:
+    """What the card calls the pooled dev predictions, in the protocol's own words.
+
+    ``cv``: :data:`POOLED`; ``dev`` (the official split, no folds): ``"dev"`` for one
+    seed, ``"dev (mean over 2 seeds)"`` for several.
+    """
+    if protocol == "cv":
+        return POOLED
+    return "dev" if n_seeds <= 1 else f"dev (mean over {n_seeds} seeds)"
+
+
+def per_seed_caption(protocol: str, folds: int | None) -> str:
+    """The caption of the per-seed table: how each seed's value was computed."""
+    if protocol == "cv":
+        return f"per seed, pooled over its {folds} folds' out-of-fold predictions"
+    return "per seed, on the official dev split (one run per seed)"
 
 
 def is_experiment(path: Path) -> bool:
@@ -139,19 +159,27 @@ def _report(predictions: Predictions, n_boot: int) -> dict[str, Any]:
     }
 
 
-def _calibration(pooled: dict[str, Predictions], folds: dict[int, int], method: str | None) -> dict:
+def _calibration(
+    pooled: dict[str, Predictions], folds: dict[int, int], method: str | None, name: str = POOLED
+) -> dict:
+    """The calibration section's figures; ``name`` is what the pooled dev split is called."""
     out: dict[str, Any] = {"method": None, "method_text": None, "splits": {}, "notes": []}
-    note = "the other folds' pooled out-of-fold predictions (cross-fitting)"
+    if len(set(folds.values())) > 1:
+        note = "the other folds' pooled out-of-fold predictions (cross-fitting)"
+    else:
+        note = "nothing: without folds there are no other participants' dev predictions"
     out["fitting"] = {"n": len(pooled.get(POOLED, [])), "note": note}
     for split, predictions in pooled.items():
-        out["splits"][split] = {"before": calibration_summary(predictions)}
+        out["splits"][name if split == POOLED else split] = {
+            "before": calibration_summary(predictions)
+        }
     if not method or POOLED not in pooled:
         return out
     from core.report.calibration import METHODS
 
     try:
         after, _ = cross_fitted(pooled[POOLED], folds, method)
-        out["splits"][POOLED]["after"] = calibration_summary(after)
+        out["splits"][name]["after"] = calibration_summary(after)
         if "test" in pooled:  # test participants are never in a fold
             recalibration = Recalibration(method).fit(pooled[POOLED])
             out["splits"]["test"]["after"] = calibration_summary(
@@ -184,12 +212,18 @@ def build_experiment_card(
         raise ValueError(f"configuration {entry['id']} has no finished run with dev predictions")
     first = next(r for r in entry["runs"] if r["state"] in SUCCEEDED)
     one = load_run(first["path"])
+    spec = status["spec"]
+    protocol, seeds = spec.get("protocol", "dev"), list(spec.get("seeds") or [])
+    name = pooled_name(protocol, len(seeds))
     inputs = RunInputs(
         run_dir=one.run_dir,
         config={**one.config, "data": {**one.config["data"], "assignment": None}},
         kind=one.kind,
         corpus=open_corpus({**one.config, "data": {"root": one.config["data"].get("root")}}),
-        reports={split: _report(p, options.n_boot) for split, p in pooled.items()},
+        reports={
+            name if split == POOLED else split: _report(p, options.n_boot)
+            for split, p in pooled.items()
+        },
         history=[],
         status={"state": status["state"], "reason": status.get("reason")},
     )
@@ -203,22 +237,22 @@ def build_experiment_card(
     model = card.section("Configuration")
     model.text(
         f"Objective: {entry['objective']}; searched parameters below; "
-        f"seeds {status['spec'].get('seeds')}."
+        f"seeds {', '.join(map(str, seeds))}."
     )
-    model.table(["parameter", "value"], [[k, str(v)] for k, v in entry["params"].items()])
+    model.table(["parameter", "value"], [[k, setting(v)] for k, v in entry["params"].items()])
     model.table(
         ["seed", "value", "interval", "participants"],
         [
-            [s["seed"], s["value"], f"[{s['ci_low']}, {s['ci_high']}]", s["n"]]
+            [s["seed"], s["value"], interval_text(s["ci_low"], s["ci_high"]), s["n"]]
             for s in entry.get("per_seed", [])
         ],
-        "per seed, pooled over folds",
+        per_seed_caption(protocol, spec.get("folds")),
     )
-    sections.model_section(card, one)
+    sections.model_section(card, one, seeds=seeds)
     sections.results_section(card, inputs)
     subgroups, notes = subgroups_of(inputs, options)
     analysis.subgroups_section(card, subgroups, notes)
-    analysis.calibration_section(card, _calibration(pooled, folds, options.calibration))
+    analysis.calibration_section(card, _calibration(pooled, folds, options.calibration, name))
     audits = [audit_of(one, options)]
     analysis.audit_section(card, audits)
     analysis.explanations_section(card, explanations_of(one, audits))

@@ -9,7 +9,7 @@ from core.data.text import SPEAKER_CHOICES
 from core.evaluation.metrics import BASELINE_NAMES
 from core.explain.predict import NOTICE
 from core.kinds.results import read_evaluation, split_report
-from core.report.card import Card, Section, number, with_interval
+from core.report.card import Card, Section, number, setting, with_article, with_interval
 from core.report.figures import METRIC_NAMES, curves_figure, interval_figure
 from core.report.inputs import RunInputs
 
@@ -94,9 +94,9 @@ def _settings(config: dict[str, Any]) -> list[list[Any]]:
         if name in SETTINGS_LEFT_OUT:
             continue
         if isinstance(values, dict):
-            rows += [[f"{name}.{key}", str(value)] for key, value in values.items()]
+            rows += [[f"{name}.{key}", setting(value)] for key, value in values.items()]
         else:
-            rows.append([name, str(values)])
+            rows.append([name, setting(values)])
     return rows
 
 
@@ -114,11 +114,33 @@ def _source_scores(path: str | None) -> list[str]:
     return cells
 
 
-def model_section(card: Card, inputs: RunInputs) -> None:
-    """The kind of model, its seed, state and every hyper-parameter."""
+def model_section(card: Card, inputs: RunInputs, seeds: list[int] | None = None) -> None:
+    """The kind of model, its seed (or the seeds it is pooled over), state and settings.
+
+    Parameters
+    ----------
+    card : Card
+        The card to add the section to.
+    inputs : RunInputs
+        The run (for an experiment's configuration: one of its runs, for the settings).
+    seeds : list of int, optional
+        An experiment configuration's seeds, when its predictions are pooled over them.
+    """
     section = card.section("Model and hyper-parameters")
     kind, config = inputs.kind, inputs.config
-    section.text(f"A {kind.name} run ({kind.how_scored}); seed {config.get('seed')}.")
+    if seeds is None:
+        section.text(
+            f"{with_article(kind.name, capital=True)} run ({kind.how_scored}); "
+            f"seed {config.get('seed')}."
+        )
+    else:
+        count = f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
+        section.text(
+            f"{with_article(kind.name, capital=True)} configuration ({kind.how_scored}), "
+            f"pooled over {count} ({', '.join(map(str, seeds))}): each participant's "
+            "probability is the mean of the seeds' runs. The settings below are those of "
+            "one of its runs."
+        )
     status = inputs.status
     section.text(
         f"State: {status.get('state', 'unknown')} ({status.get('reason') or 'no reason given'})."
