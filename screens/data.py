@@ -25,7 +25,7 @@ from core.data.overview import (
     transcript_view,
     turn_spans,
 )
-from ui.common import corpus_stamp, page_corpus, text_alert
+from ui.common import MISSING, corpus_stamp, no_corpus_text, page_corpus, text_alert
 from ui.data_cache import (
     check_reports,
     participant_table,
@@ -33,6 +33,7 @@ from ui.data_cache import (
     session_face,
     session_transcript,
 )
+from ui.data_check import check_progress_text, full_check_text, quick_view_text
 from ui.data_figures import TURN_FILL, gender_figure, score_histogram_figure, signals_figure
 
 AUDIO_DEFAULT = ["F0", "VUV", "NAQ", "H1H2"]
@@ -42,8 +43,13 @@ FACE_OPTIONS = ["face_found", *formats.AU_COLUMNS[:14]]  # the intensities (_r),
 # --- Widgets (each returns plain values) ------------------------------------------------
 
 
-def full_check_ui(root: str, stamp: float) -> dict | None:
-    """The "Run full check" button; return the latest full report of this corpus, if any."""
+def full_check_ui(root: str, stamp: float, known: int) -> dict | None:
+    """The "Run full check" button; return the latest full report of this corpus, if any.
+
+    While the check runs, a progress bar and, below it, what was found so far (starting
+    from ``known``, the problems of the label files and index): never "No problems
+    found" before every session has been read.
+    """
     reports = check_reports()
     clicked = st.button(
         "Run full check",
@@ -52,15 +58,22 @@ def full_check_ui(root: str, stamp: float) -> dict | None:
     )
     if clicked:
         bar = st.progress(0.0, text="Reading every session file")
+        so_far = st.empty()  # takes the place of the last run's summary at once
+        found = [known]
 
-        def progress(count: int, total: int) -> None:
-            bar.progress(count / max(total, 1), text=f"Checked {count} of {total} sessions")
+        def count(pid: int, problems: list[str]) -> None:
+            found[0] += len(problems)
+
+        def progress(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Checked {done} of {total} sessions")
+            so_far.info(check_progress_text(done, total, found[0]))
 
         try:
-            reports[(root, stamp)] = check_corpus(root, progress=progress)
+            reports[(root, stamp)] = check_corpus(root, progress=progress, found=count)
         except DataError as error:
             text_alert(st.error, "The check could not run:", str(error))
         bar.empty()
+        so_far.empty()
     return reports.get((root, stamp))
 
 
@@ -119,6 +132,7 @@ def corpus_section(table: pd.DataFrame) -> None:
         st.dataframe(
             summary,
             hide_index=True,
+            placeholder=MISSING,
             column_config={
                 "depressed": st.column_config.NumberColumn(
                     "depressed (n)", help="Labelled participants with PHQ8_Binary = 1."
@@ -132,6 +146,7 @@ def corpus_section(table: pd.DataFrame) -> None:
         st.dataframe(
             readable_participants(table),
             hide_index=True,
+            placeholder=MISSING,
             column_config={
                 "id": st.column_config.NumberColumn("ID", format="%d"),
                 "label": st.column_config.TextColumn(
@@ -148,21 +163,20 @@ def corpus_section(table: pd.DataFrame) -> None:
 
 def problems_section(corpus, table: pd.DataFrame, root: str, stamp: float) -> None:
     """The problems table: quick view, or the full check once it has run."""
-    report = full_check_ui(root, stamp)
+    quick = problem_rows(corpus.problems, table.to_dict("records"))
+    report = full_check_ui(root, stamp, len(quick))
     if report is None:
-        st.caption(
-            "Quick view: label files and the session index only; no session file is "
-            "parsed. The full check reads every file."
-        )
-        problems = problem_rows(corpus.problems, table.to_dict("records"))
+        problems = quick
+        summary = quick_view_text(len(problems))
     else:
-        state = "usable" if report["usable"] else "**not usable** for training"
-        st.caption(f"Full check: every session file was read; the corpus is {state}.")
         problems = problem_rows(report["problems"], report["participants"])
-    if problems.empty:
-        st.success("No problems found.")
+        summary = full_check_text(len(problems), report["usable"])
+    if problems.empty and report is not None:
+        st.success(summary)
     else:
-        st.dataframe(problems, hide_index=True, key="data_problems")
+        st.caption(summary)
+    if not problems.empty:
+        st.dataframe(problems, hide_index=True, placeholder=MISSING, key="data_problems")
 
 
 def transcript_tab(transcript: pd.DataFrame) -> None:
@@ -191,6 +205,7 @@ def transcript_tab(transcript: pd.DataFrame) -> None:
     st.dataframe(
         styled,
         hide_index=True,
+        placeholder=MISSING,
         height=420,
         column_config={
             "start": st.column_config.NumberColumn("start (s)", format="%.1f"),
@@ -232,7 +247,7 @@ st.caption(
     "and nothing on this page leaves the machine."
 )
 if corpus is None:
-    st.info("Choose a corpus in the sidebar to see what it holds.")
+    st.info(no_corpus_text("to see what it holds"))
     st.stop()
 root = str(corpus.root)
 stamp = corpus_stamp(corpus.root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import weakref
@@ -20,6 +21,15 @@ from core.runs import folder  # noqa: E402
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"
 CORPUS = "sidebar_corpus"  # session state: the corpus the sidebar opened (or None)
+CORPUS_PROBLEM = "sidebar_corpus_problem"  # session state: why the typed folder did not open
+MISSING = "-"
+"""What tables show for a missing value (``st.dataframe(..., placeholder=MISSING)``)."""
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` with every Markdown character escaped, so it shows as written."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 @st.cache_resource(show_spinner=False)
@@ -301,17 +311,43 @@ def new_upload_folder() -> UploadFolder:
     return folder
 
 
+def folder_problem(root: Path) -> str | None:
+    """Why ``root`` cannot be a corpus folder, in plain words; None when it is a folder."""
+    if root.is_dir():
+        return None
+    if root.exists():
+        return f"{root} is a file, not a folder."
+    return f"The folder {root} does not exist."
+
+
+def problem_count(corpus: Corpus) -> int:
+    """How many problems the Data page's table lists for ``corpus`` (its quick view)."""
+    from core.data.overview import problem_rows
+
+    return len(problem_rows(corpus.problems, corpus.table().to_dict("records")))
+
+
 def _open_ui(root: Path) -> Corpus | None:
-    """Sidebar: open the corpus at ``root`` and summarise its splits; None on failure."""
+    """Sidebar: open the corpus at ``root`` and summarise its splits; None on failure.
+
+    A folder that does not exist (or is a file) is said so in one plain sentence that
+    names it; the problem count is that of the Data page's table.
+    """
+    if (problem := folder_problem(root)) is not None:
+        st.error(escape_markdown(problem))
+        st.session_state[CORPUS_PROBLEM] = problem
+        return None
     try:
         corpus = open_corpus(str(root), corpus_stamp(root))
     except (DataError, OSError) as error:
         text_alert(st.error, "Cannot open this corpus:", str(error))
+        st.session_state[CORPUS_PROBLEM] = f"The corpus in {root} cannot be opened."
         return None
     splits = corpus.splits()
     st.caption(" · ".join(f"{name} {s['n']} ({s['depressed']} dep.)" for name, s in splits.items()))
-    if corpus.problems:
-        st.warning(f"{len(corpus.problems)} corpus problem(s): see the Data page.")
+    if count := problem_count(corpus):
+        noun = "problem" if count == 1 else "problems"
+        st.warning(f"{count} {noun} in this corpus: see the Data page.")
     return corpus
 
 
@@ -333,6 +369,7 @@ def data_source_ui() -> Corpus | None:
             help="The sample is synthetic (IDs from 900). A real corpus must be in the "
             "DAIC-WOZ layout: NNN_P folders or NNN_P.zip archives and the split files.",
         )
+        st.session_state[CORPUS_PROBLEM] = None
         root = _chosen_root(choice)
         generating = choice == SAMPLE_LABEL and root is None
         if generating:
@@ -358,6 +395,20 @@ def page_corpus() -> Corpus | None:
     through ``app.py``'s navigation and sidebar first.
     """
     return st.session_state.get(CORPUS)
+
+
+def no_corpus_text(purpose: str) -> str:
+    """What a page says when no corpus is open: the sidebar's problem, or where to choose one.
+
+    Parameters
+    ----------
+    purpose : str
+        What the corpus is for, ending the sentence: ``"to see what it holds"``.
+    """
+    problem = st.session_state.get(CORPUS_PROBLEM)
+    if problem:
+        return f"{escape_markdown(problem)} Type another folder in the sidebar {purpose}."
+    return f"Choose a corpus in the sidebar {purpose}."
 
 
 def page_data_root() -> str | None:

@@ -233,6 +233,7 @@ def check_corpus(
     root: str | Path,
     progress: Callable[[int, int], None] | None = None,
     workers: int = WORKERS,
+    found: Callable[[int, list[str]], None] | None = None,
 ) -> dict:
     """Read a whole corpus, file by file, and report what it holds and what is wrong.
 
@@ -244,6 +245,9 @@ def check_corpus(
         Called as ``progress(done, total)`` after each session is read.
     workers : int, default WORKERS
         Sessions read at once (1 reads them one after the other).
+    found : callable, optional
+        Called as ``found(participant_id, problems)`` after each session is read, before
+        ``progress``, with that session's problems (so a caller can show them so far).
 
     Returns
     -------
@@ -268,6 +272,8 @@ def check_corpus(
         checked = pool.map(lambda p: check_session(p.source), with_source)
         for done, result in enumerate(checked, start=1):
             results[with_source[done - 1].id] = result
+            if found is not None:
+                found(with_source[done - 1].id, list(result[1]))
             if progress is not None:
                 progress(done, len(with_source))
     entries = [_entry(p, *results.get(p.id, ([], []))) for p in people]
