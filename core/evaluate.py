@@ -27,12 +27,14 @@ import numpy as np
 
 from core.config import open_corpus
 from core.data import formats
+from core.errors import Refused, run_command
 from core.evaluation.metrics import BASELINE_NAMES, evaluate
-from core.kinds import kind_of
+from core.kinds import best_model_file, kind_of
 from core.kinds.callbacks import json_safe
 from core.kinds.results import EVALUATION_FILE, N_BOOT, SPLITS, evaluation_key, test_withheld
 from core.runs import folder
 from core.runs.folder import read_config
+from core.runs.status import read_status
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +208,20 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: the command line).
+
+    Returns
+    -------
+    int
+        0 when the run was scored; 1 when it could not be (the message says why); 2 for
+        bad arguments, a run that never saved a model, or a fusion whose source runs
+        changed since it was trained.
+    """
     parser = argparse.ArgumentParser(prog="python -m core.evaluate", description=__doc__)
     parser.add_argument("run_dir")
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
@@ -218,6 +233,37 @@ def main(argv: list[str] | None = None) -> int:
         help=f"evaluate dev and test and write {EVALUATION_FILE} into the run folder",
     )
     args = parser.parse_args(argv)
+    return run_command(_evaluate, args, expected=(ValueError, FileNotFoundError))
+
+
+def check_has_model(run_dir: str | Path) -> None:
+    """Refuse, naming the run and its state, a run that never saved a model.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path
+        A run folder (one holding ``config.json``).
+
+    Raises
+    ------
+    core.errors.Refused
+        The run has no best model: it stopped or failed before its first epoch ended.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / folder.CONFIG).is_file() or best_model_file(run_dir) is not None:
+        return  # not a run (said when its configuration is read), or one with a model
+    status = read_status(run_dir)
+    state = status.get("state", "unknown")
+    reason = f": {status['reason']}" if status.get("reason") else ""
+    raise Refused(
+        f"the run {folder.run_name(run_dir)} never saved a model ({state}{reason}), so there "
+        "is nothing to evaluate; resume it (python -m core.runs resume RUN_DIR) or train a "
+        "new run"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    check_has_model(args.run_dir)
     if args.save:
         entry = evaluate_and_save(args.run_dir, args.n_boot)
         if entry is None:
@@ -228,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{split}: {outcome}")
         print(Path(args.run_dir) / EVALUATION_FILE)
         return 0
-    try:
-        report = evaluate_run(args.run_dir, args.split, args.n_boot)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    report = evaluate_run(args.run_dir, args.split, args.n_boot)
     if args.json:
         print(json.dumps(report))
     else:

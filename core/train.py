@@ -19,7 +19,9 @@ run gets the run manager's share of the cores
 (:func:`core.runs.manager.threads_for_new_run`). Exit status: 0 for a run that
 completed, stopped early or was stopped on request; 1 when it failed, in set-up or in
 training (the exception's type and message are in ``status.json``, the traceback in
-the log); 2 for bad arguments.
+the log); 2 for bad arguments, refused before a run folder is created (a ``--device``
+this machine does not have, such as ``cuda`` without a GPU), or a folder that cannot be
+written (read-only: :func:`core.errors.report` says which and what to do).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from filelock import FileLock
 
 from core import hparams
 from core.config import make_config
+from core.errors import report, run_command
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.cleanup import remove_leftovers
@@ -70,14 +73,18 @@ def _checked(h: hparams.HParam, upper: bool = True) -> Callable[[str], Any]:
     ``upper=False`` leaves the top of the range to be checked later (``--max-epochs``:
     a resumed run's cap counts from where it stopped).
     """
-    if not upper:
-        h = dataclasses.replace(h, high=None)
+    checked = h if upper else dataclasses.replace(h, high=None)
 
     def parse(text: str) -> Any:
         try:
-            return h.parse(text, "invalid value")
+            return checked.parse(text, "invalid value")
         except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
+            message = str(error)
+        try:  # say the whole range (1 to 500), even where its top is checked later
+            h.parse(text, "invalid value")
+        except ValueError as error:
+            message = str(error)
+        raise argparse.ArgumentTypeError(message)
 
     return parse
 
@@ -208,9 +215,10 @@ def _resume_settings(args: argparse.Namespace, config: dict[str, Any], run_dir: 
         _option(name) for name in (*NEW_RUN_OPTIONS, *extra) if getattr(args, name) is not None
     ]
     if given:
+        verb = "belongs" if len(given) == 1 else "belong"
         raise ValueError(
             f"--resume takes only --max-epochs or --more-epochs, --patience, --threads and "
-            f"--allow-changed-data; {', '.join(given)} belong to a new run (the resumed run "
+            f"--allow-changed-data; {', '.join(given)} {verb} to a new run (the resumed run "
             "keeps its own)"
         )
     training = config["training"]
@@ -328,6 +336,22 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
     return make_config(args.modality, args.data, values, seed, sources)
 
 
+def _check_device(config: dict[str, Any]) -> None:
+    """Refuse a device this machine does not have (``--device cuda`` without a GPU).
+
+    Raises
+    ------
+    ValueError
+        The device is not available; the message says what to choose instead.
+    """
+    device = (config.get("training") or {}).get("device")
+    if device in (None, "auto", "cpu"):
+        return
+    from core.training.device import choose_device
+
+    choose_device(device)
+
+
 def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     """Work out the configuration and run folder; write config.json for a new run."""
     if args.resume:
@@ -338,6 +362,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
         raise ValueError("--allow-changed-data goes with --resume RUN_DIR")
     runs_root = Path(args.runs_root or folder.runs_root())
     config = _new_config(args)
+    _check_device(config)  # before any folder is created: a refused run leaves nothing
     if get_kind(config).sources:
         from core.kinds.sources import resolve_sources
 
@@ -414,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_:  # --help, or a bad argument (argparse printed why)
         return int(exit_.code or 0)
     try:
-        return _main(args)
+        return run_command(_main, args, default_status=2)
     finally:
         _release()
 
@@ -430,6 +455,8 @@ def _main(args: argparse.Namespace) -> int:
         _record_failure(args.resume or args.run_dir, error, args.managed)
         return 2
     except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
+        if isinstance(error, OSError) and (status := report(error)) is not None:
+            return status  # a read-only folder: said in one line, and nothing to record in
         traceback.print_exc()
         _record_failure(args.resume or args.run_dir, error, args.managed)
         return 1

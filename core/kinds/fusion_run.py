@@ -24,7 +24,7 @@ import torch
 from core.config import open_corpus
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
-from core.errors import UserError
+from core.errors import REFUSED, UserError
 from core.kinds import neural_run
 from core.kinds.base import Embedding, LoadedRun
 from core.kinds.fingerprint import corpus_fingerprint, source_changes, source_models
@@ -86,7 +86,12 @@ def fusion_features(
 
 
 class SourcesChanged(UserError):
-    """A fusion run's source runs are no longer the ones it was trained with."""
+    """A fusion run's source runs are no longer the ones it was trained with.
+
+    A command line refuses such a fusion with exit status 2, as it refuses a bad argument.
+    """
+
+    exit_status = REFUSED
 
 
 def check_sources(config: dict[str, Any], run_dir: Path | None = None) -> None:
