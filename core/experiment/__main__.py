@@ -14,9 +14,14 @@ Usage::
 runs root) and drives it to its end in this process; running the same spec again
 carries on the same folder (finished runs are not trained again). ``compare`` tests
 whether configuration A (``c000``) differs from B on their seed-averaged out-of-fold
-predictions: a paired bootstrap over participants, and DeLong's test for AUROC. Exit status: 0 when
-the command did what it was asked; 1 when it could not (the message says why, or runs
-failed); 2 for bad arguments.
+predictions: a paired bootstrap over participants, and DeLong's test for AUROC.
+
+``--scheduler`` is checked at once: its form (``tcp://HOST:PORT``), then, before the
+experiment folder is created, that the scheduler answers and that it and its workers can
+import this project (docs/scale-out.md). A spec file is read as UTF-8 (a byte order mark
+is fine). Exit status: 0 when the command did what it was asked; 1 when it could not (the
+message says why, or runs failed); 2 for bad arguments: an option, a spec, a scheduler
+that cannot be used, a folder that cannot be written.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
+from core.errors import UserError, run_command, seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
         commands.add_parser(name, help=helps).add_argument("dir", metavar="DIR")
     for sub in (run, commands.choices["resume"], commands.choices["promote"]):
         sub.add_argument("--workers", type=_positive, help="local Dask workers (default: cores)")
-        sub.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler")
+        sub.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            type=_scheduler,
+            help="an existing Dask scheduler, tcp://HOST:PORT (its workers must import this "
+            "project: docs/scale-out.md)",
+        )
         sub.add_argument("--json", action="store_true", help="print the status as JSON")
     commands.choices["resume"].add_argument(  # set by the dashboard's background launch
         "--requested-at", type=float, default=None, help=argparse.SUPPRESS
@@ -58,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object")
     stop = commands.add_parser("stop", help="stop cleanly: runs checkpoint and exit")
     stop.add_argument("dir", metavar="DIR")
-    stop.add_argument("--timeout", type=float, default=60.0, help="seconds before ending it")
+    stop.add_argument("--timeout", type=seconds, default=60.0, help="seconds before ending it")
     comparing = commands.add_parser("compare", help="is configuration A better than B?")
     comparing.add_argument("dir", metavar="DIR")
     comparing.add_argument("a", metavar="A", help="a configuration ID, e.g. c000")
@@ -76,6 +87,16 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value}: at least 1")
     return value
+
+
+def _scheduler(text: str) -> str:
+    """An argparse type: a scheduler address of the right form (not yet connected to)."""
+    from core.experiment.engine import scheduler_address
+
+    try:
+        return scheduler_address(text)
+    except UserError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _number(value: float | None) -> str:
@@ -161,7 +182,10 @@ def _act(args: argparse.Namespace) -> int:
         from core.experiment.folder import create
         from core.experiment.spec import load_spec
 
-        exp_dir = create(load_spec(args.spec), args.data, args.out, args.workers, args.scheduler)
+        spec = load_spec(args.spec)
+        if args.scheduler:  # connect before anything is created
+            engine.check_scheduler(args.scheduler)
+        exp_dir = create(spec, args.data, args.out, args.workers, args.scheduler)
     else:
         exp_dir = Path(args.dir)
     engine.drive(exp_dir, args.workers, args.scheduler, getattr(args, "requested_at", None))
@@ -176,11 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    try:
-        return _act(args)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    return run_command(_act, args)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, Refused
 from core.experiment import folder as exp_folder
 from core.experiment.folder import Experiment, RunPlan, config_id
 from core.experiment.status import configuration_entries
@@ -36,6 +37,12 @@ PRELOAD = ("torch", "core.train", "core.experiment.task")
 """Modules local workers import when they start."""
 LOCK_WAIT_S = 10.0
 """How long a new driver waits for one that is just ending (a resume right after a stop)."""
+CONNECT_TIMEOUT_S = 10.0
+"""How long the driver waits for a ``--scheduler`` to answer before saying none does."""
+SCHEDULER_SCHEMES = ("tcp", "tls")
+"""The protocols of a scheduler address this project documents (docs/scale-out.md)."""
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The repository folder: what the scheduler and the workers must be able to import."""
 
 
 # --- the study ------------------------------------------------------------------------
@@ -113,7 +120,7 @@ def dask_client(workers: int, scheduler: str | None = None, gpu: bool = False) -
     from distributed import Client, LocalCluster
 
     if scheduler:
-        with Client(scheduler) as client:
+        with connect(scheduler) as client:
             yield client
         return
     with (
@@ -135,6 +142,126 @@ def dask_client(workers: int, scheduler: str | None = None, gpu: bool = False) -
         Client(cluster) as client,
     ):
         yield client
+
+
+def scheduler_address(text: str) -> str:
+    """Check the form of a Dask scheduler's address, before anything is done with it.
+
+    Parameters
+    ----------
+    text : str
+        ``tcp://HOST:PORT`` (or ``tls://HOST:PORT``).
+
+    Returns
+    -------
+    str
+        The address, stripped of surrounding blanks.
+
+    Raises
+    ------
+    core.errors.Refused
+        Not of that form (no scheme, another scheme, no host, a port that is not a
+        number from 1 to 65535, anything after the port).
+    """
+    address = text.strip()
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = None
+    if (
+        parts.scheme not in SCHEDULER_SCHEMES
+        or not parts.hostname
+        or not port
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise Refused(
+            f"{text!r} is not a scheduler address: expected tcp://HOST:PORT (tls://HOST:PORT "
+            "with TLS), for example tcp://127.0.0.1:8786"
+        )
+    return address
+
+
+def _first_line(error: BaseException) -> str:
+    """An exception's message, first line only (Dask's run over several)."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
+def project_importable() -> bool:
+    """What the scheduler and each worker run to show they can import this project.
+
+    Sent by reference (``core.experiment.engine.project_importable``): a process that
+    cannot import the project fails to unpickle it, as it would fail every task.
+    """
+    return True
+
+
+@contextlib.contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """A client of the scheduler at ``address``, checked to run this project's tasks.
+
+    Waits at most :data:`CONNECT_TIMEOUT_S` for the scheduler; then checks that the
+    scheduler and every worker already connected can import the project (Dask's
+    scheduler unpickles each task graph, and a worker each task).
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address (:func:`scheduler_address` checks its form).
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    core.errors.Refused
+        A malformed address; no scheduler answers in time; or the scheduler or a
+        worker cannot import the project (the message says how to start them).
+    """
+    from distributed import Client
+
+    address = scheduler_address(address)
+    try:
+        client = Client(address, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as error:
+        raise Refused(
+            f"no Dask scheduler answers at {address} ({_first_line(error)}): start it "
+            "(docs/scale-out.md), or check the address and that this machine can reach it"
+        ) from None
+    with client:
+        try:
+            client.run_on_scheduler(project_importable)
+            client.run(project_importable)
+        except Exception as error:  # noqa: BLE001 - whatever failed, no task could run there
+            raise Refused(
+                f"the Dask scheduler at {address} or one of its workers cannot import "
+                f"this project ({type(error).__name__}: {_first_line(error)}), so every run "
+                "would fail: start the scheduler and the workers in this project's "
+                f"environment with the repository on PYTHONPATH (PYTHONPATH={REPO_ROOT} "
+                "dask scheduler ...; see docs/scale-out.md)"
+            ) from None
+        yield client
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse, before anything is created, a scheduler this driver cannot use.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address.
+
+    Raises
+    ------
+    core.errors.Refused
+        As :func:`connect` raises it.
+    """
+    with connect(address):
+        pass
 
 
 def uses_gpu(exp: Experiment) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core import hparams
-from core.errors import UserError
+from core.errors import REFUSED, UserError
 
 OBJECTIVES = {"macro_f1": "maximize", "auroc": "maximize", "val_loss": "minimize"}
 PROTOCOLS = ("dev", "cv")
@@ -41,7 +41,12 @@ SEED_RANGE = (0, 2**32 - 1)
 
 
 class SpecError(UserError, ValueError):
-    """A spec with a missing, unknown or invalid key; the message names the file and key."""
+    """A spec with a missing, unknown or invalid key; the message names the file and key.
+
+    A bad argument for the command line: it ends with exit status 2, nothing done.
+    """
+
+    exit_status = REFUSED
 
 
 @dataclass(frozen=True)
@@ -122,13 +127,20 @@ def load_spec(path: str | Path) -> ExperimentSpec:
     Raises
     ------
     SpecError
-        The file is missing or not TOML, or a key is missing, unknown or invalid.
+        The file is missing, not UTF-8 text or not TOML, or a key is missing, unknown or
+        invalid. A UTF-8 byte order mark is fine.
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte order mark (written by some Windows editors) is not TOML.
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as error:
         raise SpecError(f"{path}: cannot read the spec: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(
+            f"{path} is not UTF-8 text (byte {error.start} is {error.object[error.start]:#04x}): "
+            "save the spec as UTF-8 (TOML files are UTF-8), then run it again"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
     return spec_from_dict(data, source=str(path))
