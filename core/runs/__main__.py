@@ -16,31 +16,23 @@ process died is shown failed), and a folder whose files cannot be read (a
 ``config.json`` cut short, a field of the wrong type: :mod:`core.runs.schema`) is listed
 with status ``unreadable`` and the file and field in its reason, every other run as
 usual. ``stop`` asks the run to stop, then sends SIGTERM and finally SIGKILL, and prints
-the final state; it records a run whose process had already died as failed. Exit status:
-0 on success; 1 when the action could not be done (the message says why); 2 for bad
-arguments.
+the final state; it records a run whose process had already died as failed. The table
+names an experiment's runs ``experiment/run`` (``sweep/c001-s0``, a promotion's
+``sweep/promotion/c001-s0``), as the screens do. ``resume`` refuses, at once, a run that
+another process is training. Exit status: 0 on success; 1 when the action could not be
+done (the message says why); 2 for bad arguments, a run busy in another process, or a
+folder that cannot be written (:func:`core.errors.report`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
+from core.errors import run_command, seconds
 from core.runs import folder, manager
-
-
-def _seconds(text: str) -> float:
-    """An argparse type for a finite, non-negative number of seconds (no nan, no inf)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text}: expected a finite number of seconds, 0 or more")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     stop = commands.add_parser("stop", help="stop a run and wait for its process to end")
     stop.add_argument("run_dir", metavar="RUN_DIR")
     stop.add_argument(
-        "--timeout", type=_seconds, default=30.0, help="seconds for a clean stop before signals"
+        "--timeout", type=seconds, default=30.0, help="seconds for a clean stop before signals"
     )
     resume = commands.add_parser("resume", help="continue a run in the background")
     resume.add_argument("run_dir", metavar="RUN_DIR")
@@ -94,7 +86,8 @@ def format_table(runs: list[manager.RunInfo]) -> str:
     for info in runs:
         epochs = f"{info.epochs_done}/{info.max_epochs if info.max_epochs else '?'}"
         best = "-" if info.best_val_loss is None else f"{info.best_val_loss:.4f}"
-        rows.append((info.path.name, info.modality, info.status, epochs, best, info.reason or ""))
+        name = folder.run_name(info.path)  # experiment/run, as the screens name it
+        rows.append((name, info.modality, info.status, epochs, best, info.reason or ""))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     lines = []
     for row in rows:
@@ -122,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         Exit status.
     """
     args = build_parser().parse_args(argv)
+    expected: tuple[type[Exception], ...] = (ValueError, FileNotFoundError)
+    if args.command == "delete":
+        expected += (RuntimeError, OSError)
+    return run_command(_act, args, expected=expected)
+
+
+def _act(args: argparse.Namespace) -> int:
     if args.command == "list":
         root = Path(args.root) if args.root else folder.runs_root()
         runs = manager.list_runs(root)
@@ -141,27 +141,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{run_dir}: {_describe(status)}")
         return 1 if status.get("state") in manager.ACTIVE else 0
     if args.command == "resume":
-        from core.training.checkpoint import CheckpointError
-
-        try:
-            manager.resume_run(
-                run_dir,
-                max_epochs=args.max_epochs,
-                threads=args.threads,
-                more_epochs=args.more_epochs,
-                patience=args.patience,
-                allow_changed_data=args.allow_changed_data,
-            )
-        except (ValueError, FileNotFoundError, CheckpointError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        manager.resume_run(
+            run_dir,
+            max_epochs=args.max_epochs,
+            threads=args.threads,
+            more_epochs=args.more_epochs,
+            patience=args.patience,
+            allow_changed_data=args.allow_changed_data,
+        )
         print(f"{run_dir}: resuming in the background (python -m core.runs list to follow)")
         return 0
-    try:
-        manager.delete_run(run_dir)
-    except (ValueError, RuntimeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    manager.delete_run(run_dir)
     print(f"deleted {run_dir}")
     return 0
 

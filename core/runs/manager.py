@@ -43,7 +43,14 @@ from core.runs.folder import DEFAULT_RUNS_ROOT, read_config
 from core.runs.process import start_time
 from core.runs.state import ACTIVE, RunState
 from core.runs.status import DEAD_REASON, RunInfo, list_runs, read_status, run_info
-from core.runs.supervisor import RUN_LOCK, lock, request_stop, settle, stop_run
+from core.runs.supervisor import (
+    RUN_LOCK,
+    check_not_training,
+    lock,
+    request_stop,
+    settle,
+    stop_run,
+)
 
 __all__ = [
     "ACTIVE",
@@ -284,6 +291,9 @@ def resume_run(
     ValueError
         The run is still active, was fitted in one go (no epochs), an epoch count or the
         patience is out of range, or it wants the GPU while another GPU run is active.
+    core.runs.supervisor.RunBusy
+        Another process is training the run (it holds its training lock); a
+        ``ValueError`` too.
     FileNotFoundError
         ``run_dir`` is not a run folder.
     core.training.checkpoint.CheckpointError
@@ -309,6 +319,7 @@ def resume_run(
     with lock(root / ROOT_LOCK), lock(run_dir / RUN_LOCK):
         if read_status(run_dir).get("state") in ACTIVE:
             raise InvalidRequest(f"{run_dir.name} is still running; stop it before resuming")
+        check_not_training(run_dir)  # a process may train it whatever its status says
         if _uses_gpu(config) and _gpu_busy(root):
             raise InvalidRequest("a GPU run is already running; wait for it before resuming")
         _check_resumable(run_dir)

@@ -16,7 +16,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from core.errors import InvalidRequest
+from core.errors import Refused
 from core.runs import folder
 from core.runs import status as run_status
 from core.runs.process import end_process
@@ -132,8 +132,17 @@ def _record_kill(run_dir: Path, reason: str) -> None:
             folder.write_status(run_dir, RunState.STOPPED, reason, owner=False)
 
 
-class RunBusy(InvalidRequest):
-    """Another process is training this run right now."""
+class RunBusy(Refused):
+    """Another process is training this run right now (exit status 2 on a command line)."""
+
+
+def _holder(run_dir: Path) -> str:
+    """Who trains the run: `` (process 4242)`` when its status names a live one, else ""."""
+    try:
+        judged = run_status.judge(run_dir)
+    except (OSError, ValueError):  # a status cut short: the lock still says it is busy
+        return ""
+    return f" (process {judged.pid})" if judged.alive and judged.pid else ""
 
 
 def take_training_lock(run_dir: Path) -> FileLock:
@@ -162,5 +171,29 @@ def take_training_lock(run_dir: Path) -> FileLock:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise RunBusy(f"{run_dir} is busy: another process is training it right now") from None
+        raise RunBusy(
+            f"{run_dir} is busy: another process is training it right now"
+            f"{_holder(Path(run_dir))}; wait for it to end, or stop it first "
+            f"(python -m core.runs stop {run_dir})"
+        ) from None
     return lock
+
+
+def check_not_training(run_dir: Path) -> None:
+    """Refuse a run that another process is training, before anything is done to it.
+
+    Its training lock is taken and released at once; a process that trains the run
+    holds it for as long as it trains (:func:`take_training_lock`).
+
+    Parameters
+    ----------
+    run_dir : pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    RunBusy
+        Another process holds the run's training lock; the message names it when the
+        run's status does.
+    """
+    take_training_lock(run_dir).release()
