@@ -2,7 +2,12 @@
 
 The card is one self-contained HTML file (Plotly's JavaScript inside; it opens offline
 in any browser). Without ``--out`` it goes to ``report.html`` in the report's own
-folder beside the run (``<run>.report/``) or in the experiment folder.
+folder beside the run (``<run>.report/``) or in the experiment folder; ``--out`` must
+name a file in a folder that exists (it is refused at once otherwise). The file names
+no absolute local path: paths are shown relative to the runs root and the corpus root
+(:mod:`core.report.paths`). Exit status: 0 when the card was written; 1 when it could
+not be built (the message says why); 2 for bad arguments or a folder that cannot be
+written.
 """
 
 from __future__ import annotations
@@ -12,10 +17,13 @@ import logging
 import sys
 from pathlib import Path
 
-from core.errors import UserError
-from core.report import Options, build_card, write_html
+from core.errors import Refused, run_command
+from core.report import Options, build_card
 from core.report.audit import report_folder
 from core.report.calibration import METHODS
+from core.report.html import render_html
+from core.report.paths import hide_local_paths, local_places
+from core.runs import folder
 
 
 def default_out(path: Path) -> Path:
@@ -26,14 +34,27 @@ def default_out(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default: the command line).
+
+    Returns
+    -------
+    int
+        The exit status (see the module's description).
+    """
     parser = argparse.ArgumentParser(
         prog="python -m core.report", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "target", metavar="RUN_OR_EXPERIMENT", help="a run folder or an experiment folder"
     )
-    parser.add_argument("--out", metavar="FILE.html", help="where to write the card")
+    parser.add_argument(
+        "--out", metavar="FILE.html", help="where to write the card (in a folder that exists)"
+    )
     parser.add_argument(
         "--configuration", metavar="ID", help="experiment: which configuration (default: the best)"
     )
@@ -47,6 +68,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--attribution-participants", type=int, default=4)
     args = parser.parse_args(argv)
+    return run_command(_write_card, args, expected=(FileNotFoundError, ValueError))
+
+
+def check_out(out: Path) -> None:
+    """Refuse an ``--out`` file whose folder does not exist (it is never created).
+
+    Raises
+    ------
+    core.errors.Refused
+        The folder is missing, or ``out`` is a folder.
+    """
+    if out.is_dir():
+        raise Refused(f"--out {out} is a folder: name the card's file, e.g. {out / 'card.html'}")
+    if not out.parent.is_dir():
+        raise Refused(
+            f"--out {out}: the folder {out.parent} does not exist; create it first, or "
+            "choose a file in a folder that exists"
+        )
+
+
+def _write_card(args: argparse.Namespace) -> int:
+    target = Path(args.target)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_out(out)  # before the card is built, which takes a while
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     options = Options(
         n_boot=args.n_boot,
@@ -55,13 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         train_audit=not args.no_audit_training,
         attribution_participants=args.attribution_participants,
     )
-    target = Path(args.target)
-    try:
-        card = build_card(target, options, args.configuration)
-    except (FileNotFoundError, ValueError, UserError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    out = write_html(card, Path(args.out) if args.out else default_out(target))
+    card = build_card(target, options, args.configuration)
+    if out is None:
+        out = default_out(target)
+        out.parent.mkdir(parents=True, exist_ok=True)  # the report's own folder
+    text = hide_local_paths(render_html(card), local_places(target))
+    folder.atomic_write(out, lambda handle: handle.write(text))
     print(f"{out} ({out.stat().st_size / 1e6:.1f} MB, built in {card.build_seconds:.1f} s)")
     return 0
 
