@@ -233,17 +233,20 @@ def connect(address: str) -> Iterator[Any]:
             "(docs/scale-out.md), or check the address and that this machine can reach it"
         ) from None
     with client:
-        try:
-            client.run_on_scheduler(project_importable)
-            client.run(project_importable)
-        except Exception as error:  # noqa: BLE001 - whatever failed, no task could run there
-            raise Refused(
-                f"the Dask scheduler at {address} or one of its workers cannot import "
-                f"this project ({type(error).__name__}: {_first_line(error)}), so every run "
-                "would fail: start the scheduler and the workers in this project's "
-                f"environment with the repository on PYTHONPATH (PYTHONPATH={REPO_ROOT} "
-                "dask scheduler ...; see docs/scale-out.md)"
-            ) from None
+        probes = (
+            (f"the Dask scheduler at {address}", client.run_on_scheduler),
+            (f"a worker of the Dask scheduler at {address}", client.run),
+        )
+        for who, run in probes:
+            try:
+                run(project_importable)
+            except Exception as error:  # noqa: BLE001 - whatever failed, no task runs there
+                raise Refused(
+                    f"{who} cannot import this project ({_first_line(error)}), so every run "
+                    "would fail: start the scheduler and the workers in this project's "
+                    f"environment with the repository on PYTHONPATH (PYTHONPATH={REPO_ROOT} "
+                    "dask scheduler ...; see docs/scale-out.md)"
+                ) from None
         yield client
 
 

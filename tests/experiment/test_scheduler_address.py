@@ -63,32 +63,66 @@ def test_an_unreachable_scheduler_is_said_in_one_line_before_anything_is_created
     assert not out.exists()
 
 
-@pytest.mark.slow
-def test_a_scheduler_that_cannot_import_the_project_is_refused(tmp_path, capsys):
-    """A scheduler started outside the repository, without it on PYTHONPATH."""
-    scheduler_file = tmp_path / "scheduler.json"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _start(module: str, args: list[str], log: Path, with_project: bool) -> subprocess.Popen:
+    """``python -m MODULE ARGS``, in the repository with it on PYTHONPATH, or outside it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    command = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1"]
-    command += ["--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
-    with open(tmp_path / "scheduler.log", "wb") as log:
-        scheduler = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=log, stderr=log)
+    if with_project:
+        env["PYTHONPATH"] = str(REPO)
+    cwd = REPO if with_project else log.parent
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=cwd, env=env, stdout=out, stderr=out
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("without", ["scheduler", "worker"])
+def test_a_cluster_that_cannot_import_the_project_is_refused(tmp_path, capsys, without):
+    """A scheduler, or a worker, started outside the repository without it on PYTHONPATH."""
+    from distributed import Client
+
+    scheduler_file = tmp_path / "scheduler.json"
+    processes = [
+        _start(
+            "distributed.cli.dask_scheduler",
+            ["--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", str(scheduler_file)],
+            tmp_path / "scheduler.log",
+            with_project=without != "scheduler",
+        )
+    ]
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
-        from distributed import Client
-
+        if without == "worker":
+            processes.append(
+                _start(
+                    "distributed.cli.dask_worker",
+                    ["--scheduler-file", str(scheduler_file), "--nthreads", "1"]
+                    + ["--no-nanny", "--no-dashboard", "--host", "127.0.0.1"],
+                    tmp_path / "worker.log",
+                    with_project=False,
+                )
+            )
         with Client(scheduler_file=str(scheduler_file), timeout=30) as client:
+            if without == "worker":
+                client.wait_for_workers(1, timeout=60)
             address = client.scheduler.address
         spec = write_spec(tmp_path / "spec.toml")
         out = tmp_path / "experiment"
         assert _run(spec, out, "--scheduler", address) == 2
         err = capsys.readouterr().err.strip()
-        assert "cannot import this project" in err and "PYTHONPATH" in err
+        assert len(err.splitlines()) == 1
+        assert f"{without} " in err and "cannot import this project" in err and "PYTHONPATH" in err
         assert not out.exists()
     finally:
-        scheduler.kill()  # this test's own process
-        scheduler.wait(timeout=15)
+        for process in processes:  # this test's own processes
+            process.kill()
+            process.wait(timeout=15)
 
 
 def test_a_spec_with_a_byte_order_mark_is_read(tmp_path):
