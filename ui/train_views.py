@@ -18,6 +18,10 @@ from core.runs.progress import Progress, run_progress, state_note, stop_requeste
 from core.runs.state import ACTIVE
 from ui import charts
 
+ELAPSED_HELP = (
+    "Training time: what its epochs took, across every resume, and the epoch under way "
+    "(a text run: its one fit). Setting up before training begins is not counted."
+)
 FORCE_STOP_AFTER_S = 15.0  # a stop request still pending after this offers "Force stop"
 STATE_BADGES = {
     "starting": ":blue-badge[starting]",
@@ -83,7 +87,7 @@ def run_view(run_dir: Path, status: dict[str, Any], records: list[dict[str, Any]
         progress_ui(progress, state)
     else:
         st.caption(f"{modality.capitalize()} runs fit in one step: no epochs.")
-        st.metric("Elapsed", duration(progress.elapsed_s))
+        st.metric("Elapsed", duration(progress.elapsed_s), help=ELAPSED_HELP)
     if not records:
         st.info("No finished epoch yet: the curves appear when the first epoch ends.")
         return
@@ -105,7 +109,7 @@ def progress_ui(progress: Progress, state: str) -> None:
         text=f"Epoch {progress.epoch} of {progress.total}",
     )
     elapsed, eta, stopping, best = st.columns(4)
-    elapsed.metric("Elapsed", duration(progress.elapsed_s))
+    elapsed.metric("Elapsed", duration(progress.elapsed_s), help=ELAPSED_HELP)
     eta.metric(
         "ETA",
         duration(progress.eta_s) if state in ACTIVE else "—",

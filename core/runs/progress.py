@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.runs import folder
-from core.runs.state import ACTIVE, FINISHED
+from core.runs.state import ACTIVE, FINISHED, RunState
 
 ETA_EPOCHS = 5
 """The ETA assumes the remaining epochs take as long as this many last ones."""
@@ -27,8 +27,8 @@ class Progress:
     epoch, total : int
         Epochs finished, and the total planned (at least ``epoch``).
     elapsed_s, eta_s : float or None
-        Seconds since the current process started (or the run's whole time once it has
-        ended), and the estimate of the seconds left while it runs; None when unknown.
+        The run's whole training time across resumes (:func:`training_time`), and the
+        estimate of the seconds left while it runs; None when unknown.
     without_improvement : int
         The early-stopping counter after the last epoch.
     patience : int or None
@@ -67,7 +67,8 @@ def run_progress(
     config : dict
         Its configuration (``training.max_epochs`` and ``training.patience``).
     launched : float or None
-        When the current process started (None: use the status's start).
+        When the current process started. Unused: the elapsed time comes from the
+        epoch records (:func:`training_time`); kept for callers that pass it.
     now : float
         The current time (``time.time()``).
 
@@ -77,12 +78,11 @@ def run_progress(
         The ETA assumes the remaining epochs take as long as the last five; early
         stopping may end the run sooner.
     """
+    del launched  # the elapsed time no longer depends on which process is current
     training = config.get("training", {})
     total = int(training.get("max_epochs") or status.get("max_epochs") or 1)
     epoch = len(records)
     running = status.get("state") in ACTIVE
-    start = launched or status.get("started")
-    end = now if running else status.get("heartbeat")
     eta = None
     if running and records:
         recent = [r.get("elapsed_s") or 0.0 for r in records[-ETA_EPOCHS:]]
@@ -92,7 +92,7 @@ def run_progress(
     return Progress(
         epoch=epoch,
         total=max(total, epoch),
-        elapsed_s=end - start if start and end else None,
+        elapsed_s=training_time(records, status, now),
         eta_s=eta,
         without_improvement=int(records[-1].get("epochs_without_improvement") or 0)
         if records
@@ -101,6 +101,39 @@ def run_progress(
         best_val_loss=best[0],
         best_epoch=best[1],
     )
+
+
+def training_time(
+    records: list[dict[str, Any]], status: dict[str, Any], now: float
+) -> float | None:
+    """The run's whole training time, across every process that trained it.
+
+    Each epoch record holds the seconds its epoch took (``elapsed_s``); the records are
+    part of the checkpoint's history, so a resumed run keeps those of the epochs before
+    its resume, exactly. While a process trains, the epoch under way counts too: the time
+    since its status was last written (the end of its last epoch, or the start of its
+    training).
+
+    Parameters
+    ----------
+    records : list of dict
+        The run's epoch records (``metrics.jsonl``).
+    status : dict
+        Its status (``state``, ``heartbeat``).
+    now : float
+        The current time (``time.time()``).
+
+    Returns
+    -------
+    float or None
+        Seconds; None for a run that has no finished epoch and is not training (one still
+        starting: reading its corpus is not training).
+    """
+    done = sum(float(r.get("elapsed_s") or 0.0) for r in records)
+    heartbeat = status.get("heartbeat")
+    if status.get("state") == RunState.RUNNING and heartbeat is not None:
+        return done + max(0.0, now - float(heartbeat))
+    return done if records else None
 
 
 def stop_requested_s(run_dir: Path, now: float | None = None) -> float | None:

@@ -26,7 +26,7 @@ def test_a_running_run_has_an_eta_from_its_last_five_epochs() -> None:
     status = {"state": "running", "started": 100.0}
     progress = run_progress(done, status, CONFIG, launched=None, now=160.0)
     assert (progress.epoch, progress.total) == (6, 10)
-    assert progress.elapsed_s == 60.0
+    assert progress.elapsed_s == 20.0  # its epochs' time (no heartbeat: none under way)
     assert progress.eta_s == pytest.approx(2.0 * 4)  # the first epoch's 10 s is too old
     assert (progress.best_val_loss, progress.best_epoch) == (0.7, 4)
     assert (progress.without_improvement, progress.patience) == (5, 4)
@@ -36,12 +36,12 @@ def test_an_ended_run_has_no_eta_and_its_time_ends_at_its_last_heartbeat() -> No
     status = {"state": "stopped", "started": 100.0, "heartbeat": 130.0}
     progress = run_progress(records([0.5], [3]), status, CONFIG, launched=110.0, now=999.0)
     assert progress.eta_s is None
-    assert progress.elapsed_s == 20.0  # from this launch, not the first one
+    assert progress.elapsed_s == 3.0  # its epochs' time, whichever process trained them
 
 
 def test_a_run_beyond_its_plan_shows_the_epochs_it_has() -> None:
     progress = run_progress(records([0.5] * 3, [1] * 3), {"state": "completed"}, {}, None, 0.0)
-    assert (progress.epoch, progress.total, progress.elapsed_s) == (3, 3, None)
+    assert (progress.epoch, progress.total, progress.elapsed_s) == (3, 3, 3.0)
     assert progress.without_improvement == 2
 
 
