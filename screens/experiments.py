@@ -21,7 +21,7 @@ from core.data import Corpus
 from core.errors import UserError
 from core.experiment import list_experiments, spec_from_dict, start_experiment
 from core.experiment.estimate import duration_text, estimate
-from ui.common import page_corpus, runs_root
+from ui.common import no_corpus_text, page_corpus, runs_root
 from ui.experiment_compose import compose_ui
 from ui.experiment_status import page_status
 from ui.experiment_tables import experiment_stamp
@@ -70,7 +70,7 @@ def data_root_of(corpus: Corpus) -> str | None:
 def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
     """The form, a plain summary of what it will train, and Start."""
     if corpus is None:
-        st.info("Choose a corpus in the sidebar to start an experiment.")
+        st.info(no_corpus_text("to start an experiment"))
         return
     st.text(f"Data: {corpus.root}")
     composition = compose_ui()
@@ -80,7 +80,7 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
         st.error("Cannot start yet:")
         st.text(str(error))
         return
-    plan = estimate(spec, root, composition.workers or 1)
+    plan = estimate(spec, root, composition.workers or 1, composition.scheduler)
     folds = f" x {spec.folds} folds" if spec.folds else ""
     seeds = f"{len(spec.seeds)} seed{'s' if len(spec.seeds) > 1 else ''}"
     configurations = f"{spec.trials} configuration{'s' if spec.trials > 1 else ''}"
@@ -91,14 +91,18 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
         else f"the scheduler at {composition.scheduler}"
     )
     st.text(
-        f"{plan['runs']} runs: {configurations} x {seeds}{folds}, "
-        f"{epochs}on {where}.\n"
+        f"{plan['runs']} runs: {configurations} x {seeds}{folds}, {epochs}on {where}.\n"
         + (
-            f"Rough time: {duration_text(plan['total_s'])} at most (from {plan['basis']})."
+            f"Rough time: {duration_text(plan['total_s'])} at most."
             if plan["total_s"] is not None
             else f"Rough time: unknown ({plan['basis']})."
         )
     )
+    if plan["total_s"] is not None:
+        st.caption(
+            f"How it was estimated, from wall times measured on this machine: {plan['basis']}. "
+            "Early stopping usually ends runs sooner."
+        )
     if st.button("Start experiment", type="primary", key="experiments_start"):
         launched = time.time()
         try:

@@ -20,7 +20,14 @@ from core.kinds import KINDS
 from core.runs import folder, manager
 from core.runs.state import ACTIVE
 from ui.common import page_corpus, runs_root
-from ui.train_settings import hparams_ui, resume_ui, settings_problem, sources_ui
+from ui.train_settings import (
+    hparams_ui,
+    remember_form,
+    restore_form,
+    resume_ui,
+    settings_problem,
+    sources_ui,
+)
 from ui.train_views import run_view, stop_ui
 
 POLL_S = 1.0
@@ -36,12 +43,19 @@ RUN, READER = "train_run", "train_reader"  # the run this session watches, and i
 
 
 def init_state(runs: list[manager.RunInfo]) -> None:
-    """First visit in a session: watch the newest running run, else the newest run."""
+    """First visit in a session: watch the newest running run, else the newest run.
+
+    The New run form starts with the settings of that run (a reload or a restarted
+    server shows the settings of the run on screen, not the defaults), or with the
+    values it had when this session last left the page.
+    """
     if RUN not in st.session_state:
         running = [r for r in runs if r.status in ACTIVE]
         newest = (running or runs or [None])[0]
         st.session_state[RUN] = str(newest.path) if newest else None
         st.session_state[READER] = None
+    shown = next((r for r in runs if str(r.path) == st.session_state[RUN]), None)
+    restore_form(shown.config if shown else None)
 
 
 def watch(run_dir: Path) -> None:
@@ -128,6 +142,7 @@ def new_run_tab(corpus: Corpus | None, runs: list[manager.RunInfo], root: Path) 
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
     kind = KINDS[modality]
     sources = sources_ui(runs, kind.sources, str(corpus.root)) if kind.sources else None
+    remember_form(modality)
     if SPEAKER_CHOICES.get(values.get("speakers"), {}).get("shortcut_prone"):
         st.warning(SHORTCUT_WARNING)
     problem = settings_problem(modality, values)

@@ -70,11 +70,19 @@ def auto_device() -> str:
 
 
 def _number_ui(h: hparams.HParam, default: float, key: str) -> float:
-    """A slider for a number: log-spaced stops, whole numbers, or a fixed step."""
+    """A slider for a number: log-spaced stops, whole numbers, or a fixed step.
+
+    A log slider also stops at the value the form holds already (a run's setting that
+    is not one of the usual stops, :func:`restore_form`).
+    """
     if h.log:
+        stops = log_grid(h.low, h.high, default)
+        held = st.session_state.get(key)
+        if isinstance(held, int | float) and h.low <= held <= h.high and held not in stops:
+            stops = sorted([*stops, float(held)])
         return st.select_slider(
             h.label,
-            log_grid(h.low, h.high, default),
+            stops,
             value=default,
             format_func=charts.lr_label,
             key=key,
@@ -96,12 +104,17 @@ def _number_ui(h: hparams.HParam, default: float, key: str) -> float:
     )
 
 
+def widget_key(name: str, modality: str, page: str = "train") -> str:
+    """The session-state key of a hyper-parameter's widget: ``train_audio_hidden_size``."""
+    return f"{page}_{modality}_{name}"
+
+
 def hparam_ui(h: hparams.HParam, modality: str, page: str = "train") -> Any:
     """One widget for one hyper-parameter, built from its table entry; returns its value.
 
     ``page`` starts the widget's key, so each page keeps its own values.
     """
-    key = f"{page}_{modality}_{h.name}"
+    key = widget_key(h.name, modality, page)
     default = h.default_for(modality)
     if h.kind == "bool":
         return st.toggle(h.label, value=default, key=key, help=h.describe())
@@ -154,22 +167,25 @@ def sources_ui(runs: list[RunInfo], modalities: tuple[str, ...], corpus_root: st
     """
     st.markdown("**Source runs** (embeddings and text probabilities the fusion combines)")
     sources: dict[str, str | None] = {}
-    key = corpus_key(corpus_root)
+    corpus = corpus_key(corpus_root)
     for modality in modalities:
         finished = [
             r
             for r in runs
             if r.modality == modality
             and r.status in SUCCEEDED
-            and run_corpus_key(r.config) == key
+            and run_corpus_key(r.config) == corpus
             and on_official_split(r.config)
         ]
         losses = {str(r.path): r.best_val_loss for r in finished}
+        key = f"train_fusion_{modality}"
+        if st.session_state.get(key, BEST_RUN) not in (BEST_RUN, *losses):
+            st.session_state[key] = BEST_RUN  # a restored run that is no longer offered
         choice = st.selectbox(
             f"{modality.capitalize()} run",
             [BEST_RUN, *losses],
             format_func=lambda p: "Best finished run" if p == BEST_RUN else run_name(Path(p)),
-            key=f"train_fusion_{modality}",
+            key=key,
             help="Best = the finished run on this data with the lowest validation loss; "
             "when there is none, the fusion run first trains one with default settings.",
         )
@@ -177,6 +193,80 @@ def sources_ui(runs: list[RunInfo], modalities: tuple[str, ...], corpus_root: st
             st.caption(f"best validation loss {losses[choice]:.4f}")
         sources[modality] = None if choice == BEST_RUN else choice
     return sources
+
+
+MODALITY, SEED = "train_modality", "train_seed"
+"""The session-state keys of the form's modality and seed widgets."""
+FORM_MEMORY = "train_form_memory"
+"""Session state: the form's widget values at its last drawing (see :func:`restore_form`)."""
+
+
+def form_state(config: dict[str, Any]) -> dict[str, Any]:
+    """The New run form's widget values that show a run's settings.
+
+    Parameters
+    ----------
+    config : dict
+        A run's ``config.json``.
+
+    Returns
+    -------
+    dict
+        Session-state key to value: the modality, each hyper-parameter the configuration
+        holds (a value the form cannot show is left out: that widget keeps its default),
+        the seed, and a fusion's source runs. Empty for an unknown modality.
+    """
+    modality = config.get("modality")
+    if modality not in hparams.MODALITIES:
+        return {}
+    state: dict[str, Any] = {MODALITY: modality}
+    for h in hparams.for_modality(modality):
+        value = (config.get(h.section) or {}).get(h.name)
+        if value is None:
+            continue
+        try:
+            value = h.parse(value)
+        except ValueError:  # a hand-edited or older configuration
+            continue
+        state[widget_key(h.name, modality)] = list(value) if h.kind == "multi" else value
+    seed = config.get("seed")
+    if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**31:
+        state[SEED] = seed
+    for source, run_dir in (config.get("sources") or {}).items():
+        state[f"train_fusion_{source}"] = run_dir or BEST_RUN
+    return state
+
+
+def restore_form(config: dict[str, Any] | None) -> None:
+    """Fill the New run form before its widgets are drawn, when it is not on screen yet.
+
+    A new browser session (a reload, another tab, a restarted server) starts with the
+    settings of ``config``, the run the page shows; a session that comes back to the
+    page gets the values its form had when it left (Streamlit forgets the values of
+    widgets that a page run does not draw). The form is left alone while it is on
+    screen, so a user's changes stay.
+
+    Parameters
+    ----------
+    config : dict or None
+        The configuration of the run on screen; None when there is none (defaults).
+    """
+    if MODALITY in st.session_state:
+        return
+    remembered = st.session_state.get(FORM_MEMORY)
+    values = remembered if remembered is not None else form_state(config or {})
+    for key, value in values.items():
+        st.session_state[key] = value
+
+
+def remember_form(modality: str) -> None:
+    """Keep the form's current values (modality, seed, its widgets) for :func:`restore_form`."""
+    prefixes = (f"train_{modality}_", "train_fusion_")
+    st.session_state[FORM_MEMORY] = {
+        key: st.session_state[key]
+        for key in list(st.session_state)
+        if key in (MODALITY, SEED) or str(key).startswith(prefixes)
+    }
 
 
 @dataclass

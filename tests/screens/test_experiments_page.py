@@ -173,7 +173,13 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
 def test_the_time_estimate_rests_on_earlier_runs_epoch_times(tmp_path):
     from core.config import make_config
     from core.experiment import spec_from_dict
-    from core.experiment.estimate import duration_text, estimate
+    from core.experiment.estimate import (
+        CLUSTER_START_S,
+        LATER_RUN_STARTUP_S,
+        RUN_STARTUP_S,
+        duration_text,
+        estimate,
+    )
     from core.runs import folder
 
     spec = spec_from_dict(
@@ -193,10 +199,12 @@ def test_the_time_estimate_rests_on_earlier_runs_epoch_times(tmp_path):
             folder.append_metrics(run_dir, {"epoch": epoch, "elapsed_s": elapsed})
     plan = estimate(spec, tmp_path, 4)
     assert plan["runs"] == 2 * 2 * 3 and plan["max_epochs"] == 10
-    assert plan["per_run_s"] == 2.0 * 10  # median of the audio epochs (1, 3, 2) x 10 epochs
-    assert plan["total_s"] == 20.0 * 3  # 12 runs on 4 workers: 3 rounds
+    # the usual start-up + median of the audio epochs (1, 3, 2) x 10 epochs
+    assert plan["per_run_s"] == RUN_STARTUP_S + 2.0 * 10
+    later = LATER_RUN_STARTUP_S + 2.0 * 10  # 12 runs on 4 workers: 4 first, 8 later
+    assert plan["total_s"] == CLUSTER_START_S + plan["per_run_s"] + 8 * later / 4
     assert "3 epochs of 2 earlier audio runs" in plan["basis"]
-    assert duration_text(plan["total_s"]) == "about 60 s" and duration_text(600) == "about 10 min"
+    assert duration_text(60.0) == "about 60 s" and duration_text(600) == "about 10 min"
     assert duration_text(30) == "about 30 s" and duration_text(9000) == "about 2.5 h"
 
     text = spec_from_dict({"name": "t", "modality": "text", "seeds": [0]})
@@ -208,7 +216,7 @@ def test_the_time_estimate_rests_on_earlier_runs_epoch_times(tmp_path):
     )
     plan = estimate(text, tmp_path, 1)
     assert plan["max_epochs"] is None  # text runs fit once, without epochs
-    assert (plan["runs"], plan["per_run_s"], plan["total_s"]) == (1, 12.0, 12.0)
+    assert (plan["runs"], plan["per_run_s"], plan["total_s"]) == (1, 12.0, CLUSTER_START_S + 12)
 
 
 def test_baselines_grid_and_csv_of_an_experiment():
