@@ -23,7 +23,7 @@ from core.explain.text import permutation_importances
 from core.kinds import KINDS
 from core.runs import folder
 from core.runs.folder import read_config
-from ui.common import page_corpus, page_data_root, runs_root
+from ui.common import MISSING, no_corpus_text, page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
     neural_explanation,
@@ -35,6 +35,7 @@ from ui.explain_cache import (
 )
 from ui.explain_figures import permutation_bars, term_bars
 from ui.explain_views import highlighted_transcript, neural_explanation_panel
+from ui.run_choice import ordinary_first
 
 
 def participant_label(corpus: Corpus, pid: int) -> str:
@@ -45,8 +46,11 @@ def participant_label(corpus: Corpus, pid: int) -> str:
 
 
 def run_ui(modality: str, corpus: Corpus, key: str) -> tuple[str, str] | None:
-    """Pick a run of ``modality`` and its checkpoint; None (with a message) when none."""
-    runs = scoring.explainable_runs(runs_root(), modality, page_data_root())
+    """Pick a run of ``modality`` and its checkpoint; None (with a message) when none.
+
+    The best ordinary (or promoted) run comes first; experiments' search runs follow.
+    """
+    runs = ordinary_first(scoring.explainable_runs(runs_root(), modality, page_data_root()))
     if not runs:
         st.info(f"No {modality} run with a saved model yet: train one on the Train page.")
         return None
@@ -114,6 +118,7 @@ def text_tab(corpus: Corpus) -> None:
         st.dataframe(
             terms,
             hide_index=True,
+            placeholder=MISSING,
             key=f"{key}_terms",
             column_config={
                 "importance": st.column_config.NumberColumn(format="%.4f"),
@@ -175,7 +180,7 @@ def permutation_panel(run_dir: str, pipeline, terms: list[str], key: str) -> Non
 st.title("Explain")
 corpus = page_corpus()
 if corpus is None:
-    st.info("Choose a data source in the sidebar to explain models on its participants.")
+    st.info(no_corpus_text("to explain models on its participants"))
     st.stop()
 modality = st.radio(
     "Model",

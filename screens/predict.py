@@ -29,7 +29,14 @@ from core.kinds.fusion_run import check_sources
 from core.runs import folder
 from core.runs.folder import read_config
 from core.runs.status import list_runs
-from ui.common import new_upload_folder, page_corpus, page_data_root, runs_root, text_alert
+from ui.common import (
+    new_upload_folder,
+    no_corpus_text,
+    page_corpus,
+    page_data_root,
+    runs_root,
+    text_alert,
+)
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
@@ -50,6 +57,7 @@ from ui.predict_views import (
     missing_modality,
     scores_row,
 )
+from ui.run_choice import ordinary_first
 
 UPLOAD_STATE = "predict_upload"
 FROM_CORPUS, FROM_UPLOAD = "A participant of the corpus", "An uploaded session (zip)"
@@ -112,13 +120,18 @@ def explain_views():
 
 
 def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
-    """One run and checkpoint per modality, plus the fusion run (best first)."""
+    """One run and checkpoint per modality, plus the fusion run.
+
+    Each offers the best ordinary (or promoted) run first, experiments' search runs after.
+    """
     choices: dict[str, tuple[str, str] | None] = {}
     columns = st.columns(4)
     every_run = list_runs(runs_root())
     for column, modality in zip(columns, tuple(KINDS), strict=True):
         with column:
-            runs = scoring.explainable_runs(runs_root(), modality, data_root, every_run)
+            runs = ordinary_first(
+                scoring.explainable_runs(runs_root(), modality, data_root, every_run)
+            )
             names = {str(r.path): folder.run_name(r.path) for r in runs}
             options = [*names, ""]
             run_dir = st.selectbox(
@@ -204,7 +217,7 @@ if source == FROM_UPLOAD:
         label += ", from the active corpus's split files for this ID"
 else:
     if corpus is None:
-        st.info("Choose a data source in the sidebar, or upload a session.")
+        st.info(no_corpus_text("or upload a session"))
         st.stop()
     ids = [p for p, part in corpus.participants.items() if part.source is not None]
     pid = st.selectbox(

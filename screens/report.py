@@ -4,7 +4,9 @@ Pick a run (or an experiment: its best configuration's pooled results) and read 
 intended use, data, model and hyper-parameters, training curves, participant-level
 results with intervals and baselines, subgroups, calibration, the shortcut audit, the top
 explanations and known limitations. The same card downloads as one self-contained HTML
-file that opens offline. The text audit's speaker variants are trained only when asked.
+file that opens offline. The best ordinary run is offered first, and a card is built
+(tens of seconds) only when asked for with the button. The text audit's speaker variants
+are trained only when asked.
 """
 
 from __future__ import annotations
@@ -14,18 +16,19 @@ import streamlit as st
 from core.errors import UserError
 from core.report import Options
 from core.report.calibration import METHODS
-from ui.common import runs_root
+from ui.common import page_data_root, runs_root
 from ui.report_cache import report_card, report_stamp, report_targets
 from ui.report_views import show_card
 
 TARGET = "report_target"
 CALIBRATION = "report_calibration"
 TRAIN_AUDIT = "report_train_audit"
+BUILT = "report_built"  # session state: the (path, options) whose card was asked for
 
 
 def target_ui() -> str | None:
     """Pick a run or experiment; None (with a message) when there is none."""
-    targets = report_targets(runs_root())
+    targets = report_targets(runs_root(), page_data_root())
     if not targets:
         st.info("No run with a saved model yet: train one on the Train page.")
         return None
@@ -62,6 +65,14 @@ path = target_ui()
 if path is None:
     st.stop()
 options = options_ui()
+if st.session_state.get(BUILT) != (path, options):
+    if not st.button("Build the model card", type="primary", key="report_build"):
+        st.info(
+            "Building a card takes tens of seconds (subgroups, calibration, the shortcut "
+            "audit and explanations): choose the run and options above, then press the button."
+        )
+        st.stop()
+    st.session_state[BUILT] = (path, options)
 try:
     with st.spinner("Building the report (subgroups, calibration, audit)..."):
         card, page = report_card(path, options, report_stamp(path))

@@ -15,24 +15,33 @@ from core.report import Card, Options, build_card, render_html
 from core.report.audit import report_folder
 from core.runs import folder
 from core.runs.status import list_runs
+from ui.run_choice import best_first, is_search_run
 
 
-def report_targets(root: Path) -> dict[str, str]:
-    """Runs with a saved model, and experiments, as path to label, newest first."""
-    targets = {
-        str(run.path): f"{folder.run_name(run.path)} ({run.modality}, {run.status})"
-        for run in list_runs(root)
-        if best_model_file(run.path) is not None
-    }
+def report_targets(root: Path, data_root: str | None = None) -> dict[str, str]:
+    """Runs with a saved model, and experiments, as path to label.
+
+    The best ordinary (or promoted) run comes first (:func:`ui.run_choice.best_first`:
+    on the corpus in use, lowest validation loss, newest), then the other such runs,
+    then the experiments, then the experiments' search runs.
+    """
+    saved = [run for run in list_runs(root) if best_model_file(run.path) is not None]
+    runs = best_first(saved, data_root)
+    label = {str(r.path): f"{folder.run_name(r.path)} ({r.modality}, {r.status})" for r in runs}
+    ordinary = {str(r.path) for r in runs if not is_search_run(r.config)}
+    targets = {path: text for path, text in label.items() if path in ordinary}
     try:
         from core.experiment import list_experiments
     except ImportError:  # an installation without the experiments package
-        return targets
-    for experiment in list_experiments(root):
+        experiments = []
+    else:
+        experiments = list_experiments(root)
+    for experiment in experiments:
         if experiment.get("done"):
             targets[experiment["path"]] = (
                 f"experiment {experiment['name']} ({experiment['done']} runs done)"
             )
+    targets.update({path: text for path, text in label.items() if path not in ordinary})
     return targets
 
 
