@@ -34,7 +34,7 @@ from core.runs_table import (
     runs_table,
     table_csv,
 )
-from ui.common import page_corpus, runs_root
+from ui.common import MISSING, page_corpus, runs_root
 from ui.experiment_compare import compare_ui
 from ui.runs_figures import band_overlay, confusion_heatmap, loss_overlay, roc_figure
 from ui.runs_tables import (
@@ -145,6 +145,7 @@ def groups_ui(groups: dict[str, list[str]], figures: pd.DataFrame, paths: pd.Ser
         st.dataframe(
             figures,
             hide_index=True,
+            placeholder=MISSING,
             key="runs_groups_table",
             column_config={
                 c: st.column_config.NumberColumn(c, format="%.3f")
@@ -178,6 +179,11 @@ def column_config() -> dict:
     """Headers, help and number formats of the displayed table."""
     config = {
         "run": st.column_config.TextColumn("run", pinned=True),
+        "reason": st.column_config.TextColumn(
+            "reason",
+            width="medium",
+            help="Why the run ended; the whole text is under One run up close",
+        ),
         "best_epoch": st.column_config.NumberColumn("best epoch", format="%d"),
         "best_val_loss": st.column_config.NumberColumn("best val loss", format="%.4f"),
         "evaluation": st.column_config.TextColumn(
@@ -239,6 +245,7 @@ def selected_runs_ui(table: pd.DataFrame) -> list[str]:
     event = st.dataframe(
         shown_table(table),
         hide_index=True,
+        placeholder=MISSING,
         width="stretch",
         column_config=column_config(),
         on_select="rerun",
@@ -313,6 +320,7 @@ def evaluation_ui(run: pd.Series) -> None:
     st.dataframe(
         scores_table(saved),
         hide_index=True,
+        placeholder=MISSING,
         column_config={
             label: st.column_config.NumberColumn(label, format="%.3f") for label in LABELS.values()
         },

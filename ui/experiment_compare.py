@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.evaluation.compare import METRIC_LABELS, align, delong, paired_bootstrap, plain_sentence
+from ui.common import MISSING
 
 N_BOOT = 2000
 
@@ -129,6 +130,7 @@ def compare_ui(items: dict[str, dict[str, list[dict[str, Any]]]], key: str) -> N
     st.dataframe(
         result["table"],
         hide_index=True,
+        placeholder=MISSING,
         key=f"{key}_compare_table",
         column_config={
             c: st.column_config.NumberColumn(c, format="%.3f")

@@ -18,13 +18,21 @@ def _scored(configurations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in configurations if c.get("mean") is not None]
 
 
+TICK_FORMAT = ".3~r"
+"""d3 format of numeric axis ticks: three significant digits, no trailing zeros (0.612)."""
+
+
 def _dimension(name: str, values: list[Any]) -> dict[str, Any]:
-    """A parallel-coordinates axis: numbers as they are, anything else as categories."""
+    """A parallel-coordinates axis: numbers as they are, anything else as categories.
+
+    Numeric ticks are rounded to three significant digits (``0.612``, not ``0.611765``).
+    """
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         positive = all(v > 0 for v in values)
         if positive and max(values) / min(values) >= 100:  # a log-scale setting
-            return {"label": f"log10 {name}", "values": [math.log10(v) for v in values]}
-        return {"label": name, "values": values}
+            logs = [math.log10(v) for v in values]
+            return {"label": f"log10 {name}", "values": logs, "tickformat": TICK_FORMAT}
+        return {"label": name, "values": values, "tickformat": TICK_FORMAT}
     categories = sorted({str(v) for v in values})
     return {
         "label": name,
@@ -49,7 +57,9 @@ def parallel_coordinates(configurations: list[dict[str, Any]], objective: str) -
     label = OBJECTIVE_LABELS.get(objective, objective)
     dimensions = [_dimension(n, [(c.get("params") or {}).get(n) for c in scored]) for n in names]
     means = [c["mean"] for c in scored]
-    dimensions.append({"label": f"{label} (mean over seeds)", "values": means})
+    dimensions.append(
+        {"label": f"{label} (mean over seeds)", "values": means, "tickformat": TICK_FORMAT}
+    )
     figure = go.Figure(
         go.Parcoords(
             dimensions=dimensions,
@@ -58,6 +68,7 @@ def parallel_coordinates(configurations: list[dict[str, Any]], objective: str) -
                 "colorscale": "Viridis",
                 "reversescale": objective == "val_loss",
                 "showscale": True,
+                "colorbar": {"tickformat": TICK_FORMAT},
             },
         )
     )

@@ -19,6 +19,7 @@ from core.errors import UserError
 from core.experiment import folder as exp_folder
 from core.experiment import promote_experiment, resume_experiment, stop_experiment
 from core.runs import folder
+from ui.common import MISSING
 from ui.experiment_compare import compare_ui
 from ui.experiment_figures import objective_chart, parallel_coordinates
 from ui.experiment_tables import (
@@ -82,7 +83,7 @@ def summary_ui(status: dict[str, Any]) -> None:
 
 def grid_ui(status: dict[str, Any]) -> None:
     """Every run's state, configuration x seed x fold."""
-    st.dataframe(state_grid(status), hide_index=True, key="experiments_grid")
+    st.dataframe(state_grid(status), hide_index=True, placeholder=MISSING, key="experiments_grid")
     st.caption(GRID_LEGEND)
 
 
@@ -181,7 +182,7 @@ def promotion_ui(status: dict[str, Any]) -> None:
         )
     frame = promotion_frame(promotion)
     if not frame.empty:
-        st.dataframe(frame, hide_index=True, key="experiments_promotion")
+        st.dataframe(frame, hide_index=True, placeholder=MISSING, key="experiments_promotion")
         st.caption(
             "TEST columns: the held-out test split, scored once, after the experiment chose "
             "this configuration; dev columns: the official dev split (it picked each run's "

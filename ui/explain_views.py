@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.explain.attribution import BASELINE
 from core.explain.neural import ATTENTION_CAVEAT, SessionExplanation, landmark_attribution
-from ui.common import text_alert
+from ui.common import MISSING, text_alert
 from ui.explain_figures import (
     attribution_heatmap,
     feature_bars,
@@ -98,6 +98,7 @@ def neural_explanation_panel(
             st.dataframe(
                 table.head(top),
                 hide_index=True,
+                placeholder=MISSING,
                 column_config={
                     "contribution": st.column_config.NumberColumn(format="%.4f"),
                     "magnitude": st.column_config.NumberColumn(format="%.4f"),

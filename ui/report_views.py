@@ -6,32 +6,31 @@ Markdown characters are escaped, and Streamlit never renders HTML in Markdown he
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import streamlit as st
 
 from core.report import Block, Card
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+from ui.common import MISSING, escape_markdown
 
 
 def plain(text: str) -> str:
     """``text`` with every Markdown character escaped, so it shows as written."""
-    return _MARKDOWN.sub(r"\\\1", text)
+    return escape_markdown(text)
 
 
 def _table(block: Block) -> None:
     columns = [c or " " * (k + 1) for k, c in enumerate(block.columns)]  # unique headers
     if block.text:
         st.caption(plain(block.text))
-    st.dataframe(pd.DataFrame(block.rows, columns=columns), hide_index=True)
+    st.dataframe(pd.DataFrame(block.rows, columns=columns), hide_index=True, placeholder=MISSING)
 
 
 def show_block(block: Block, key: str) -> None:
-    """One block: a paragraph, a warning, a table or a figure."""
+    """One block: a paragraph, a warning, a bulleted list, a table or a figure."""
     if block.kind == "warning":
         st.warning(plain(block.text))
+    elif block.kind == "list":
+        st.markdown("\n".join(f"- {plain(row[0])}" for row in block.rows))
     elif block.kind == "table":
         _table(block)
     elif block.kind == "figure" and block.figure is not None:

@@ -32,7 +32,11 @@ def interval_text(lo: float | None, hi: float | None) -> str:
 
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as displayed: intervals as text next to their metric, no folder paths."""
+    """The table as displayed: intervals as text next to their metric, no folder paths.
+
+    ``reason`` (why a run ended, sometimes a long error) comes after every figure, so
+    a long one never pushes the metric columns off the screen.
+    """
     shown = table.drop(columns=["path"])
     for prefix in ("", "test_"):
         for name in METRICS:
@@ -44,35 +48,45 @@ def shown_table(table: pd.DataFrame) -> pd.DataFrame:
     done = shown["epochs"].astype("Int64").astype(str)
     total = shown["max_epochs"].astype("Int64").astype(str).replace("<NA>", "?")
     shown["epochs"] = done + "/" + total
-    front = ["run", "modality", "status", "reason", "epochs", "best_epoch", "best_val_loss"]
+    front = ["run", "modality", "status", "epochs", "best_epoch", "best_val_loss"]
     front.append("evaluation")
     for name in METRICS:  # dev and test side by side
         front += [name, f"{name}_ci", f"test_{name}", f"test_{name}_ci"]
     for name in BASELINES:
         front += [f"{name}_macro_f1", f"test_{name}_macro_f1"]
     front += ["n_dev", "n_dev_depressed", "n_test", "n_test_depressed"]
+    front.append("reason")
     rest = [c for c in shown.columns if c not in front and c != "max_epochs"]
     return shown[front + rest]
 
 
 def baseline_caption(table: pd.DataFrame) -> str:
-    """One line naming the trivial baselines of each split, when every run saw the same."""
-    parts = []
+    """The trivial baselines of each split, in a sentence or two.
+
+    When every run was scored on the same participants of a split, the sentence gives
+    the baselines' macro-F1 there; when runs were scored on different participants, it
+    says so and points to each run's own baseline columns.
+    """
+    sentences = []
     for split, prefix in (("dev", ""), ("test", "test_")):
         scored = table.dropna(subset=[f"n_{split}", f"n_{split}_depressed"])
         counts = set(zip(scored[f"n_{split}"], scored[f"n_{split}_depressed"], strict=True))
         if len(counts) > 1:
-            parts.append(f"runs were scored on different {split} participants: see the columns")
+            sentences.append(
+                f"The runs were scored on different {split} participants, so each has its own "
+                f"trivial baselines: see its {split} baseline columns."
+            )
         elif counts:
             (n, k), first = counts.pop(), scored.iloc[0]
             names = ", ".join(
                 f"{name} {first[f'{prefix}{key}_macro_f1']:.3f}"
                 for key, name in BASELINE_NAMES.items()
             )
-            parts.append(f"on the same {int(n)} {split} participants ({int(k)} depressed): {names}")
-    if not parts:
-        return ""
-    return "Trivial baselines (macro-F1) " + "; ".join(parts) + "."
+            sentences.append(
+                f"Trivial baselines on the same {int(n)} {split} participants "
+                f"({int(k)} depressed), macro-F1: {names}."
+            )
+    return " ".join(sentences)
 
 
 def no_test_labels_caption(table: pd.DataFrame) -> str | None:
