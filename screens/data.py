@@ -59,6 +59,7 @@ def full_check_ui(root: str, stamp: float, known: int) -> dict | None:
     if clicked:
         bar = st.progress(0.0, text="Reading every session file")
         so_far = st.empty()  # takes the place of the last run's summary at once
+        so_far.caption("Reading the first sessions; nothing is concluded until all are read.")
         found = [known]
 
         def count(pid: int, problems: list[str]) -> None:
