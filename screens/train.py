@@ -8,6 +8,7 @@ come from :mod:`ui.train_settings` (built from :mod:`core.hparams`), the run vie
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from core.data.text import SPEAKER_CHOICES
 from core.errors import UserError
 from core.kinds import KINDS
 from core.runs import folder, manager
+from core.runs import status as run_status
 from core.runs.state import ACTIVE
 from ui.common import page_corpus, runs_root
 from ui.train_settings import (
+    MODALITY,
     hparams_ui,
     remember_form,
     restore_form,
@@ -31,6 +34,7 @@ from ui.train_settings import (
 from ui.train_views import run_view, stop_ui
 
 POLL_S = 1.0
+EXIT_WAIT_S = 60.0  # Resume waits this long for an ended run's process to exit
 NOTICE = (
     "Research software, not a diagnostic device. Training runs on this machine; no data leaves it."
 )
@@ -40,6 +44,7 @@ SHORTCUT_WARNING = (
     "what the participant's own words tell. Use it only as a labelled comparison."
 )
 RUN, READER = "train_run", "train_reader"  # the run this session watches, and its reader
+PENDING = "train_start_pending"  # Start was pressed; the run is not launched yet
 
 
 def init_state(runs: list[manager.RunInfo]) -> None:
@@ -113,10 +118,14 @@ def live_run(run_dir: Path) -> None:
     run_view(run_dir, status, epoch_records(run_dir))
 
 
-def resume_tab(runs: list[manager.RunInfo]) -> None:
-    """The Resume tab: a finished run, more epochs and a patience, and the button."""
+def resume_tab(runs: list[manager.RunInfo]) -> Path | None:
+    """The Resume tab: a finished run, more epochs and a patience, and the button.
+
+    Returns the resumed run's folder (now *starting*), or None.
+    """
     chosen = resume_ui(runs, st.session_state.get(RUN))
     if chosen and st.button("Resume", key="train_resume"):
+        wait_for_exit(chosen.run_dir)
         try:
             run_dir = manager.resume_run(
                 chosen.run_dir, more_epochs=chosen.more_epochs, patience=chosen.patience
@@ -125,18 +134,81 @@ def resume_tab(runs: list[manager.RunInfo]) -> None:
             st.error(f"Cannot resume: {error}")
         else:
             watch(run_dir)
-            st.rerun()
+            return run_dir
+    return None
 
 
-def new_run_tab(corpus: Corpus | None, runs: list[manager.RunInfo], root: Path) -> None:
-    """The New run tab: modality, hyper-parameters, seed, fusion sources, and Start."""
+def wait_for_exit(run_dir: Path) -> None:
+    """Wait while the process of an ended run still finishes (it scores its best model).
+
+    A run that was just stopped says so at once, but its process exits only after its
+    evaluation; resuming it meanwhile would be refused as busy.
+    """
+    if not run_status.judge(run_dir).alive:
+        return
+    deadline = time.monotonic() + EXIT_WAIT_S
+    with st.spinner("Waiting for the run's process to finish its evaluation and exit"):
+        while run_status.judge(run_dir).alive and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def start_blocker() -> str | None:
+    """Why Start is off: the run on screen is still starting or running; else None.
+
+    Read afresh from its folder, so a second press of Start, sent before the page showed
+    the first press's run, is refused rather than starting a second run.
+    """
+    shown = st.session_state.get(RUN)
+    if not shown or not Path(shown).is_dir():
+        return None
+    state = manager.read_status(Path(shown)).get("state")
+    if state not in ACTIVE:
+        return None
+    return (
+        f"Start is off while the run on screen, {folder.run_name(Path(shown))}, is {state}: "
+        "stop it, or show another run, to start a new one."
+    )
+
+
+def press_start() -> None:
+    """Start's callback, before the page runs: mark the start pending and say so at once."""
+    st.session_state[PENDING] = True
+    modality = st.session_state.get(MODALITY)
+    st.toast(f"Starting a new {modality} run" if modality else "Starting a new run")
+
+
+def start(
+    modality: str,
+    values: dict[str, Any],
+    data_root: str | None,
+    seed: int,
+    root: Path,
+    sources: dict[str, str | None] | None,
+) -> Path | None:
+    """Launch the run Start asked for; its folder (now *starting*), or None on failure."""
+    with st.spinner(f"Starting the {modality} run: creating its folder, launching its process"):
+        try:
+            run_dir = manager.start_run(modality, values, data_root, seed, root, sources)
+        except (UserError, OSError) as error:
+            st.error(f"Cannot start: {error}")
+            return None
+    watch(run_dir)
+    return run_dir
+
+
+def new_run_tab(corpus: Corpus | None, runs: list[manager.RunInfo], root: Path) -> Path | None:
+    """The New run tab: modality, hyper-parameters, seed, fusion sources, and Start.
+
+    Start launches at most one run per press: it is off while a start is pending or the
+    run on screen is starting or running. Returns the started run's folder, or None.
+    """
     if corpus is None:
         st.info("Choose a corpus in the sidebar to start a new run.")
-        return
+        return None
     data_root = new_run_data_root(corpus)
     st.caption(f"Data: `{corpus.root}`")
     modality = st.segmented_control(
-        "Modality", tuple(KINDS), default="text", required=True, key="train_modality"
+        "Modality", tuple(KINDS), default="text", required=True, key=MODALITY
     )
     values = hparams_ui(modality)
     seed = st.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
@@ -148,14 +220,25 @@ def new_run_tab(corpus: Corpus | None, runs: list[manager.RunInfo], root: Path) 
     problem = settings_problem(modality, values)
     if problem:
         st.error(f"Cannot start: {problem}")
-    if st.button("Start", key="train_start", type="primary", disabled=problem is not None):
-        try:
-            run_dir = manager.start_run(modality, values, data_root, seed, root, sources)
-        except (UserError, OSError) as error:
-            st.error(f"Cannot start: {error}")
-        else:
-            watch(run_dir)
-            st.rerun()
+    blocker, pending = start_blocker(), st.session_state.get(PENDING, False)
+    st.button(
+        "Start",
+        key="train_start",
+        type="primary",
+        disabled=problem is not None or blocker is not None or pending,
+        on_click=press_start,
+    )
+    if not st.session_state.pop(PENDING, False):
+        if blocker:
+            st.caption(blocker)
+        return None
+    if blocker or problem:  # pressed before the page could turn Start off
+        st.warning(f"Not started: {blocker or problem}")
+        return None
+    run_dir = start(modality, values, data_root, seed, root, sources)
+    if run_dir is not None and (blocker := start_blocker()):
+        st.caption(blocker)  # why Start, drawn off for this press, stays off
+    return run_dir
 
 
 corpus = page_corpus()
@@ -166,6 +249,15 @@ runs = manager.list_runs(root)
 init_state(runs)
 settings, view = st.columns([1, 2], gap="large")
 
+with settings:  # first: a run that Start launches is shown in this same page run
+    new_tab, resume = st.tabs(["New run", "Resume"])
+    with resume:
+        resumed = resume_tab(runs)
+    with new_tab:
+        started = new_run_tab(corpus, runs, root)
+if started or resumed:
+    runs = manager.list_runs(root)
+
 with view:
     st.subheader("Run")
     shown = watched_run_ui(runs)
@@ -175,10 +267,3 @@ with view:
         live_run(shown.path)
     else:
         run_view(shown.path, manager.read_status(shown.path), epoch_records(shown.path))
-
-with settings:
-    new_tab, resume = st.tabs(["New run", "Resume"])
-    with resume:
-        resume_tab(runs)
-    with new_tab:
-        new_run_tab(corpus, runs, root)

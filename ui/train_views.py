@@ -60,9 +60,9 @@ def stop_ui(run_dir: Path) -> None:
             manager.stop_run(run_dir, timeout_s=5.0)
 
 
-def state_ui(run_dir: Path, status: dict[str, Any]) -> None:
-    """What the run's state means: its error and log, how it ended, or that it starts."""
-    note = state_note(status)
+def state_ui(run_dir: Path, status: dict[str, Any], launcher: dict[str, Any]) -> None:
+    """What the run's state means: its error and log, how it ended, or what it does to start."""
+    note = state_note(status, launcher, time.time())
     if note is None:
         return
     level, text = note
@@ -78,8 +78,8 @@ def run_view(run_dir: Path, status: dict[str, Any], records: list[dict[str, Any]
     state = status.get("state", "starting")
     modality = config.get("modality", "?")
     st.markdown(f"**{run_dir.name}** · {modality} · {STATE_BADGES.get(state, state)}")
-    state_ui(run_dir, status)
     launcher = folder.read_json(run_dir / folder.LAUNCHER) or {}
+    state_ui(run_dir, status, launcher)
     progress = run_progress(records, status, config, launcher.get("time"), time.time())
     kind = KINDS.get(modality)
     has_epochs = kind is None or kind.has_epochs

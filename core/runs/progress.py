@@ -145,14 +145,65 @@ def stop_requested_s(run_dir: Path, now: float | None = None) -> float | None:
     return (time.time() if now is None else now) - asked
 
 
-def state_note(status: dict[str, Any]) -> tuple[str, str] | None:
+def starting_phase(status: dict[str, Any], launcher: dict[str, Any]) -> str:
+    """What a *starting* run is doing, judged from its status and ``launcher.json``.
+
+    A run is launched by the manager (its status says *starting*, written before the
+    process exists), then its process imports Python and PyTorch, takes the run over
+    (its own status) and reads the corpus; it is *running* from its first epoch on.
+
+    Parameters
+    ----------
+    status : dict
+        The run's status (``owned``, ``heartbeat``, and ``phase`` if its process wrote
+        one).
+    launcher : dict
+        ``launcher.json`` (``time``: when the manager launched the current process).
+
+    Returns
+    -------
+    str
+        For example ``"reading the corpus and preparing the data"``.
+    """
+    if status.get("phase"):
+        return str(status["phase"])
+    if status.get("owned"):
+        return "reading the corpus and preparing the data"
+    if launcher.get("time", 0.0) >= float(status.get("heartbeat") or 0.0) > 0.0:
+        return "starting Python and loading PyTorch"
+    return "launching its process"
+
+
+def launched_at(status: dict[str, Any], launcher: dict[str, Any]) -> float | None:
+    """When the process now starting the run was launched; None when not known."""
+    launched = launcher.get("time")
+    if launched is None:
+        return None
+    if status.get("owned"):  # the process has taken the run over: is it the launched one?
+        return float(launched) if status.get("pid") == launcher.get("pid") else None
+    return float(launched) if launched >= float(status.get("heartbeat") or 0.0) else None
+
+
+def state_note(
+    status: dict[str, Any], launcher: dict[str, Any] | None = None, now: float | None = None
+) -> tuple[str, str] | None:
     """What to say about a run's state: ``(level, text)``, level one of error/success/caption.
+
+    Parameters
+    ----------
+    status : dict
+        The run's status.
+    launcher : dict, optional
+        Its ``launcher.json``, which tells what a starting run is doing and since when.
+    now : float, optional
+        The current time (default ``time.time()``).
 
     Returns
     -------
     tuple of str or None
         ``("error", "The run failed: …")`` for a failed run, ``("success", …)`` for one
-        that ended otherwise, ``("caption", …)`` while it starts; None while it runs.
+        that ended otherwise, ``("caption", "Starting, 12 s so far: reading the corpus
+        …")`` while it starts; None while it runs.
     """
     state = status.get("state", "starting")
     reason = status.get("reason")
@@ -161,5 +212,9 @@ def state_note(status: dict[str, Any]) -> tuple[str, str] | None:
     if state in FINISHED:
         return "success", f"{state.capitalize()}: {reason or 'done'}"
     if state == "starting":
-        return "caption", "Starting: reading the corpus and preparing the data."
+        launcher = launcher or {}
+        since = launched_at(status, launcher)
+        now = time.time() if now is None else now
+        so_far = f", {max(0, round(now - since))} s so far" if since is not None else ""
+        return "caption", f"Starting{so_far}: {starting_phase(status, launcher)}."
     return None
