@@ -122,9 +122,10 @@ def progress_ui(progress: Progress, state: str) -> None:
         "when the two are equal.",
     )
     best.metric(
-        "Best validation loss",
+        "Best val. loss",
         f"{progress.best_val_loss:.4f}" if progress.best_val_loss is not None else "—",
         f"epoch {progress.best_epoch}" if progress.best_epoch else None,
+        help="Best validation loss: the lowest so far, and the epoch that reached it.",
         delta_color="off",
         delta_arrow="off",
     )
@@ -138,13 +139,34 @@ def curves_ui(records: list[dict[str, Any]]) -> None:
     metrics.plotly_chart(charts.val_metrics_figure(records))
 
 
+SCORE_COLUMNS = 3
+"""Metrics side by side in a text run's scores: a label as long as "train, out-of-fold"
+still fits in the run panel of a 1280-pixel-wide window."""
+
+
 def text_scores_ui(record: dict[str, Any]) -> None:
-    """A text run's one fit: log-losses and participant-level validation metrics."""
-    scores = {
-        "train log-loss (out-of-fold)": record.get("train_loss"),
-        "validation log-loss": record.get("val_loss"),
-        **{f"validation {name}": record.get(key) for key, name in charts.VAL_METRICS.items()},
-    }
-    for row in (list(scores.items())[:4], list(scores.items())[4:]):
-        for column, (label, value) in zip(st.columns(4), row, strict=False):
-            column.metric(label, f"{value:.3f}" if value is not None else "—")
+    """A text run's one fit: log-losses and participant-level validation metrics.
+
+    Each group has a heading, so the labels stay short enough to be read whole; the full
+    name of each figure is its help.
+    """
+    losses = [
+        (
+            "train, out-of-fold",
+            "train_loss",
+            "Training log-loss, out-of-fold: each "
+            "training participant scored by a forest fitted without them.",
+        ),
+        ("validation", "val_loss", "Validation log-loss, per participant."),
+    ]
+    metrics = [
+        (name, key, f"Validation {name}, per participant (dev split).")
+        for key, name in charts.VAL_METRICS.items()
+    ]
+    for heading, scores in (("Log-loss", losses), ("Validation, per participant", metrics)):
+        st.markdown(f"**{heading}**")
+        for start in range(0, len(scores), SCORE_COLUMNS):
+            row = scores[start : start + SCORE_COLUMNS]
+            for column, (label, key, help_) in zip(st.columns(SCORE_COLUMNS), row, strict=False):
+                value = record.get(key)
+                column.metric(label, f"{value:.3f}" if value is not None else "—", help=help_)

@@ -316,7 +316,7 @@ def test_text_run_started_from_the_page_completes(
     assert at.selectbox(key="train_watch").value == str(run_dir)
     assert chart_titles(at) == []  # one fit, no epochs: scores instead of curves
     scores = {m.label: m.value for m in at.metric}
-    assert float(scores["validation macro-F1"]) == pytest.approx(
+    assert float(scores["macro-F1"]) == pytest.approx(
         folder.read_metrics(run_dir)[0]["val_macro_f1"], abs=1e-3
     )
     assert "train_resume_run" not in [box.key for box in at.selectbox]  # text: no epochs
