@@ -17,6 +17,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.data import Corpus, DataError, sample, storage
 from core.data.upload import UploadFolder, server_uploads_folder
 from core.runs import folder  # noqa: E402
+from ui.sample_banner import sample_banner
 
 SAMPLE_LABEL = "Bundled synthetic sample"
 FOLDER_LABEL = "DAIC-WOZ folder on this machine"
@@ -112,10 +113,11 @@ def sample_job(root: str) -> SampleJob:
 
 @st.fragment(run_every=1.0)
 def sample_progress_ui(job: SampleJob) -> None:
-    """A progress bar that refreshes itself each second; the whole app reruns when done."""
+    """The note and progress bar, redrawn each second; the whole app reruns when done."""
     if not job.running:
         stored_summary.clear()
         st.rerun()  # ready (or failed): draw every page element again
+    st.info(sample_banner(job.done, job.total))
     st.progress(
         job.done / max(job.total, 1),
         text=f"Generating the synthetic sample: {job.done}/{job.total} sessions "
@@ -149,10 +151,6 @@ def sample_status_ui() -> None:
             job.start(retry=True)
             st.rerun()
         return
-    st.info(
-        "The bundled synthetic sample is being generated, once, in the background "
-        "(about half a minute). This page fills in by itself as soon as it is ready."
-    )
     sample_progress_ui(job)
 
 
