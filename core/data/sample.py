@@ -41,15 +41,16 @@ carry six significant digits); generation times are in ``benchmarks/README.md``.
 """
 
 GENERATION_TIME = (
-    "about 35-45 s on two busy cores (measured), less on idle ones and up to about 2 min "
-    "under heavy load"
+    "25 to 45 s on two cores with other work running (measured), and up to about 2 min "
+    "on a heavily loaded machine"
 )
 """How long generating the sample takes, as the first page and the README say it.
 
-Measured with :data:`SAMPLE_SETTINGS` (``write_corpus`` alone, archives): 45.4 s and
-34.2 s on two cores with other work running (load average 6-7), December 2026; about
-110 s was reported on a more heavily loaded machine, and ``benchmarks/README.md`` has
-10-30 s on idle cores. The time grows with the load because the sessions are written by
+Measured with :data:`SAMPLE_SETTINGS` on two cores with other work running, December
+2026: ``write_corpus`` alone took 45.4 s and 34.2 s (load average 6-7), and the app's
+first page was ready 26 s after it opened (load average about 4); about 110 s was
+reported on a more heavily loaded machine, and ``benchmarks/README.md`` has 10-30 s on
+idle cores. The time grows with the load because the sessions are written by
 threads that need both cores.
 """
 
