@@ -87,12 +87,12 @@ def test_the_run_folder_of_a_stopped_and_resumed_run_gives_its_whole_training_ti
     run_dir.mkdir()
     calls = itertools.count(1)  # 3 batches per epoch: call 7 is the first batch of epoch 3
     first = trainer(run_dir, stop_check=lambda: next(calls) >= 7)
-    first.train(*loaders(), n_epochs=5)
+    first.train(*loaders(), n_epochs=3)
     assert first.status == "stopped" and first.epoch == 2
     before = [r["elapsed_s"] for r in folder.read_metrics(run_dir)]
 
     second = trainer(run_dir)
-    second.train(*loaders(), n_epochs=5, resume_from=run_dir)
+    second.train(*loaders(), n_epochs=3, resume_from=run_dir)
     assert second.status == "completed"
     records = folder.read_metrics(run_dir)
     assert [r["elapsed_s"] for r in records[:2]] == before  # kept exactly by the checkpoint
