@@ -1,18 +1,13 @@
 """End to end: a real ``streamlit run app.py`` server driven by headless Chromium.
 
 Screenshots land in ``test-artifacts/e2e/`` (git-ignored). The browser is Debian's
-chromium; without it the test is skipped on a developer machine and fails in CI.
+chromium; without it these tests are skipped on a developer machine and fail in CI.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
+import shutil
 
 import pytest
 
@@ -21,65 +16,19 @@ from tests.e2e.browser import (
     ARTIFACTS,
     CHROMIUM,
     FLAGS,
-    REPO,
     expect,
-    free_port,
-    press_until,
+    foreign,
     require_browser,
+    settled,
     sync_playwright,
 )
+from tests.runs.helpers import wait_for
 
 NAVIGATION = ["Data", "Train", "Runs", "Experiments", "Explain", "Predict", "Report"]
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 require_browser()
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runs_root = tmp_path_factory.mktemp("e2e-runs")
-    port = free_port()
-    env = {**os.environ, "DAIC_RUNS_ROOT": str(runs_root), "OMP_NUM_THREADS": "1"}
-    log = open(tmp_path_factory.mktemp("e2e-log") / "server.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("the Streamlit server did not come up within 60 s")
-    yield url, runs_root
-    for run in manager.list_runs(runs_root):
-        if run.status in ("starting", "running"):
-            manager.stop_run(run.path, timeout_s=10)
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
-
-
-def _record_requests(page, requested: list[str]) -> None:
-    """Collect the URL of every request the page makes (documents, scripts, fonts, icons)."""
-    page.on("request", lambda request: requested.append(request.url))
-
-
-def _foreign(requested: list[str]) -> list[str]:
-    """The requested URLs whose host is not this machine's loopback server."""
-    hosts = {url: urllib.parse.urlsplit(url).hostname for url in requested}
-    return [url for url, host in hosts.items() if host is not None and host not in LOCAL_HOSTS]
 
 
 def _navigation_labels(page) -> list[str]:
@@ -87,16 +36,17 @@ def _navigation_labels(page) -> list[str]:
     return [re.sub(r"^\W+", "", text).strip() for text in links.all_inner_texts()]
 
 
-def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
-    url, runs_root = server
+def test_home_loads_and_a_run_started_from_train_draws_its_curve(app_server):
+    url, runs_root = app_server.url, app_server.runs_root
+    before = {run.path for run in manager.list_runs(runs_root)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        _record_requests(page, requested)
+        page.on("request", lambda request: requested.append(request.url))
 
-        # A bookmarked page URL is the first thing this fresh server sees: it still gets
+        # A bookmarked page URL as the first page of a browser session: it still gets
         # the app's navigation labels (not file names), the sidebar and the disclaimer.
         page.goto(f"{url}/train")
         expect(page.get_by_text("Data source")).to_be_visible(timeout=90_000)
@@ -114,42 +64,39 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(server):
 
         page.get_by_role("link", name="Train").click()
         expect(page.get_by_role("heading", name="Train")).to_be_visible(timeout=30_000)
+        settled(page)
         page.get_by_role("radio", name="audio").click()
-        press_until(
-            page.get_by_role("button", name="Start"),
-            lambda: bool(manager.list_runs(runs_root)),
-            "no run started",
-        )
+        settled(page)
+        page.get_by_role("button", name="Start").click()
 
+        def started():
+            return [run for run in manager.list_runs(runs_root) if run.path not in before]
+
+        (run,) = wait_for(started, 60, "the run started from the Train page", poll_s=0.25)
         at_least_two_epochs = re.compile(r"Epoch ([2-9]|\d{2,}) of \d+")
         expect(page.get_by_text(at_least_two_epochs)).to_be_visible(timeout=120_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
         page.screenshot(path=ARTIFACTS / "train-live.png", full_page=True)
-
-        page.screenshot(path=ARTIFACTS / "train-after.png", full_page=True)
         browser.close()
 
     assert requested, "no request was recorded"
-    assert _foreign(requested) == [], "the pages fetched assets from outside this machine"
-    (run,) = manager.list_runs(runs_root)
+    assert foreign(requested) == [], "the pages fetched assets from outside this machine"
+    (run,) = [run for run in manager.list_runs(runs_root) if run.path not in before]
     assert run.modality == "audio" and run.status != "failed"
     assert run.epochs_done >= 2
 
 
-def test_explain_and_predict_show_the_running_audio_run(server):
-    url, runs_root = server
-    (run,) = manager.list_runs(runs_root)  # started by the test above
-    assert (run.path / "best_model.pth").exists()
+def test_explain_and_predict_show_an_audio_run(app_server, trained_runs):
+    url, runs_root = app_server.url, app_server.runs_root
+    shutil.copytree(trained_runs["audio"], runs_root / "audio-explained")  # a copy to read
     requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        _record_requests(page, requested)
-        page.goto(url)
-        expect(page.get_by_text("train participants")).to_be_visible(timeout=90_000)
-
-        page.get_by_role("link", name="Explain").click()
-        expect(page.get_by_role("heading", name="Explain")).to_be_visible(timeout=30_000)
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{url}/explain")
+        expect(page.get_by_role("heading", name="Explain")).to_be_visible(timeout=90_000)
+        settled(page)
         page.get_by_text("Audio", exact=True).click()
         expect(page.get_by_text("Attention weights show where the model looked")).to_be_visible(
             timeout=60_000
@@ -164,8 +111,8 @@ def test_explain_and_predict_show_the_running_audio_run(server):
         )
         expect(notice).to_be_visible(timeout=30_000)
         expect(page.get_by_text("True label:")).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Late fusion")).to_be_visible()
+        expect(page.get_by_text("Late fusion", exact=True)).to_be_visible()
         page.screenshot(path=ARTIFACTS / "predict.png", full_page=True)
         browser.close()
 
-    assert _foreign(requested) == [], "the pages fetched assets from outside this machine"
+    assert foreign(requested) == [], "the pages fetched assets from outside this machine"

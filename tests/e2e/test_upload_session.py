@@ -9,15 +9,20 @@ folder goes when the server exits.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM, REPO, free_port, require_browser, sync_playwright
+from tests.e2e.browser import (
+    CHROMIUM,
+    FLAGS,
+    require_browser,
+    serve,
+    settled,
+    shut_down,
+    sync_playwright,
+)
 from tests.runs.helpers import wait_for
 
 require_browser()
@@ -25,26 +30,11 @@ require_browser()
 pytestmark = pytest.mark.slow
 
 
-def _serve(tmp_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
+def _serve(tmp_path: Path):
     (tmp_path / "no-sample").write_text("a file: the sample cannot be generated here")
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "DAIC_RUNS_ROOT": str(tmp_path / "runs")}
     env["DAIC_SAMPLE_DIR"] = str(tmp_path / "no-sample")  # uploads need no corpus
-    argv = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    argv += ["--server.headless", "true", "--server.disconnectedSessionTTL", "1"]
-    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 (the server keeps it)
-    server = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://localhost:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    wait_for(healthy, 60, "the Streamlit server", poll_s=0.3)
-    return server, url
+    return serve(env, tmp_path / "server.log", "--server.disconnectedSessionTTL", "1")
 
 
 def test_an_upload_goes_when_its_browser_session_ends(planted_corpus, tmp_path):
@@ -56,10 +46,13 @@ def test_an_upload_goes_when_its_browser_session_ends(planted_corpus, tmp_path):
     server, url = _serve(tmp_path)
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page()
             page.goto(f"{url}/predict")
+            page.get_by_text("Research software, not a diagnostic device").first.wait_for()
+            settled(page)
             page.get_by_text("An uploaded session (zip)").click()
+            settled(page)
             page.locator("input[type=file]").set_input_files(str(upload))
             page.get_by_text("Uploaded participant 900").wait_for(timeout=120_000)
             (kept,) = (tmp_path / "tmp").rglob("900_P.zip")
@@ -67,6 +60,5 @@ def test_an_upload_goes_when_its_browser_session_ends(planted_corpus, tmp_path):
         wait_for(lambda: not kept.exists(), 30, "the upload to be deleted", poll_s=0.2)
         assert kept.parent.parent.exists()  # the server's folder stays while it runs
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        shut_down(server)
     assert list((tmp_path / "tmp").glob("daic-uploads-*")) == []  # gone with the server
