@@ -84,6 +84,16 @@ def test_same_arguments_give_identical_bytes(small, tmp_path):
     assert all_files(other)[name] != all_files(root)[name]
 
 
+def test_a_transcripts_only_corpus_has_the_same_words_and_labels(small, tmp_path):
+    root, _ = small
+    write_corpus(tmp_path / "words", **SMALL, transcripts_only=True)
+    words = all_files(tmp_path / "words")
+    everything = all_files(root)
+    assert words and all(everything[name] == data for name, data in words.items())
+    kept = {name for name in everything if "/" not in name or "TRANSCRIPT" in name}
+    assert set(words) == kept
+
+
 def test_layout_and_ids(small):
     root, summary = small
     ids = list(range(900, 912))

@@ -32,7 +32,7 @@ def fitted(tmp_path_factory):
     held-out ones (dev and test, 14 depressed).
     """
     root = tmp_path_factory.mktemp("explain_text") / "daic"
-    write_corpus(root, participants=100, minutes=0.5, seed=1)
+    write_corpus(root, participants=100, minutes=0.5, seed=1, transcripts_only=True)
     corpus = Corpus(root)
     _, train_docs, train_y, _ = participant_documents(corpus, "train", "participant")
     _, dev_docs, dev_y, _ = participant_documents(corpus, "dev", "participant")

@@ -56,8 +56,10 @@ def _lead_in(rng: np.random.Generator, interview: float) -> float:
     return round(rng.uniform(low, high) * min(1.0, interview / 45.0), 3)
 
 
-def _session_files(person: _Person, minutes: float, seed: int) -> dict[str, bytes]:
-    """Every file of one session, by file name."""
+def _session_files(
+    person: _Person, minutes: float, seed: int, transcripts_only: bool = False
+) -> dict[str, bytes]:
+    """Every file of one session (or only its transcript), by file name."""
     # the fifth stream decides the interviewer's diagnosis question and its follow-ups
     streams = np.random.SeedSequence([seed, person.pid]).spawn(5)
     length_rng, talk_rng, audio_rng, face_rng, prompt_rng = (
@@ -71,12 +73,15 @@ def _session_files(person: _Person, minutes: float, seed: int) -> dict[str, byte
     dialogue = _dialogue(
         talk_rng, prompt_rng, person.depressed, s_audio, s_text, seconds, start=lead_in
     )
+    pid = person.pid
+    transcript = {formats.session_file(pid, "transcript"): _transcript_bytes(dialogue)}
+    if transcripts_only:  # each modality draws from its own stream: the words are the same
+        return transcript
     covarep, formant = _audio(audio_rng, dialogue, seconds, person.gender, s_audio)
     face = _face(face_rng, dialogue, seconds, s_face)
 
-    pid = person.pid
     files = {
-        formats.session_file(pid, "transcript"): _transcript_bytes(dialogue),
+        **transcript,
         formats.session_file(pid, "covarep"): _csv_bytes([covarep]),
         formats.session_file(pid, "formant"): _csv_bytes([formant]),
     }
@@ -127,6 +132,7 @@ def write_corpus(
     first_id: int = 900,
     archives: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    transcripts_only: bool = False,
 ) -> dict:
     """Write a synthetic corpus in the DAIC-WOZ layout.
 
@@ -150,6 +156,10 @@ def write_corpus(
         ``NNN_P/`` folder.
     progress : callable, optional
         Called as ``progress(done, total)`` after each session is written.
+    transcripts_only : bool, default False
+        Write only the label files and each session's transcript (the same words as a
+        full corpus of the same arguments): a corpus for the text model alone, written in
+        a small fraction of the time.
 
     Returns
     -------
@@ -175,7 +185,7 @@ def write_corpus(
         written += (out / name).write_bytes(text.encode())
 
     def one(person: _Person) -> int:
-        files = _session_files(person, minutes, seed)
+        files = _session_files(person, minutes, seed, transcripts_only)
         return _write_session(out, person.pid, files, archives)
 
     # numpy and pyarrow release the GIL for the heavy parts, so threads use both cores.
