@@ -242,6 +242,7 @@ def test_text_runs_are_keyed_by_their_saved_pipeline(tmp_path):
     assert best_model_file(run_dir) == run_dir / "text_model.skops"
 
 
+@pytest.mark.slow
 def test_stamp_changes_with_metrics_and_when_a_run_dies_without_writing(tmp_path):
     from core.runs.process import start_time
 

@@ -268,6 +268,7 @@ def test_empty_folder_is_not_usable(tmp_path):
 # --- command line ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_json(tmp_path, daic):
     daic.corpus(tmp_path, archive=True)
     result = _run_cli(str(tmp_path), "--json")
@@ -284,6 +285,7 @@ def test_cli_json(tmp_path, daic):
     assert report["participants"][0]["modalities"] == ["text", "audio", "face"]
 
 
+@pytest.mark.slow
 def test_cli_exit_status_for_unusable_and_missing_roots(tmp_path):
     unusable = _run_cli(str(tmp_path))
     assert unusable.returncode == 1

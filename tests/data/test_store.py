@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import numpy as np
+import pytest
 
 from core.data.cache import FrameCache
 from core.data.corpus import Corpus
@@ -48,6 +49,7 @@ def test_progress_reaches_the_total(daic, tmp_path):
     assert seen[-1] == (len(corpus.ids()), len(corpus.ids()))
 
 
+@pytest.mark.slow
 def test_worker_processes_give_the_frames_of_the_sequential_path(daic, tmp_path):
     root = daic.corpus(tmp_path / "corpus", train=(300, 301, 302), dev=(303,), test=(304,))
     (root / "302_P" / "302_COVAREP.csv").write_text("1,2,3\n")  # fails in a worker too
@@ -66,6 +68,7 @@ def test_worker_processes_give_the_frames_of_the_sequential_path(daic, tmp_path)
     _same(FrameStore(corpus, SETTINGS).read(ids), cached)
 
 
+@pytest.mark.slow
 def test_worker_processes_hash_read_and_store_like_this_process(daic, tmp_path):
     root = daic.corpus(tmp_path / "corpus", train=(300, 301), dev=(302,), test=(303,))
     corpus = Corpus(root)

@@ -263,16 +263,7 @@ def test_a_small_zip_declaring_two_gigabytes_is_refused_before_it_is_inflated(se
     assert MAX_UNPACKED_BYTES * PARSE_BYTES_PER_BYTE <= UPLOAD_MEMORY_BUDGET
 
 
-def test_checking_an_upload_stays_within_its_memory_per_byte(small_corpus):
-    """A real process: the peak memory of checking the densest upload, per byte of it."""
-    from benchmarks.upload_memory import measure  # the benchmark's own measurement
-
-    session_dir = next(iter(find_sessions(small_corpus).values()))
-    figures = measure(session_dir, dense_bytes=24_000_000)  # the densest file: 1-digit cells
-    size, peak = figures["files_mb"] * 1e6, figures["peak_mb"] * 1e6
-    assert size > 24_000_000 and 0 < peak <= PARSE_BYTES_PER_BYTE * size
-
-
+@pytest.mark.slow
 def test_a_killed_servers_uploads_are_cleared_when_the_next_one_starts(tmp_path):
     code = (
         "import sys, time; from pathlib import Path\n"

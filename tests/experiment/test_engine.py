@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 from collections import Counter
@@ -156,6 +157,7 @@ def test_a_stop_pressed_while_the_driver_starts_is_kept_and_an_older_one_cleared
     assert not (out / "stop.request").exists()
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_others_finish(
     small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -201,9 +203,12 @@ def _run_config(out: Path, setup: dict) -> dict:
     return exp.run_config(RunPlan("c000-s0-f0", "c000", 0, 0), {})
 
 
-def test_promote_retrains_the_best_configuration_and_reports_test(reference: Path) -> None:
-    assert main(["promote", str(reference), "--workers", "2"]) == 0
-    status = experiment_status(reference)
+def test_promote_retrains_the_best_configuration_and_reports_test(
+    reference: Path, tmp_path: Path
+) -> None:
+    experiment = shutil.copytree(reference, tmp_path / "experiment")  # others read reference
+    assert main(["promote", str(experiment), "--workers", "2"]) == 0
+    status = experiment_status(experiment)
     promotion = status["promotion"]
     assert promotion["state"] == "completed"
     assert promotion["configuration"] == status["best"]["id"]

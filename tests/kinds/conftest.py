@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.kinds.helpers import TINY, linked_copy
+from tests.sharing import built_once
 
 
 @pytest.fixture(scope="session")
@@ -12,9 +13,9 @@ def tiny_audio_run(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory)
     """A one-epoch tiny audio run on its own (linked) copy of the small corpus."""
     from core.train import main
 
-    base = tmp_path_factory.mktemp("tiny-audio")
-    root = linked_copy(small_corpus, base / "daic")
-    run_dir = base / "audio"
-    args = ["audio", "--data", str(root), "--run-dir", str(run_dir), "--quiet"]
-    assert main([*args, *TINY, "--max-epochs", "1"]) == 0
-    return run_dir
+    def build(base: Path) -> None:
+        root = linked_copy(small_corpus, base / "daic")
+        args = ["audio", "--data", str(root), "--run-dir", str(base / "audio"), "--quiet"]
+        assert main([*args, *TINY, "--max-epochs", "1"]) == 0
+
+    return built_once(tmp_path_factory, "tiny-audio", build) / "audio"

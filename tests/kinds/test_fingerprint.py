@@ -9,13 +9,13 @@ import pytest
 from core.data import Corpus
 from core.data.formats import DEV_LABELS, TRAIN_LABELS
 from core.kinds import get_kind
-from core.kinds.fingerprint import corpus_changes, corpus_fingerprint
+from core.kinds.fingerprint import corpus_changes, corpus_fingerprint, source_changes
 from core.kinds.fusion_run import SourcesChanged, predict_fusion, score_fusion
 from core.kinds.results import EVALUATION_FILE, evaluation_key, read_evaluation
 from core.runs import folder
 from core.train import main
 from core.training.checkpoint import load_checkpoint, save_checkpoint
-from tests.kinds.helpers import linked_copy, replace_file
+from tests.kinds.helpers import copy_run, linked_copy, replace_file
 
 
 def drop_row(labels: Path, pid: int) -> None:
@@ -100,7 +100,7 @@ def test_resume_refuses_options_it_would_ignore(tiny_audio_run, option, capsys):
     before = (tiny_audio_run / folder.CONFIG).read_bytes(), folder.read_metrics(tiny_audio_run)
     args = ["--resume", str(tiny_audio_run), option, value.get(option, str(tiny_audio_run.parent))]
     assert main(args) == 2
-    assert f"{option} belong to a new run" in capsys.readouterr().err
+    assert f"{option} belongs to a new run" in capsys.readouterr().err
     after = (tiny_audio_run / folder.CONFIG).read_bytes(), folder.read_metrics(tiny_audio_run)
     assert after == before
 
@@ -119,26 +119,43 @@ def test_a_saved_evaluation_is_stale_once_the_labels_change(small_corpus, tmp_pa
     assert read_evaluation(run_dir) is None
 
 
+def _point_source(run_dir: Path, modality: str, source: Path) -> None:
+    """Make the fusion run ``run_dir`` name ``source`` as its ``modality`` run."""
+    config = folder.read_config(run_dir)
+    config["sources"][modality] = str(source)
+    folder.write_config(run_dir, config)
+    for name in (folder.BEST, folder.LATEST):
+        if (run_dir / name).exists():
+            checkpoint = load_checkpoint(run_dir / name)
+            checkpoint["config"]["sources"][modality] = str(source)
+            checkpoint["config"]["source_models"][modality]["run"] = str(source)
+            save_checkpoint(run_dir / name, checkpoint)
+
+
 @pytest.fixture
-def changed_audio_source(trained_runs):
-    """The fusion's audio source with other weights (as if retrained), restored after."""
-    best = trained_runs["audio"] / folder.BEST
-    original, stat = best.read_bytes(), best.stat()
-    checkpoint = load_checkpoint(best)
+def changed_audio_source(trained_runs, tmp_path):
+    """A copy of the fusion run whose (copied) audio source now has other weights.
+
+    The session's runs stay as they are: the fusion and its audio source are copied, the
+    copy pointed at the copied source, and the copied source changed, as if retrained.
+    """
+    audio = copy_run(trained_runs["audio"], tmp_path / "audio")
+    fusion = copy_run(trained_runs["fusion"], tmp_path / "fusion")
+    _point_source(fusion, "audio", audio)
+    assert source_changes(load_checkpoint(fusion / folder.BEST)["config"]["source_models"]) == {}
+    checkpoint = load_checkpoint(audio / folder.BEST)
     weights = checkpoint["model_state_dict"]
     name = next(iter(weights))
     weights[name] = weights[name] + 0.5
-    save_checkpoint(best, checkpoint)
-    yield trained_runs["audio"]
-    best.write_bytes(original)
-    os.utime(best, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    save_checkpoint(audio / folder.BEST, checkpoint)
+    return fusion
 
 
 def test_a_fusion_whose_source_changed_refuses_to_score(
     trained_runs, planted_corpus, changed_audio_source, capsys
 ):
-    fusion = trained_runs["fusion"]
-    why = f"the audio run {changed_audio_source.name} was retrained or resumed since"
+    fusion = changed_audio_source
+    why = "the audio run audio was retrained or resumed since"
     pid = Corpus(planted_corpus).ids("dev", labelled=True)[0]
     with pytest.raises(SourcesChanged, match=why):
         score_fusion(fusion, Corpus(planted_corpus), pid)

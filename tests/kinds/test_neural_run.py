@@ -146,6 +146,7 @@ def test_text_and_neural_runs_save_the_same_record_and_status(audio_run, small_c
     )
 
 
+@pytest.mark.slow
 def test_a_second_process_never_trains_a_run_being_trained(audio_run, tmp_path, capsys):
     import subprocess
     import sys

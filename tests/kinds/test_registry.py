@@ -53,6 +53,7 @@ def test_each_kind_names_the_file_of_its_best_model(tmp_path):
     assert best_model_file(tmp_path / "no-run") is None
 
 
+@pytest.mark.slow
 def test_the_registry_imports_neither_torch_nor_scikit_learn():
     code = (
         "import sys, core.kinds, core.runs_table; "

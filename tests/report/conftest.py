@@ -6,13 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.sharing import built_once
+
 
 @pytest.fixture(scope="session")
 def report_text_run(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A text run (participant words, ``min_df`` 2 for the tiny vocabulary) on ``small_corpus``."""
     from core.train import main
 
-    run_dir = tmp_path_factory.mktemp("report-runs") / "text"
-    args = ["text", "--data", str(small_corpus), "--run-dir", str(run_dir), "--quiet"]
-    assert main([*args, "--min-df", "2", "--seed", "0"]) == 0
-    return run_dir
+    def build(base: Path) -> None:
+        args = ["text", "--data", str(small_corpus), "--run-dir", str(base / "text"), "--quiet"]
+        assert main([*args, "--min-df", "2", "--seed", "0"]) == 0
+
+    return built_once(tmp_path_factory, "report-text", build) / "text"

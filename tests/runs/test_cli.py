@@ -44,6 +44,7 @@ def root(runs_root):
     return runs_root
 
 
+@pytest.mark.slow
 def test_list_prints_every_run_as_json_and_as_a_table(root):
     done = fake_run(root, "audio-done", "completed", records=(0.7, 0.6, 0.65))
     dead = fake_run(root, "audio-dead", "running", records=(0.8,), pid=2**22 + 7, owned=True)

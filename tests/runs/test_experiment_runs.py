@@ -60,6 +60,7 @@ def test_a_fold_run_is_never_a_fusions_source(runs_root, small_corpus):
         resolve_sources(config, runs_root, train_run=None)
 
 
+@pytest.mark.slow
 def test_the_command_line_lists_the_runs_root_the_dashboard_uses(runs_root):
     import os
     import subprocess

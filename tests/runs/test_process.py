@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import psutil
+import pytest
 
 from core.runs.process import end_process, is_alive, start_time
 from tests.runs.helpers import wait_for
@@ -24,6 +25,7 @@ def test_a_live_process_is_known_by_its_id_and_create_time():
     assert not is_alive(None, None) and start_time(0) is None
 
 
+@pytest.mark.slow
 def test_zombie_and_reaped_processes_are_dead():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     wait_for(lambda: is_zombie(child.pid), 30, "the child to become a zombie")
@@ -43,6 +45,7 @@ STUBBORN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_end_process_terminates_then_kills_the_process_and_its_children():
     polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     wait_for(lambda: start_time(polite.pid), 30, "the child to start")

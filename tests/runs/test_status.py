@@ -23,6 +23,7 @@ def fake_run(tmp_path, name="run", device="cpu"):
     return run_dir
 
 
+@pytest.mark.slow
 def test_a_running_status_whose_process_is_a_zombie_is_failed(tmp_path):
     run_dir = fake_run(tmp_path)
     code = "import sys; from core.runs import folder; folder.write_status(sys.argv[1], 'running')"
@@ -128,6 +129,7 @@ def test_a_bad_run_file_lists_its_folder_as_unreadable_beside_the_others(tmp_pat
     assert runs["bad"].reason.startswith(BAD_FILES[case])
 
 
+@pytest.mark.slow
 def test_the_command_line_lists_bad_folders_as_unreadable_and_the_others_as_usual(tmp_path):
     folder.write_status(fake_run(tmp_path, "good"), "completed", "reached 5 epochs")
     for i, case in enumerate(BAD_FILES):

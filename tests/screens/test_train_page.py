@@ -219,6 +219,7 @@ def test_an_early_stopped_run_says_why_once(runs_root: Path, open_page: Callable
     assert line.lower().count("early") == 1
 
 
+@pytest.mark.slow
 def test_a_run_that_failed_in_set_up_shows_the_real_error_and_its_log(
     runs_root: Path, open_page: Callable[[], AppTest], tmp_path: Path
 ) -> None:
@@ -301,6 +302,7 @@ def test_the_bundled_sample_is_started_as_no_data_root(
     assert at.session_state["train_run"] == str(next(runs_root.iterdir()))
 
 
+@pytest.mark.slow
 def test_text_run_started_from_the_page_completes(
     runs_root: Path, open_page: Callable[[], AppTest]
 ) -> None:
