@@ -203,6 +203,7 @@ def new_run_tab(corpus: Corpus | None, runs: list[manager.RunInfo], root: Path) 
     run on screen is starting or running. Returns the started run's folder, or None.
     """
     if corpus is None:
+        st.session_state.pop(PENDING, None)  # no corpus, no start: a press is not kept
         st.info("Choose a corpus in the sidebar to start a new run.")
         return None
     data_root = new_run_data_root(corpus)
