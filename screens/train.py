@@ -22,6 +22,7 @@ from core.runs import folder, manager
 from core.runs import status as run_status
 from core.runs.state import ACTIVE
 from ui.common import page_corpus, runs_root
+from ui.run_choice import is_search_run
 from ui.train_settings import (
     MODALITY,
     hparams_ui,
@@ -47,17 +48,26 @@ RUN, READER = "train_run", "train_reader"  # the run this session watches, and i
 PENDING = "train_start_pending"  # Start was pressed; the run is not launched yet
 
 
+def default_run(runs: list[manager.RunInfo]) -> manager.RunInfo | None:
+    """The run a session shows when it has chosen none: the newest active, else the newest.
+
+    An ordinary run comes before an experiment's search runs, which are one of many (and
+    whose one-epoch settings would otherwise fill the form).
+    """
+    offered = [r for r in runs if not is_search_run(r.config)] or runs
+    return ([r for r in offered if r.status in ACTIVE] or offered or [None])[0]
+
+
 def init_state(runs: list[manager.RunInfo]) -> None:
-    """First visit in a session: watch the newest running run, else the newest run.
+    """First visit in a session: watch :func:`default_run`.
 
     The New run form starts with the settings of that run (a reload or a restarted
     server shows the settings of the run on screen, not the defaults), or with the
     values it had when this session last left the page.
     """
     if RUN not in st.session_state:
-        running = [r for r in runs if r.status in ACTIVE]
-        newest = (running or runs or [None])[0]
-        st.session_state[RUN] = str(newest.path) if newest else None
+        chosen = default_run(runs)
+        st.session_state[RUN] = str(chosen.path) if chosen else None
         st.session_state[READER] = None
     shown = next((r for r in runs if str(r.path) == st.session_state[RUN]), None)
     restore_form(shown.config if shown else None)
@@ -88,15 +98,15 @@ def new_run_data_root(corpus: Corpus) -> str | None:
 def watched_run_ui(runs: list[manager.RunInfo]) -> manager.RunInfo | None:
     """Choose the run to show (this session's run by default); None when there are none.
 
-    The selectbox's own key mirrors :data:`RUN` on every rerun, because a button further
-    down may change the watched run after the selectbox is drawn.
+    Without one, :func:`default_run`. The selectbox's own key mirrors :data:`RUN` on every
+    rerun, because a button further down may change the watched run after it is drawn.
     """
     if not runs:
         return None
     by_path = {str(r.path): r for r in runs}
     current = st.session_state.get(RUN)
     if current not in by_path:
-        current = str(([r for r in runs if r.status in ACTIVE] or runs)[0].path)
+        current = str(default_run(runs).path)
     st.session_state["train_watch"] = current
     chosen = st.selectbox(
         "Show run",

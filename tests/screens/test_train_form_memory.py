@@ -100,3 +100,15 @@ def test_a_changed_form_keeps_its_values_and_comes_back_after_another_page(
 def test_without_runs_the_form_shows_the_defaults(runs_root: Path, small_corpus: Path) -> None:
     at = fresh_session(small_corpus)
     assert at.button_group(key="train_modality").value == "text"
+
+
+def test_an_experiments_search_run_is_not_the_run_a_new_session_shows(
+    runs_root: Path, small_corpus: Path
+) -> None:
+    ordinary = audio_run(runs_root, "completed", AUDIO, seed=3)
+    search = audio_run(runs_root, "running", {"hidden_size": 8, "max_epochs": 1}, seed=0)
+    config = folder.read_config(search)
+    folder.write_config(search, {**config, "experiment": {"name": "tiny", "role": "search"}})
+    at = fresh_session(small_corpus)  # the search run is active, but one of many
+    assert at.selectbox(key="train_watch").value == str(ordinary)
+    assert_shows_the_audio_run(at, seed=3)
