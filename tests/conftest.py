@@ -95,20 +95,26 @@ def _violation() -> str | None:
     return None
 
 
+def _group(item: pytest.Item) -> str:
+    """The test's module when it shares a module- or class-scoped fixture, else itself."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    shared = any(d.scope in ("module", "class", "package") for defs in definitions for d in defs)
+    return item.nodeid.split("::")[0] if shared else item.nodeid
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark slow every test that uses a slow fixture (before ``-m`` deselects).
 
-    Each test also joins its module's ``xdist_group`` (the browser tests one group, for
-    their one server), so with ``pytest -n 2 --dist loadgroup`` a module's fixtures are
-    built in one process only.
+    A test that uses a module-scoped fixture joins its module's ``xdist_group``, so with
+    ``pytest -n 2 --dist loadgroup`` that fixture is built in one process only; the other
+    tests are spread over both processes one by one.
     """
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        module = item.nodeid.split("::")[0]
-        group = "browser" if module.startswith("tests/e2e/") else module
-        item.add_marker(pytest.mark.xdist_group(group))
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
 
 
 @pytest.hookimpl(hookwrapper=True)

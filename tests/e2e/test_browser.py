@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from core.runs import manager
+from core.runs import folder, manager
 from tests.e2e.browser import (
     ARTIFACTS,
     CHROMIUM,
@@ -73,8 +73,12 @@ def test_home_loads_and_a_run_started_from_train_draws_its_curve(app_server):
             return [run for run in manager.list_runs(runs_root) if run.path not in before]
 
         (run,) = wait_for(started, 60, "the run started from the Train page", poll_s=0.25)
+        # The panel shows the new run (not a run that was on screen before), and its epochs.
+        expect(page.get_by_text(run.path.name).first).to_be_visible(timeout=60_000)
+        two = lambda: len(folder.read_metrics(run.path)) >= 2  # noqa: E731
+        wait_for(two, 120, "two epochs of the new run", poll_s=0.5)
         at_least_two_epochs = re.compile(r"Epoch ([2-9]|\d{2,}) of \d+")
-        expect(page.get_by_text(at_least_two_epochs)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(at_least_two_epochs)).to_be_visible(timeout=30_000)
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
         page.screenshot(path=ARTIFACTS / "train-live.png", full_page=True)
         browser.close()
