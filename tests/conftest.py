@@ -96,7 +96,13 @@ def _violation() -> str | None:
 
 
 def _group(item: pytest.Item) -> str:
-    """The test's module when it shares a module- or class-scoped fixture, else itself."""
+    """The test's module when it shares a module- or class-scoped fixture, else itself.
+
+    The browser tests that use the one Streamlit server share a group, so that one
+    process starts one server.
+    """
+    if "app_server" in getattr(item, "fixturenames", ()):
+        return "app_server"
     info = getattr(item, "_fixtureinfo", None)
     definitions = info.name2fixturedefs.values() if info else ()
     shared = any(d.scope in ("module", "class", "package") for defs in definitions for d in defs)
@@ -162,13 +168,15 @@ def _isolated_storage(tmp_path_factory: pytest.TempPathFactory):
     """Keep the frame cache and the generated sample in this session's temporary folder.
 
     Session-wide, so a server a test starts (the browser tests) inherits it too: no test
-    writes into the user's own ``~/.cache/daic-dashboard``. The sample folder is shared by
-    the worker processes (its generation takes a lock); each process has its own cache.
+    writes into the user's own ``~/.cache/daic-dashboard``. Both are shared by the worker
+    processes, as the app's processes share them: the sample's generation takes a lock,
+    and the cache's entries are written atomically under content keys (tests that count
+    its hits and misses use a cache of their own).
     """
-    base = tmp_path_factory.getbasetemp()
+    shared = shared_base(tmp_path_factory)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DAIC_CACHE_DIR", str(base / "frame-cache"))
-        patch.setenv("DAIC_SAMPLE_DIR", str(shared_base(tmp_path_factory) / "sample"))
+        patch.setenv("DAIC_CACHE_DIR", str(shared / "frame-cache"))
+        patch.setenv("DAIC_SAMPLE_DIR", str(shared / "sample"))
         yield
 
 
