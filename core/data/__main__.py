@@ -60,5 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def exit_now(code: int) -> None:
+    """End this command's process with ``code`` once its output and exit hooks are done.
+
+    The interpreter's own teardown is skipped: there, pyarrow's native reading threads
+    can abort a process whose work is complete (SIGABRT, "terminate called without an
+    active exception"; seen once here, after ``check --json`` had printed its whole
+    result), and a finished check must not exit with a crash.
+    """
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
