@@ -18,16 +18,20 @@ from core.data.corpus import Corpus
 from core.data.features import FeatureSettings, load_windows
 from core.data.gate import participant_turns, session_turns
 from core.data.synth import write_corpus
+from tests.sharing import built_once
 
 AUDIO = FeatureSettings("audio")
 FACE = FeatureSettings("face", face_features=("aus", "pose", "gaze"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clean(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("fidelity") / "clean"
-    write_corpus(root, participants=8, minutes=0.4, seed=3)
-    return root
+    """A small clean corpus, written once for both test processes; tests edit copies."""
+
+    def build(folder: Path) -> None:
+        write_corpus(folder / "clean", participants=8, minutes=0.4, seed=3)
+
+    return built_once(tmp_path_factory, "fidelity", build) / "clean"
 
 
 @pytest.fixture
