@@ -51,8 +51,7 @@ PENDING = "train_start_pending"  # Start was pressed; the run is not launched ye
 def default_run(runs: list[manager.RunInfo]) -> manager.RunInfo | None:
     """The run a session shows when it has chosen none: the newest active, else the newest.
 
-    An ordinary run comes before an experiment's search runs, which are one of many (and
-    whose one-epoch settings would otherwise fill the form).
+    An ordinary run comes before an experiment's search runs, which are one of many.
     """
     offered = [r for r in runs if not is_search_run(r.config)] or runs
     return ([r for r in offered if r.status in ACTIVE] or offered or [None])[0]
@@ -63,14 +62,16 @@ def init_state(runs: list[manager.RunInfo]) -> None:
 
     The New run form starts with the settings of that run (a reload or a restarted
     server shows the settings of the run on screen, not the defaults), or with the
-    values it had when this session last left the page.
+    values it had when this session last left the page. An experiment's search run
+    leaves the defaults: its settings are one trial's (often a single epoch), not a
+    run anyone set up to train.
     """
     if RUN not in st.session_state:
         chosen = default_run(runs)
         st.session_state[RUN] = str(chosen.path) if chosen else None
         st.session_state[READER] = None
     shown = next((r for r in runs if str(r.path) == st.session_state[RUN]), None)
-    restore_form(shown.config if shown else None)
+    restore_form(shown.config if shown and not is_search_run(shown.config) else None)
 
 
 def watch(run_dir: Path) -> None:

@@ -112,3 +112,16 @@ def test_an_experiments_search_run_is_not_the_run_a_new_session_shows(
     at = fresh_session(small_corpus)  # the search run is active, but one of many
     assert at.selectbox(key="train_watch").value == str(ordinary)
     assert_shows_the_audio_run(at, seed=3)
+
+
+def test_with_only_search_runs_the_form_keeps_its_defaults(
+    runs_root: Path, small_corpus: Path
+) -> None:
+    search = audio_run(runs_root, "completed", {"hidden_size": 8, "max_epochs": 1}, seed=0)
+    config = folder.read_config(search)
+    folder.write_config(search, {**config, "experiment": {"name": "tiny", "role": "search"}})
+    at = fresh_session(small_corpus)
+    assert at.selectbox(key="train_watch").value == str(search)  # shown, as the only run
+    assert at.button_group(key="train_modality").value == "text"  # the form's defaults
+    at.button_group(key="train_modality").set_value("audio").run()
+    assert at.slider(key="train_audio_max_epochs").value != 1
