@@ -43,8 +43,9 @@ SLOW_FIXTURES = frozenset(
         "app_server",
     }
 )
-"""Fixtures that train models, start processes or write the 60-participant corpus: a test
-that uses one is slow (the fixture may be built during that test)."""
+"""Fixtures that train models, start processes or write a synthetic corpus with every
+modality (24 or 60 people): a test that uses one is slow (the fixture may be built during
+that test)."""
 
 FEW_EPOCHS = 15
 """More epochs than this trained in this process make a test slow (the trainer's own unit
