@@ -25,6 +25,20 @@ def open_page(page: str, corpus_root: Path, **state) -> AppTest:
     return at
 
 
+def fresh_train_session(corpus_root: Path) -> AppTest:
+    """A new browser session on the Train page (as after a reload), ``corpus_root`` chosen.
+
+    The app runs once first, as a browser's first page does, then switches to Train.
+    """
+    at = AppTest.from_file(str(APP), default_timeout=30)
+    at.session_state["data_source"] = FOLDER_LABEL
+    at.session_state["data_folder"] = str(corpus_root)
+    at.run()
+    at.switch_page("screens/train.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
 def chart_titles(at: AppTest) -> list[str]:
     """The titles of the Plotly charts on the page, in order."""
     specs = [json.loads(element.proto.spec) for element in at.get("plotly_chart")]

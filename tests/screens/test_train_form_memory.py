@@ -16,9 +16,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import make_config
 from core.runs import folder
-from ui.common import FOLDER_LABEL
+from tests.screens.apptest import fresh_train_session
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 AUDIO = {"hidden_size": 32, "lr": 3e-4, "max_epochs": 40, "dropout": 0.5, "window_s": 6.0}
 
 
@@ -36,13 +35,7 @@ def audio_run(root: Path, state: str, values: dict, seed: int, age_s: float = 0.
 
 def fresh_session(corpus: Path) -> AppTest:
     """A new browser session on the Train page, with ``corpus`` chosen in the sidebar."""
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.session_state["data_source"] = FOLDER_LABEL
-    at.session_state["data_folder"] = str(corpus)
-    at.run()
-    at.switch_page("screens/train.py").run()
-    assert not at.exception, at.exception
-    return at
+    return fresh_train_session(corpus)
 
 
 def form(at: AppTest) -> dict[str, object]:

@@ -12,9 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import make_config
 from core.runs import folder
-from ui.common import FOLDER_LABEL
+from tests.screens.apptest import fresh_train_session
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 LONGEST = len("train, out-of-fold")  # fits a column of the run panel at 1280 pixels
 SCORES = {
     "val_macro_f1": 0.61,
@@ -34,13 +33,7 @@ def finished_run(root: Path, modality: str, record: dict) -> Path:
 
 
 def open_train(corpus: Path) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=30)
-    at.session_state["data_source"] = FOLDER_LABEL
-    at.session_state["data_folder"] = str(corpus)
-    at.run()
-    at.switch_page("screens/train.py").run()
-    assert not at.exception, at.exception
-    return at
+    return fresh_train_session(corpus)
 
 
 def record(**extra) -> dict:

@@ -15,7 +15,7 @@ from core import hparams
 from core.config import make_config
 from core.runs import folder, manager
 from core.runs.state import FINISHED
-from ui.common import FOLDER_LABEL
+from tests.screens.apptest import fresh_train_session
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 LONG_AUDIO = {  # a tiny model with many epochs: it is still running when Stop is pressed
@@ -38,13 +38,7 @@ def open_page(small_corpus: Path) -> Callable[[], AppTest]:
     """
 
     def open_() -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=30)
-        at.session_state["data_source"] = FOLDER_LABEL
-        at.session_state["data_folder"] = str(small_corpus)
-        at.run()
-        at.switch_page("screens/train.py").run()
-        assert not at.exception, at.exception
-        return at
+        return fresh_train_session(small_corpus)
 
     return open_
 

@@ -16,9 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.config import make_config
 from core.runs import folder, manager
-from ui.common import FOLDER_LABEL
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from tests.screens.apptest import fresh_train_session
 
 
 @pytest.fixture
@@ -44,13 +42,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 @pytest.fixture
 def open_page(small_corpus: Path) -> Callable[[], AppTest]:
     def open_() -> AppTest:
-        at = AppTest.from_file(str(APP), default_timeout=30)
-        at.session_state["data_source"] = FOLDER_LABEL
-        at.session_state["data_folder"] = str(small_corpus)
-        at.run()
-        at.switch_page("screens/train.py").run()
-        assert not at.exception, at.exception
-        return at
+        return fresh_train_session(small_corpus)
 
     return open_
 
