@@ -22,7 +22,7 @@ import pandas as pd
 
 from core.data import formats, readers, validity
 from core.data.corpus import Corpus, Participant
-from core.data.errors import DataError
+from core.data.errors import DataError, out_of_memory
 from core.data.gate import usable_turns
 from core.data.sources import SessionSource
 
@@ -206,6 +206,8 @@ def check_session(source: SessionSource) -> tuple[list[str], list[str]]:
                 usable.add(kind)
         except DataError as error:
             problems.append(str(error))
+        except MemoryError:  # too little memory free is no bug of the reader
+            problems.append(str(out_of_memory(source.display(kind))))
         except Exception as error:  # one unexpected file must not stop a 12 GB check
             problems.append(
                 f"{source.display(kind)}: could not be read ({type(error).__name__}: "

@@ -14,12 +14,15 @@ add hand-over costs, about 30 % more CPU per megabyte on a COVAREP file.
 from __future__ import annotations
 
 import contextlib
-import csv
+import functools
 import io
+import math
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,9 +30,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from core.data import formats
-from core.data.errors import DataError
+from core.data.errors import DataError, out_of_memory
+
+T = TypeVar("T")
 
 _OTHER_SEPARATORS = {b"\t": "tabs", b";": "semicolons", b"|": "pipes"}
+
+_BLOCK_SIZE = 1 << 20
+"""Bytes pyarrow parses at a time; a row must fit in one (real rows are under 5 KB)."""
+
+_TRANSCRIPT_FIELDS = len(formats.TRANSCRIPT_COLUMNS)
 
 _THREADED: ContextVar[bool] = ContextVar("threaded_parsing", default=True)
 """Whether a parse may use pyarrow's thread pool (see :func:`single_threaded`)."""
@@ -48,6 +58,24 @@ def single_threaded() -> Iterator[None]:
         yield
     finally:
         _THREADED.reset(token)
+
+
+def _memory_named(parse: Callable[..., T]) -> Callable[..., T]:
+    """Let a parser that runs out of memory say so, naming its file (never a reader bug).
+
+    The wrapped parser takes the file's bytes and its name first; a ``MemoryError``
+    (pyarrow's and numpy's included) becomes a :class:`DataError` naming the file and
+    its size.
+    """
+
+    @functools.wraps(parse)
+    def wrapper(data: bytes, name: str, *args, **kwargs) -> T:
+        try:
+            return parse(data, name, *args, **kwargs)
+        except MemoryError:
+            raise out_of_memory(name, len(data)) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -98,8 +126,41 @@ def _separator_problem(line: bytes, expected: str) -> str | None:
     return None
 
 
-def _locate_row(data: bytes, message: str) -> str:
+def _long_row(data: bytes, limit: int) -> tuple[int, int, int] | None:
+    """The first row longer than ``limit`` bytes: ``(row, start, length)``, 1-based row."""
+    start, row = 0, 1
+    while start < len(data):
+        end = data.find(b"\n", start, start + limit + 1)
+        if end < 0:
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            if end - start > limit:
+                return row, start, end - start
+        start, row = end + 1, row + 1
+    return None
+
+
+def _not_a_table(data: bytes, what: str) -> str:
+    """Why a file whose rows pyarrow cannot split into blocks is no ``what`` table."""
+    found = _long_row(data, _BLOCK_SIZE)
+    if found is None:
+        return f"is not a {what} table: its rows cannot be told apart"
+    row, start, length = found
+    head = bytes(data[start : start + 40])
+    if data.find(b"\x00", start, start + length) >= 0:
+        holds = "NUL bytes: binary data, or a part never written (a sparse or interrupted copy)"
+    else:
+        holds = f"text starting {head.decode('utf-8', 'replace')!r}"
+    return (
+        f"is not a {what} table: row {row} is {length:,} bytes long with no line break "
+        f"(a {what} row is at most a few KB) and holds {holds}"
+    )
+
+
+def _locate_row(data: bytes, message: str, what: str = "CSV") -> str:
     """Turn a pyarrow CSV error into one that says which row is at fault."""
+    if "straddling object straddles" in message:  # a row longer than a parse block
+        return _not_a_table(data, what)
     # "CSV parse error: Expected 74 columns, got 73: <row text>"
     match = re.search(r"Expected (\d+) columns, got (\d+)", message)
     if match:
@@ -129,7 +190,7 @@ def _read_csv(
         read_options=pacsv.ReadOptions(
             column_names=names,
             skip_rows=skip_rows,
-            block_size=1 << 20,
+            block_size=_BLOCK_SIZE,
             use_threads=_THREADED.get(),
         ),
         parse_options=pacsv.ParseOptions(delimiter=delimiter),
@@ -155,7 +216,13 @@ def _lenient_column(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _read_numeric(
-    data: bytes, name: str, columns: int, delimiter: str, skip_rows: int, exact: int = 0
+    data: bytes,
+    name: str,
+    columns: int,
+    delimiter: str,
+    skip_rows: int,
+    exact: int = 0,
+    what: str = "CSV",
 ) -> pa.Table:
     """Read a fully numeric CSV body with pyarrow, translating errors.
 
@@ -172,11 +239,11 @@ def _read_numeric(
         return _read_csv(data, names, delimiter, skip_rows, kinds)
     except pa.ArrowInvalid as error:
         if "conversion error" not in str(error):
-            raise DataError(name, _locate_row(data, str(error))) from None
+            raise DataError(name, _locate_row(data, str(error), what)) from None
     try:
         text = _read_csv(data, names, delimiter, skip_rows, dict.fromkeys(names, pa.string()))
     except pa.ArrowInvalid as error:
-        raise DataError(name, _locate_row(data, str(error))) from None
+        raise DataError(name, _locate_row(data, str(error), what)) from None
     return pa.table([_lenient_column(c) for c in text.columns], names=names)
 
 
@@ -200,6 +267,7 @@ def _to_matrix(table: pa.Table, start: int = 0) -> np.ndarray:
     return out
 
 
+@_memory_named
 def parse_headerless(data: bytes, name: str, columns: tuple[str, ...], what: str) -> np.ndarray:
     """Parse a header-less, comma-separated numeric file (COVAREP or FORMANT).
 
@@ -239,7 +307,7 @@ def parse_headerless(data: bytes, name: str, columns: tuple[str, ...], what: str
             name,
             f"has {len(fields)} columns, expected {len(columns)}: is this a DAIC-WOZ {what} file?",
         )
-    return _to_matrix(_read_numeric(data, name, len(columns), ",", 0))
+    return _to_matrix(_read_numeric(data, name, len(columns), ",", 0, what=what))
 
 
 def parse_covarep(data: bytes, name: str) -> np.ndarray:
@@ -252,6 +320,7 @@ def parse_formant(data: bytes, name: str) -> np.ndarray:
     return parse_headerless(data, name, formats.FORMANT_COLUMNS, "FORMANT")
 
 
+@_memory_named
 def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
     """Parse one CLNF file (header line, fields separated by ``", "``).
 
@@ -294,7 +363,7 @@ def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
     # accept; splitting on "," leaves a space before each number, which pyarrow's numeric
     # converter trims (no copy of the file, unlike replacing ", " by ",").
     lead = len(formats.CLNF_LEAD)
-    table = _read_numeric(data, name, len(expected), ",", 1, exact=lead)
+    table = _read_numeric(data, name, len(expected), ",", 1, exact=lead, what="CLNF")
     if table.num_rows == 0:
         raise DataError(name, "has a header but no frames")
     head = _to_matrix(table.select(range(lead))).astype(np.float64)
@@ -309,10 +378,58 @@ def parse_clnf(data: bytes, name: str, kind: str) -> ClnfTable:
 
 
 _CODED_LINE = re.compile(r"^\S+ \((.*)\)\s*$")
+_SPEAKERS = {b"ellie": formats.INTERVIEWER, b"participant": formats.PARTICIPANT}
 
 
+def _check_transcript_header(data: bytes, name: str) -> None:
+    """Refuse an empty transcript or one whose first line is not the expected header."""
+    if not data or data.isspace():  # isspace stops at the first non-space byte; no copy
+        raise DataError(name, "file is empty; a transcript starts with a header line")
+    header = _first_line(data).decode("utf-8", "replace")
+    want = "\t".join(formats.TRANSCRIPT_COLUMNS)
+    if "\t" not in header:
+        if "," in header and header.lower().startswith("start_time"):
+            raise DataError(name, "fields are separated by commas, expected tabs")
+        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
+    fields = [f.strip().lower() for f in header.split("\t", _TRANSCRIPT_FIELDS)]
+    if fields != list(formats.TRANSCRIPT_COLUMNS):
+        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
+
+
+def _transcript_fields(line: bytes, row: int, name: str) -> list[bytes]:
+    """The three or four fields of one transcript row; at most five are ever split off."""
+    parts = line.rstrip(b"\r\n").split(b"\t", _TRANSCRIPT_FIELDS)
+    if len(parts) > _TRANSCRIPT_FIELDS:
+        raise DataError(
+            name,
+            f"cannot be read as tab-separated text: row {row} has more than "
+            f"{_TRANSCRIPT_FIELDS} tab-separated fields, expected {_TRANSCRIPT_FIELDS}",
+        )
+    if len(parts) < _TRANSCRIPT_FIELDS - 1:
+        raise DataError(
+            name,
+            f"cannot be read as tab-separated text: row {row} has {len(parts)} "
+            f"tab-separated field(s), expected {_TRANSCRIPT_FIELDS}",
+        )
+    return parts
+
+
+def _time(text: bytes) -> float | None:
+    """A start or stop time as written (``12.5``, ``inf``), or None if it is no number."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+@_memory_named
 def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
     """Parse ``NNN_TRANSCRIPT.csv`` (tab-separated despite its name).
+
+    The file is read line by line, each line split into at most four fields: a row with
+    more is refused at once, however many it has (a row of a million fields costs no
+    more than a row of five), and memory holds only what the rows kept amount to. Blank
+    lines are skipped; a row without its last field (the text) has an empty text.
 
     Parameters
     ----------
@@ -328,64 +445,61 @@ def parse_transcript(data: bytes, name: str) -> pd.DataFrame:
         or ``"Participant"``, matched case-insensitively) and ``value`` (str). Ellie's
         lines written as ``code (text)`` (sessions above 363) keep only ``text``. Lines
         whose start or stop time is not finite (``inf``, ``nan``) are left out; their
-        file rows are listed in ``attrs["unusable_rows"]``, and the file row of each
-        kept line in ``attrs["file_rows"]``.
+        file rows (1-based, the header is row 1) are listed in
+        ``attrs["unusable_rows"]``, and the file row of each kept line in
+        ``attrs["file_rows"]``.
 
     Raises
     ------
     DataError
-        Empty file, wrong separator or header, non-numeric times, unknown speakers.
+        Empty file, wrong separator or header, a row with more than four or fewer than
+        three fields, non-numeric times, unknown speakers; or the parse ran out of memory.
     """
-    if not data or data.isspace():  # isspace stops at the first non-space byte; no copy
-        raise DataError(name, "file is empty; a transcript starts with a header line")
-    header = _first_line(data).decode("utf-8", "replace")
-    want = "\t".join(formats.TRANSCRIPT_COLUMNS)
-    if "\t" not in header:
-        if "," in header and header.lower().startswith("start_time"):
-            raise DataError(name, "fields are separated by commas, expected tabs")
-        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
-    if [f.strip().lower() for f in header.split("\t")] != list(formats.TRANSCRIPT_COLUMNS):
-        raise DataError(name, f"header is {header[:60]!r}, expected {want!r}")
-    try:
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            sep="\t",
-            quoting=csv.QUOTE_NONE,
-            dtype=str,
-            keep_default_na=False,
-            encoding_errors="replace",
-        )
-    except pd.errors.ParserError as error:
-        raise DataError(name, f"cannot be read as tab-separated text ({error})") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        # pandas turns the extra leading field of a too-long first row into an index
-        raise DataError(name, "row 2 has more than 4 tab-separated fields, expected 4")
-    frame.columns = list(formats.TRANSCRIPT_COLUMNS)
-    times = frame[["start_time", "stop_time"]].apply(pd.to_numeric, errors="coerce")
-    bad = times.isna().any(axis=1).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0]) + 2  # 1-based, after the header
-        raise DataError(name, f"row {row} has a non-numeric start or stop time")
-    speaker = frame["speaker"].str.strip().str.lower()
-    known = {"ellie": formats.INTERVIEWER, "participant": formats.PARTICIPANT}
-    unknown = sorted(set(speaker) - set(known))
+    _check_transcript_header(data, name)
+    starts, stops = array("d"), array("d")  # 8 bytes a row, not a float object's 32
+    rows = array("q")
+    speakers: list[str] = []
+    values: list[str] = []
+    unusable: list[int] = []
+    unknown: set[str] = set()
+    lines = iter(io.BytesIO(data))  # shares ``data``'s memory; no copy
+    next(lines)  # the header
+    for row, line in enumerate(lines, start=2):
+        if line.isspace():
+            continue
+        parts = _transcript_fields(line, row, name)
+        start, stop = _time(parts[0]), _time(parts[1])
+        if start is None or stop is None:
+            raise DataError(name, f"row {row} has a non-numeric start or stop time")
+        speaker = _SPEAKERS.get(parts[2].strip().lower())
+        if speaker is None:
+            unknown.add(parts[2].decode("utf-8", "replace").strip().lower())
+            continue
+        if not (math.isfinite(start) and math.isfinite(stop)):
+            # a time of inf or nan places a line nowhere: the line is left out (its
+            # words too) and its file row is kept for `check` to report
+            unusable.append(row)
+            continue
+        value = parts[3].decode("utf-8", "replace").strip() if len(parts) > 3 else ""
+        if speaker == formats.INTERVIEWER and (coded := _CODED_LINE.match(value)):
+            value = coded.group(1)
+        starts.append(start)
+        stops.append(stop)
+        rows.append(row)
+        speakers.append(speaker)
+        values.append(value)
     if unknown:
-        raise DataError(name, f"unknown speaker(s) {unknown[:3]}; expected Ellie or Participant")
-    speaker = speaker.map(known)
-    value = frame["value"].str.strip()
-    ellie = (speaker == formats.INTERVIEWER).to_numpy()
-    value[ellie] = value[ellie].str.replace(_CODED_LINE, r"\1", regex=True)
-    finite = np.isfinite(times.to_numpy(np.float64)).all(axis=1)  # (n,)
-    out = pd.DataFrame(
-        {
-            "start_time": times["start_time"].to_numpy(np.float64)[finite],
-            "stop_time": times["stop_time"].to_numpy(np.float64)[finite],
-            "speaker": speaker.to_numpy()[finite],
-            "value": value.to_numpy()[finite],
-        }
-    )
-    # a time of inf or nan places a line nowhere: the line is left out (its words too)
-    # and its file row (1-based, after the header) is kept for `check` to report
-    out.attrs["unusable_rows"] = [int(i) + 2 for i in np.flatnonzero(~finite)]
-    out.attrs["file_rows"] = [int(i) + 2 for i in np.flatnonzero(finite)]
+        found = sorted(unknown)[:3]
+        raise DataError(name, f"unknown speaker(s) {found}; expected Ellie or Participant")
+    columns = {
+        "start_time": np.frombuffer(starts, dtype=np.float64),
+        "stop_time": np.frombuffer(stops, dtype=np.float64),
+        "speaker": np.array(speakers, dtype=object),
+    }
+    del speakers  # one list of pointers at a time: the frame's columns are their own
+    columns["value"] = np.array(values, dtype=object)
+    del values
+    out = pd.DataFrame(columns, copy=False)
+    out.attrs["unusable_rows"] = unusable
+    out.attrs["file_rows"] = rows.tolist()
     return out

@@ -12,6 +12,7 @@ them into one reused :class:`ReadBuffer` (:func:`reading_into`) instead of a new
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import re
 import zipfile
@@ -22,9 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data import formats
-from core.data.errors import DataError
+from core.data.errors import DataError, out_of_memory
 
 SESSION_NAME = re.compile(r"^(\d{3,4})_P(\.zip)?$", re.IGNORECASE)
+READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+"""Zip compression methods the data layer reads: what zip tools write by default. Others
+(bzip2, LZMA) inflate a whole block at once, however large, so they are refused."""
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "deflate64"}
+_CHUNK = 1 << 20
 _ID = re.compile(r"\d{3,4}")
 _SUFFIX_TO_KIND = {suffix.lower(): kind for kind, suffix in formats.SESSION_FILES.items()}
 
@@ -176,10 +182,13 @@ class SessionSource:
         buffer = _BUFFER.get()
         if buffer is None or self.is_archive or kind not in self.members:
             return self.read_bytes(kind)
+        path = self.location / self.members[kind]
         try:
-            return buffer.read(self.location / self.members[kind])
+            return buffer.read(path)
         except OSError as error:
             raise DataError(self.display(kind), f"cannot be read ({error})") from None
+        except MemoryError:
+            raise out_of_memory(self.display(kind), _size_or_none(path)) from None
 
     def read_bytes(self, kind: str) -> bytes:
         """Return the raw contents of one file.
@@ -192,17 +201,114 @@ class SessionSource:
         if kind not in self.members:
             raise DataError(self.display(kind), "file is missing from the session")
         if not self.is_archive:
+            path = self.location / self.members[kind]
             try:
-                return (self.location / self.members[kind]).read_bytes()
+                return path.read_bytes()
             except OSError as error:
                 raise DataError(self.display(kind), f"cannot be read ({error})") from None
+            except MemoryError:
+                raise out_of_memory(self.display(kind), _size_or_none(path)) from None
         try:
             with zipfile.ZipFile(self.location) as archive:
-                return archive.read(self.members[kind])
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+                return read_member(archive, self.members[kind], self.display(kind))
+        except (zipfile.BadZipFile, OSError) as error:  # the archive's directory
             raise DataError(
                 self.display(kind), f"archive is damaged or truncated ({error})"
             ) from None
+
+
+def _size_or_none(path: Path) -> int | None:
+    """A file's size in bytes, or None where it cannot be told."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def member_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why an archive member cannot be read here (encrypted, a method not read), or None.
+
+    Only :data:`READABLE_METHODS` are read: with them, reading stops at the size the
+    archive's directory declares (:func:`read_member`), which the other methods cannot
+    promise (bzip2 inflates a whole block, up to gigabytes, before handing any of it out).
+    """
+    if info.flag_bits & 0x1:
+        return "is password-protected; zip the session's folder again without a password"
+    if info.compress_type not in READABLE_METHODS:
+        method = _METHOD_NAMES.get(info.compress_type, "an unusual method")
+        return (
+            f"uses zip compression method {info.compress_type} ({method}), which the "
+            "dashboard does not read (only stored or deflate, what zip tools write by "
+            "default): zip the session's folder again with standard (deflate) compression"
+        )
+    return None
+
+
+def read_member(archive: zipfile.ZipFile, member: str, display: str) -> bytes:
+    """One member of an open archive, read through a stream that stops at its declared size.
+
+    The archive's directory declares each member's size; a damaged or crafted archive
+    may declare 5,000 bytes for a member that inflates to gigabytes. The member is read
+    in 1 MiB pieces, and reading stops one byte past the declared size, so memory never
+    holds more than the declaration (which callers such as
+    :func:`core.data.upload.open_upload` bound beforehand) plus one piece.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+        The open archive.
+    member : str
+        The member's name in it.
+    display : str
+        The name to blame (``300_P.zip:300_COVAREP.csv``).
+
+    Returns
+    -------
+    bytes
+        The member's contents, exactly as many bytes as declared.
+
+    Raises
+    ------
+    DataError
+        The member is encrypted or compressed with a method not read here, holds more
+        or fewer bytes than declared, fails its CRC check, or is damaged; or reading it
+        ran out of memory.
+    """
+    info = archive.getinfo(member)
+    if problem := member_problem(info):
+        raise DataError(display, problem)
+    declared = info.file_size
+    # zipfile stops at the ZipInfo's size and checks the CRC there: declaring two bytes
+    # more lets one byte past the declared size show a member that goes on (a member that
+    # ends where declared is CRC-checked at its end, as usual)
+    probe = copy.copy(info)
+    probe.file_size = declared + 2
+    pieces: list[bytes] = []
+    got = 0
+    try:
+        with archive.open(probe) as stream:
+            while got <= declared and (piece := stream.read(min(_CHUNK, declared + 1 - got))):
+                pieces.append(piece)
+                got += len(piece)
+            if got > declared:
+                raise DataError(
+                    display,
+                    f"inflates to more than the {declared:,} bytes the archive's directory "
+                    "declares for it: the archive is damaged or was crafted, so reading "
+                    "stopped there; zip the session's folder again",
+                )
+        if got < declared:
+            raise DataError(
+                display,
+                f"holds {got:,} bytes, fewer than the {declared:,} the archive's directory "
+                "declares: the archive is damaged or truncated",
+            )
+        return b"".join(pieces)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        raise DataError(display, f"archive is damaged or truncated ({error})") from None
+    except MemoryError:
+        pieces.clear()
+        raise out_of_memory(display, declared) from None
 
 
 def member_ids(names: list[str]) -> set[int]:

@@ -17,12 +17,18 @@ Limits
     size of the *session files* (the members the data layer reads; an unused
     ``NNN_AUDIO.wav`` or ``NNN_CLNF_hog.bin`` is never inflated, so it does not count).
     The sizes come from the archive's directory, and are refused before anything is
-    inflated; a member that inflates to more than its declared size fails its CRC check
-    when read, so a lying header cannot get past it. The bound follows from a memory
-    budget: parsing holds at most :data:`PARSE_BYTES_PER_BYTE` bytes of memory per byte
-    of session file (a file of one-digit cells, the densest there is), so
-    :data:`MAX_UNPACKED_BYTES` is :data:`UPLOAD_MEMORY_BUDGET` divided by it
-    (``benchmarks/upload_memory.py`` measures both).
+    inflated. Members are read through a stream that stops one byte past the declared
+    size (:func:`core.data.sources.read_member`), so a lying header is refused, naming
+    the member, with no more than its declared size in memory; compression methods
+    other than stored and deflate are refused from the directory (bzip2 inflates a
+    whole block, up to gigabytes, before any check). The bounds follow from a memory
+    budget: the session files are checked one at a time, and parsing a file holds at
+    most :data:`BYTES_PER_BYTE` bytes of memory per byte of it, a figure per format
+    (measured on the densest files there are: one-digit cells for the numeric tables,
+    the shortest lines for a transcript). So :data:`MAX_UNPACKED_BYTES` is
+    :data:`UPLOAD_MEMORY_BUDGET` divided by :data:`PARSE_BYTES_PER_BYTE`, and a file
+    of a denser format has its own, lower limit (:func:`format_limit`; a transcript's).
+    ``benchmarks/upload_memory.py`` measures every format's bytes per byte.
 
 Where uploads live
     Each server process keeps its uploads in its own folder, :func:`server_uploads_folder`
@@ -52,7 +58,7 @@ from core.data import formats, known_defects
 from core.data.check import check_session
 from core.data.corpus import Corpus
 from core.data.errors import DataError
-from core.data.sources import SESSION_NAME, SessionSource, member_ids
+from core.data.sources import SESSION_NAME, SessionSource, member_ids, member_problem
 
 MAX_UPLOAD_BYTES = 200 * 1024**2
 """Largest upload accepted, as ``server.maxUploadSize`` (MB) in ``.streamlit/config.toml``."""
@@ -61,9 +67,20 @@ UPLOAD_MEMORY_BUDGET = 4 * 1024**3
 """Most memory the checking of one upload may take: well below a workstation's."""
 
 PARSE_BYTES_PER_BYTE = 10
-"""Memory checking an upload takes per byte of session file, at most: a file of one-digit
-cells is the densest, each two bytes of text becoming an 8-byte number, its mask and its
-Arrow copy (measured: 7.1 at 28 MB, 8.5 at 208 MB; ``benchmarks/upload_memory.py``)."""
+"""Memory checking a numeric table (COVAREP, FORMANT, CLNF) takes per byte of it, at most:
+a file of one-digit cells is the densest, each two bytes of text becoming a number, its
+mask and its Arrow copy (``benchmarks/upload_memory.py`` measures it per format)."""
+
+TRANSCRIPT_BYTES_PER_BYTE = 20
+"""Memory checking a transcript takes per byte of it, at most: its shortest lines
+(``0<TAB>0<TAB>Ellie<TAB>ab``, 13 bytes) each become two times, a speaker and a text
+object, about 15 bytes per byte (``benchmarks/upload_memory.py``)."""
+
+BYTES_PER_BYTE: dict[str, int] = {
+    kind: TRANSCRIPT_BYTES_PER_BYTE if kind == "transcript" else PARSE_BYTES_PER_BYTE
+    for kind in formats.SESSION_FILES
+}
+"""Each session file kind's bound on the memory per byte that checking it takes."""
 
 MAX_UNPACKED_BYTES = UPLOAD_MEMORY_BUDGET // PARSE_BYTES_PER_BYTE
 """Largest summed uncompressed size of the session files in an upload (410 MB, a zip-bomb
@@ -75,7 +92,6 @@ UPLOADS_PREFIX = "daic-uploads-"
 MAX_MEMBERS = 1000
 """Most entries an uploaded archive may hold; a session has about ten files."""
 
-_READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 _REZIP = "zip the session's NNN_P folder again and upload that"
 
 
@@ -204,18 +220,28 @@ def _check_members(
             f"{_size(max_unpacked_bytes)}: real sessions are far smaller, so the archive "
             f"may be damaged or crafted; {_REZIP}",
         )
-    for info in infos:
-        if info.flag_bits & 0x1:
+    for kind, member in source.members.items():
+        info = archive.getinfo(member)
+        if info.file_size > (limit := format_limit(kind)):
             raise DataError(
-                f"{name}:{info.filename}",
-                f"is password-protected; {_REZIP} without a password",
+                f"{name}:{member}",
+                f"would unpack to {_size(info.file_size)}, over the limit of {_size(limit)} "
+                f"for an NNN_{formats.SESSION_FILES[kind]} file (checking one takes up to "
+                f"{BYTES_PER_BYTE[kind]} bytes of memory per byte, within a "
+                f"{_size(UPLOAD_MEMORY_BUDGET)} budget): real ones are far smaller, so the "
+                f"archive may be damaged or crafted; {_REZIP}",
             )
-        if info.compress_type not in _READABLE_METHODS:
-            raise DataError(
-                f"{name}:{info.filename}",
-                f"uses zip compression method {info.compress_type}, which cannot be read "
-                "here; zip the folder again with standard (deflate) compression",
-            )
+        if problem := member_problem(info):
+            raise DataError(f"{name}:{member}", problem)
+
+
+def format_limit(kind: str) -> int:
+    """Largest declared size of one session file of ``kind`` an upload may hold.
+
+    The memory budget divided by the kind's bytes per byte (:data:`BYTES_PER_BYTE`):
+    :data:`MAX_UNPACKED_BYTES` for the numeric tables, less for a transcript.
+    """
+    return UPLOAD_MEMORY_BUDGET // BYTES_PER_BYTE[kind]
 
 
 def _missing_modalities(
