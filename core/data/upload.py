@@ -26,8 +26,9 @@ Limits
     most :data:`BYTES_PER_BYTE` bytes of memory per byte of it, a figure per format
     (measured on the densest files there are: one-digit cells for the numeric tables,
     the shortest lines for a transcript). So :data:`MAX_UNPACKED_BYTES` is
-    :data:`UPLOAD_MEMORY_BUDGET` divided by :data:`PARSE_BYTES_PER_BYTE`, and a file
-    of a denser format has its own, lower limit (:func:`format_limit`; a transcript's).
+    :data:`UPLOAD_MEMORY_BUDGET` divided by :data:`PARSE_BYTES_PER_BYTE` (COVAREP's),
+    and a file of a format that takes more has its own, lower limit
+    (:func:`format_limit`: a CLNF file's, a transcript's).
     ``benchmarks/upload_memory.py`` measures every format's bytes per byte.
 
 Where uploads live
@@ -67,9 +68,13 @@ UPLOAD_MEMORY_BUDGET = 4 * 1024**3
 """Most memory the checking of one upload may take: well below a workstation's."""
 
 PARSE_BYTES_PER_BYTE = 10
-"""Memory checking a numeric table (COVAREP, FORMANT, CLNF) takes per byte of it, at most:
-a file of one-digit cells is the densest, each two bytes of text becoming a number, its
-mask and its Arrow copy (``benchmarks/upload_memory.py`` measures it per format)."""
+"""Memory checking a COVAREP or FORMANT file takes per byte of it, at most: a file of
+one-digit cells is the densest, each two bytes of text becoming a number, its mask and
+its Arrow copy (``benchmarks/upload_memory.py`` measures it per format)."""
+
+CLNF_BYTES_PER_BYTE = 15
+"""The same for a CLNF file: each row's four leading columns are also kept as 8-byte
+numbers and copied for the checks, which tells most in the narrowest file (pose)."""
 
 TRANSCRIPT_BYTES_PER_BYTE = 20
 """Memory checking a transcript takes per byte of it, at most: its shortest lines
@@ -77,8 +82,10 @@ TRANSCRIPT_BYTES_PER_BYTE = 20
 object, about 15 bytes per byte (``benchmarks/upload_memory.py``)."""
 
 BYTES_PER_BYTE: dict[str, int] = {
-    kind: TRANSCRIPT_BYTES_PER_BYTE if kind == "transcript" else PARSE_BYTES_PER_BYTE
-    for kind in formats.SESSION_FILES
+    "transcript": TRANSCRIPT_BYTES_PER_BYTE,
+    "covarep": PARSE_BYTES_PER_BYTE,
+    "formant": PARSE_BYTES_PER_BYTE,
+    **dict.fromkeys(formats.CLNF_FILES, CLNF_BYTES_PER_BYTE),
 }
 """Each session file kind's bound on the memory per byte that checking it takes."""
 
@@ -239,7 +246,8 @@ def format_limit(kind: str) -> int:
     """Largest declared size of one session file of ``kind`` an upload may hold.
 
     The memory budget divided by the kind's bytes per byte (:data:`BYTES_PER_BYTE`):
-    :data:`MAX_UNPACKED_BYTES` for the numeric tables, less for a transcript.
+    :data:`MAX_UNPACKED_BYTES` for COVAREP and FORMANT, less for CLNF files and less
+    still for a transcript.
     """
     return UPLOAD_MEMORY_BUDGET // BYTES_PER_BYTE[kind]
 
