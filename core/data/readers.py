@@ -415,7 +415,12 @@ def _transcript_fields(line: bytes, row: int, name: str) -> list[bytes]:
 
 
 def _time(text: bytes) -> float | None:
-    """A start or stop time as written (``12.5``, ``inf``), or None if it is no number."""
+    """A start or stop time as written (``12.5``, ``inf``), or None if it is no number.
+
+    Python's ``float`` also reads ``1_000``, which no transcript writer writes: refused.
+    """
+    if b"_" in text:
+        return None
     try:
         return float(text)
     except ValueError:
