@@ -194,7 +194,7 @@ def run_folders(root: Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if (p / CONFIG).is_file()]
     found += [p for p in root.glob(f"{EXPERIMENTS}/*/*/*") if (p / CONFIG).is_file()]
-    return sorted(found)
+    return sorted(p for p in found if not p.name.endswith(DELETING))  # not one being deleted
 
 
 def run_name(run_dir: Path) -> str:
@@ -418,6 +418,10 @@ def _is_run_file(name: str) -> bool:
 def foreign_entries(run_dir: Path) -> list[str]:
     """What ``run_dir`` holds that no run writes: folders, links and other files (sorted).
 
+    Each entry is judged by its listing (no second look that a file renamed into place
+    meanwhile would fail), so a run's temporary file that comes and goes is never
+    mistaken for something else.
+
     Parameters
     ----------
     run_dir : pathlib.Path
@@ -429,7 +433,29 @@ def foreign_entries(run_dir: Path) -> list[str]:
         Entry names; empty when the folder holds only what a run writes.
     """
     foreign = []
-    for entry in Path(run_dir).iterdir():
-        if entry.is_symlink() or not entry.is_file() or not _is_run_file(entry.name):
-            foreign.append(entry.name)
+    with os.scandir(run_dir) as entries:
+        for entry in entries:
+            if _is_run_file(entry.name) and entry.is_file(follow_symlinks=False):
+                continue
+            if os.path.lexists(entry.path):  # one that vanished since the listing is no one's
+                foreign.append(entry.name)
     return sorted(foreign)
+
+
+def run_entries(run_dir: Path) -> list[str]:
+    """The run files in ``run_dir``: plain files a run writes, temporary ones included."""
+    with os.scandir(run_dir) as entries:
+        return sorted(
+            entry.name
+            for entry in entries
+            if _is_run_file(entry.name) and entry.is_file(follow_symlinks=False)
+        )
+
+
+DELETING = ".deleting"
+"""How the name of a run folder being deleted ends (:func:`deleting_name`)."""
+
+
+def deleting_name(name: str) -> str:
+    """The name a run folder is renamed to while it is deleted: hidden, never listed."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{DELETING}"
