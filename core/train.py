@@ -32,7 +32,6 @@ import errno
 import logging
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +42,7 @@ from filelock import FileLock
 from core import hparams
 from core.config import make_config
 from core.errors import report, run_command
+from core.files import temporary_path
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.cleanup import remove_leftovers
@@ -248,10 +248,10 @@ def _release() -> None:
 
 def _check_writable(run_dir: Path) -> None:
     """Raise ValueError, saying what to do, when nothing can be written in ``run_dir``."""
+    # Named as a status write's temporary file: cleared and deleted like one if left.
+    probe = temporary_path(run_dir / folder.STATUS)
     try:
-        # Named as a status write's temporary file: cleared and deleted like one if left.
-        prefix = f".{folder.STATUS}.{os.getpid()}."
-        fd, probe = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=run_dir)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
         if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
