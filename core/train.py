@@ -48,7 +48,7 @@ from core.runs import folder
 from core.runs.cleanup import remove_leftovers
 from core.runs.folder import read_config
 from core.runs.manager import threads_for_new_run
-from core.runs.state import ACTIVE
+from core.runs.state import ACTIVE, RunState
 from core.runs.supervisor import RunBusy, take_training_lock
 
 log = logging.getLogger("core.train")
@@ -382,7 +382,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     _hold(run_dir)
     remove_leftovers(run_dir)
     folder.write_config(run_dir, config)
-    folder.write_status(run_dir, "starting", None, modality=config["modality"])
+    folder.write_status(run_dir, RunState.STARTING, None, modality=config["modality"])
     return config, run_dir, False
 
 
@@ -406,7 +406,7 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
             from core.kinds.neural_run import FOLDER_GONE
 
             raise RunFolderGone(f"{run_dir}: {FOLDER_GONE}; the run ended") from error
-        _record_failed(run_dir, failure_reason(error))
+        _record_failure(run_dir, error, ours=True)  # it trains the run (holds its lock)
         raise
     from core.evaluate import evaluate_finished_run
 
@@ -416,20 +416,6 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
 
 class RunFolderGone(FileNotFoundError):
     """The run folder was deleted from outside while the run trained."""
-
-
-def _record_failed(run_dir: Path, reason: str) -> None:
-    """Record the run failed with ``reason`` unless its status already says exactly that."""
-    try:
-        status = folder.read_json(run_dir / folder.STATUS) or {}
-    except ValueError:  # not JSON: replaced below
-        status = {}
-    if (status.get("state"), status.get("reason")) == ("failed", reason):
-        return
-    try:
-        folder.write_status(run_dir, "failed", reason)
-    except (OSError, ValueError) as error:  # a full disk may refuse even the status
-        log.error("could not record the failure in %s: %s", run_dir / folder.STATUS, error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,17 +438,17 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        _record_failure(args.resume or args.run_dir, error, args.managed)
+        _record_failure(args.resume or args.run_dir, error, ours=args.managed)
         return 2
     except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
         if isinstance(error, OSError) and (status := report(error)) is not None:
             return status  # a read-only folder: said in one line, and nothing to record in
         traceback.print_exc()
-        _record_failure(args.resume or args.run_dir, error, args.managed)
+        _record_failure(args.resume or args.run_dir, error, ours=args.managed)
         return 1
     # This process now owns the run.
     threads = args.threads or threads_for_new_run(run_dir.parent, exclude=run_dir)
-    folder.write_status(run_dir, "starting", None, threads=threads)
+    folder.write_status(run_dir, RunState.STARTING, None, threads=threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -495,19 +481,47 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _record_failure(run_dir: str | Path | None, error: BaseException, managed: bool) -> None:
-    """Mark failed, with the real error, a run that this process was to train but could not.
+UNENDED = frozenset({RunState.STARTING, RunState.RUNNING, RunState.FAILED})
+"""The states in which a run's status takes this process's failure (see _record_failure)."""
 
-    Only a run still *starting* is changed, and only when the run manager set it up for
-    this process or this process wrote that status itself: a bad ``--resume`` of a
-    run that belongs to someone else leaves it alone.
+
+def _record_failure(run_dir: str | Path | None, error: BaseException, ours: bool) -> None:
+    """Record a run failed, with the real error, when this process could not train it.
+
+    One rule, whether set-up or training failed. The status is changed only when it is
+    this process's (it trains the run, the run manager set the run up for it, or it wrote
+    the status) and the run has not ended some other way: it says *starting*, *running* or
+    already *failed* (the reason is then this one, unless it says exactly that). A bad
+    ``--resume`` of someone else's run, or of a run that completed, leaves it alone; a
+    status that cannot be read is replaced when the run is this process's; a status that
+    cannot be written (a full disk) is logged, never raised over the error itself.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path or None
+        The run folder; None (no folder yet) records nothing.
+    error : BaseException
+        What failed the run (:func:`failure_reason` words it).
+    ours : bool
+        The run is known to be this process's: it trains it (holding its training lock),
+        or the run manager set it up for it (``--managed``). Otherwise the status must
+        name this process.
     """
     if not run_dir:
         return
-    status = folder.read_json(Path(run_dir) / folder.STATUS) or {}
-    ours = managed or status.get("pid") == os.getpid()
-    if ours and status.get("state") == "starting":
-        folder.write_status(Path(run_dir), "failed", failure_reason(error))
+    path, reason = Path(run_dir) / folder.STATUS, failure_reason(error)
+    try:
+        status = folder.read_json(path) or {}
+    except ValueError:  # cut short: replaced when the run is known to be ours
+        status = {"state": RunState.FAILED} if ours else {}
+    if not (ours or status.get("pid") == os.getpid()) or status.get("state") not in UNENDED:
+        return
+    if (status.get("state"), status.get("reason")) == (RunState.FAILED, reason):
+        return
+    try:
+        folder.write_status(Path(run_dir), RunState.FAILED, reason)
+    except (OSError, ValueError) as problem:  # a full disk may refuse even the status
+        log.error("could not record the failure in %s: %s", path, problem)
 
 
 def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> int:
@@ -523,7 +537,7 @@ def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progr
     status = folder.read_json(run_dir / folder.STATUS) or {}
     log.info("run %s: %s", state, status.get("reason"))
     print(run_dir)
-    return 1 if state == "failed" else 0
+    return 1 if state == RunState.FAILED else 0
 
 
 if __name__ == "__main__":
