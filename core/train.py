@@ -406,7 +406,7 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
             from core.kinds.neural_run import FOLDER_GONE
 
             raise RunFolderGone(f"{run_dir}: {FOLDER_GONE}; the run ended") from error
-        _record_failure(run_dir, error, ours=True)  # it trains the run (holds its lock)
+        _record_failure(run_dir, error, training=True)
         raise
     from core.evaluate import evaluate_finished_run
 
@@ -438,13 +438,13 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        _record_failure(args.resume or args.run_dir, error, ours=args.managed)
+        _record_failure(args.resume or args.run_dir, error, False, args.managed)
         return 2
     except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
         if isinstance(error, OSError) and (status := report(error)) is not None:
             return status  # a read-only folder: said in one line, and nothing to record in
         traceback.print_exc()
-        _record_failure(args.resume or args.run_dir, error, ours=args.managed)
+        _record_failure(args.resume or args.run_dir, error, False, args.managed)
         return 1
     # This process now owns the run.
     threads = args.threads or threads_for_new_run(run_dir.parent, exclude=run_dir)
@@ -482,19 +482,22 @@ def failure_reason(error: BaseException) -> str:
 
 
 UNENDED = frozenset({RunState.STARTING, RunState.RUNNING, RunState.FAILED})
-"""The states in which a run's status takes this process's failure (see _record_failure)."""
+"""The states in which the run this process trains takes its failure (_record_failure)."""
 
 
-def _record_failure(run_dir: str | Path | None, error: BaseException, ours: bool) -> None:
+def _record_failure(
+    run_dir: str | Path | None, error: BaseException, training: bool, managed: bool = False
+) -> None:
     """Record a run failed, with the real error, when this process could not train it.
 
-    One rule, whether set-up or training failed. The status is changed only when it is
-    this process's (it trains the run, the run manager set the run up for it, or it wrote
-    the status) and the run has not ended some other way: it says *starting*, *running* or
-    already *failed* (the reason is then this one, unless it says exactly that). A bad
-    ``--resume`` of someone else's run, or of a run that completed, leaves it alone; a
-    status that cannot be read is replaced when the run is this process's; a status that
-    cannot be written (a full disk) is logged, never raised over the error itself.
+    One rule, whether set-up or training failed: only this process's run is changed,
+    and only while it has not ended some other way. A run is this process's when it
+    trains it (holding its training lock: its status says *starting*, *running* or
+    already *failed*, whose reason becomes this one) or when it is still *starting* for
+    it (the run manager set it up for this process, or this process wrote the status).
+    A bad ``--resume`` of someone else's run, or of a run that ended, leaves it alone; an
+    unreadable status of this process's run is replaced; a status that cannot be
+    written (a full disk) is logged, never raised over the error itself.
 
     Parameters
     ----------
@@ -502,21 +505,23 @@ def _record_failure(run_dir: str | Path | None, error: BaseException, ours: bool
         The run folder; None (no folder yet) records nothing.
     error : BaseException
         What failed the run (:func:`failure_reason` words it).
-    ours : bool
-        The run is known to be this process's: it trains it (holding its training lock),
-        or the run manager set it up for it (``--managed``). Otherwise the status must
-        name this process.
+    training : bool
+        This process trains the run (the failure came from training, not set-up).
+    managed : bool, default False
+        The run manager set the run up for this process (``--managed``).
     """
     if not run_dir:
         return
     path, reason = Path(run_dir) / folder.STATUS, failure_reason(error)
     try:
         status = folder.read_json(path) or {}
+        state = status.get("state")
+        ours = (training and state in UNENDED) or (
+            state == RunState.STARTING and (managed or status.get("pid") == os.getpid())
+        )
     except ValueError:  # cut short: replaced when the run is known to be ours
-        status = {"state": RunState.FAILED} if ours else {}
-    if not (ours or status.get("pid") == os.getpid()) or status.get("state") not in UNENDED:
-        return
-    if (status.get("state"), status.get("reason")) == (RunState.FAILED, reason):
+        status, ours = {}, training or managed
+    if not ours or (status.get("state"), status.get("reason")) == (RunState.FAILED, reason):
         return
     try:
         folder.write_status(Path(run_dir), RunState.FAILED, reason)
