@@ -32,7 +32,6 @@ import errno
 import logging
 import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -43,12 +42,13 @@ from filelock import FileLock
 from core import hparams
 from core.config import make_config
 from core.errors import report, run_command
+from core.files import temporary_path
 from core.kinds import SOURCE_MODALITIES, get_kind
 from core.runs import folder
 from core.runs.cleanup import remove_leftovers
 from core.runs.folder import read_config
 from core.runs.manager import threads_for_new_run
-from core.runs.state import ACTIVE
+from core.runs.state import ACTIVE, RunState
 from core.runs.supervisor import RunBusy, take_training_lock
 
 log = logging.getLogger("core.train")
@@ -248,10 +248,10 @@ def _release() -> None:
 
 def _check_writable(run_dir: Path) -> None:
     """Raise ValueError, saying what to do, when nothing can be written in ``run_dir``."""
+    # Named as a status write's temporary file: cleared and deleted like one if left.
+    probe = temporary_path(run_dir / folder.STATUS)
     try:
-        # Named as a status write's temporary file: cleared and deleted like one if left.
-        prefix = f".{folder.STATUS}.{os.getpid()}."
-        fd, probe = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=run_dir)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
         if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
@@ -382,7 +382,7 @@ def _prepare_run(args: argparse.Namespace) -> tuple[dict[str, Any], Path, bool]:
     _hold(run_dir)
     remove_leftovers(run_dir)
     folder.write_config(run_dir, config)
-    folder.write_status(run_dir, "starting", None, modality=config["modality"])
+    folder.write_status(run_dir, RunState.STARTING, None, modality=config["modality"])
     return config, run_dir, False
 
 
@@ -406,7 +406,7 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
             from core.kinds.neural_run import FOLDER_GONE
 
             raise RunFolderGone(f"{run_dir}: {FOLDER_GONE}; the run ended") from error
-        _record_failed(run_dir, failure_reason(error))
+        _record_failure(run_dir, error, training=True)
         raise
     from core.evaluate import evaluate_finished_run
 
@@ -416,20 +416,6 @@ def run(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> 
 
 class RunFolderGone(FileNotFoundError):
     """The run folder was deleted from outside while the run trained."""
-
-
-def _record_failed(run_dir: Path, reason: str) -> None:
-    """Record the run failed with ``reason`` unless its status already says exactly that."""
-    try:
-        status = folder.read_json(run_dir / folder.STATUS) or {}
-    except ValueError:  # not JSON: replaced below
-        status = {}
-    if (status.get("state"), status.get("reason")) == ("failed", reason):
-        return
-    try:
-        folder.write_status(run_dir, "failed", reason)
-    except (OSError, ValueError) as error:  # a full disk may refuse even the status
-        log.error("could not record the failure in %s: %s", run_dir / folder.STATUS, error)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -452,17 +438,17 @@ def _main(args: argparse.Namespace) -> int:
         return 2
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
-        _record_failure(args.resume or args.run_dir, error, args.managed)
+        _record_failure(args.resume or args.run_dir, error, False, args.managed)
         return 2
     except Exception as error:  # noqa: BLE001 - set-up failed: the status must say why
         if isinstance(error, OSError) and (status := report(error)) is not None:
             return status  # a read-only folder: said in one line, and nothing to record in
         traceback.print_exc()
-        _record_failure(args.resume or args.run_dir, error, args.managed)
+        _record_failure(args.resume or args.run_dir, error, False, args.managed)
         return 1
     # This process now owns the run.
     threads = args.threads or threads_for_new_run(run_dir.parent, exclude=run_dir)
-    folder.write_status(run_dir, "starting", None, threads=threads)
+    folder.write_status(run_dir, RunState.STARTING, None, threads=threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -495,19 +481,52 @@ def failure_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _record_failure(run_dir: str | Path | None, error: BaseException, managed: bool) -> None:
-    """Mark failed, with the real error, a run that this process was to train but could not.
+UNENDED = frozenset({RunState.STARTING, RunState.RUNNING, RunState.FAILED})
+"""The states in which the run this process trains takes its failure (_record_failure)."""
 
-    Only a run still *starting* is changed, and only when the run manager set it up for
-    this process or this process wrote that status itself: a bad ``--resume`` of a
-    run that belongs to someone else leaves it alone.
+
+def _record_failure(
+    run_dir: str | Path | None, error: BaseException, training: bool, managed: bool = False
+) -> None:
+    """Record a run failed, with the real error, when this process could not train it.
+
+    One rule, whether set-up or training failed: only this process's run is changed,
+    and only while it has not ended some other way. A run is this process's when it
+    trains it (holding its training lock: its status says *starting*, *running* or
+    already *failed*, whose reason becomes this one) or when it is still *starting* for
+    it (the run manager set it up for this process, or this process wrote the status).
+    A bad ``--resume`` of someone else's run, or of a run that ended, leaves it alone; an
+    unreadable status of this process's run is replaced; a status that cannot be
+    written (a full disk) is logged, never raised over the error itself.
+
+    Parameters
+    ----------
+    run_dir : str or pathlib.Path or None
+        The run folder; None (no folder yet) records nothing.
+    error : BaseException
+        What failed the run (:func:`failure_reason` words it).
+    training : bool
+        This process trains the run (the failure came from training, not set-up).
+    managed : bool, default False
+        The run manager set the run up for this process (``--managed``).
     """
     if not run_dir:
         return
-    status = folder.read_json(Path(run_dir) / folder.STATUS) or {}
-    ours = managed or status.get("pid") == os.getpid()
-    if ours and status.get("state") == "starting":
-        folder.write_status(Path(run_dir), "failed", failure_reason(error))
+    path, reason = Path(run_dir) / folder.STATUS, failure_reason(error)
+    try:
+        status = folder.read_json(path) or {}
+        state = status.get("state")
+        ours = (training and state in UNENDED) or (
+            state == RunState.STARTING and (managed or status.get("pid") == os.getpid())
+        )
+    except ValueError:  # cut short: replaced when the run is known to be ours
+        status, ours = {}, training or managed
+    if not ours or (status.get("state"), status.get("reason")) == (RunState.FAILED, reason):
+        return
+    try:
+        folder.write_status(Path(run_dir), RunState.FAILED, reason)
+    except (OSError, ValueError) as problem:  # a full disk may refuse even the status
+        log.error("could not record the failure in %s: %s", path, problem)
 
 
 def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progress: bool) -> int:
@@ -523,7 +542,7 @@ def _train_and_report(config: dict[str, Any], run_dir: Path, resume: bool, progr
     status = folder.read_json(run_dir / folder.STATUS) or {}
     log.info("run %s: %s", state, status.get("reason"))
     print(run_dir)
-    return 1 if state == "failed" else 0
+    return 1 if state == RunState.FAILED else 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import pytest
 CORE = Path(__file__).resolve().parents[1] / "core"
 
 LAYERS = {
-    1: ("data", "models", "evaluation", "hparams", "config", "errors"),
+    1: ("data", "models", "evaluation", "hparams", "config", "errors", "files"),
     2: ("training",),
     3: ("runs",),
     4: ("kinds", "scoring", "train", "evaluate", "runs_table"),

@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
-import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,6 +46,7 @@ from core.data import known_defects, sources, storage
 from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 from core.data.sources import SessionSource
+from core.files import atomic_write
 
 CACHE_VERSION = 4
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
@@ -72,15 +71,13 @@ def _digest(payload: object) -> str:
 
 
 def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Create ``path`` with ``write(handle)`` atomically (readers never see a partial file)."""
+    """Create ``path`` with ``write(handle)`` atomically (readers never see a partial file).
+
+    :func:`core.files.atomic_write` without fsync: the cache can be rebuilt, and its
+    writes are large.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, write, binary=True, durable=False)
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

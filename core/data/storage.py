@@ -18,6 +18,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.files import temporary_of
+
 APP_NAME = "daic-dashboard"
 """Name of the per-user folder under the cache home."""
 
@@ -71,7 +73,14 @@ def _frame_paths(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     entries = [*folder.glob("*.npz"), *folder.glob("*.npy")]
-    return sorted(entries) + sorted([*folder.glob(".*.npz.*.tmp"), *folder.glob(".*.npy.*.tmp")])
+    interrupted = [p for p in folder.glob(".*") if _is_cache_temporary(p.name)]
+    return sorted(entries) + sorted(interrupted)
+
+
+def _is_cache_temporary(name: str) -> bool:
+    """The temporary file of a cache entry's write (:func:`core.files.atomic_write`)."""
+    found = temporary_of(name)
+    return found is not None and found.target.endswith((".npz", ".npy"))
 
 
 def size_of(path: Path) -> int:

@@ -15,10 +15,10 @@ from core.experiment.folder import Experiment
 from core.experiment.stats import summarise
 from core.runs import folder
 from core.runs.process import is_alive
-from core.runs.state import SUCCEEDED
+from core.runs.state import PENDING, SUCCEEDED, RunState
 from core.runs.status import read_status
 
-STATES = ("running", "completed", "stopped", "failed")
+STATES = (RunState.RUNNING, RunState.COMPLETED, RunState.STOPPED, RunState.FAILED)
 
 
 def process_record(path: Path) -> dict[str, Any]:
@@ -28,10 +28,10 @@ def process_record(path: Path) -> dict[str, Any]:
     reason that it ended unexpectedly (``resume`` continues it).
     """
     record = dict(folder.read_json(path) or {})
-    if record.get("state") == "running" and not is_alive(
+    if record.get("state") == RunState.RUNNING and not is_alive(
         record.get("pid"), record.get("proc_start")
     ):
-        record["state"] = "failed"
+        record["state"] = RunState.FAILED
         record["reason"] = "its process ended unexpectedly; resume the experiment"
     return record
 
@@ -40,17 +40,17 @@ def driver_state(exp_dir: Path) -> tuple[str, str | None]:
     """The experiment's state (running, completed, stopped, failed) and why."""
     record = process_record(Path(exp_dir) / exp_folder.DRIVER)
     if not record:
-        return "stopped", "not started"
-    return record.get("state", "stopped"), record.get("reason")
+        return RunState.STOPPED, "not started"
+    return record.get("state", RunState.STOPPED), record.get("reason")
 
 
 def _run_entry(exp: Experiment, plan: exp_folder.RunPlan, outcomes: dict) -> dict[str, Any]:
     run_dir = exp.run_dir(plan)
-    state, reason = "pending", None
+    state, reason = PENDING, None
     if (run_dir / folder.CONFIG).is_file():
         with contextlib.suppress(OSError, ValueError):
             status = read_status(run_dir)
-            state, reason = status.get("state", "starting"), status.get("reason")
+            state, reason = status.get("state", RunState.STARTING), status.get("reason")
     elif plan.name in outcomes:
         state, reason = outcomes[plan.name].get("state"), outcomes[plan.name].get("reason")
     return {
@@ -88,7 +88,7 @@ def configuration_entries(exp: Experiment, only: str | None = None) -> list[dict
                 "objective": exp.spec.objective,
                 "n_runs": len(runs),
                 "n_done": n_done,
-                "n_failed": sum(r["state"] == "failed" for r in runs),
+                "n_failed": sum(r["state"] == RunState.FAILED for r in runs),
                 "complete": n_done == len(runs),
                 **summarise(exp.spec.objective, list(exp.spec.seeds), runs),
                 "runs": runs,

@@ -7,8 +7,8 @@ at save time and checked before loading.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,6 +19,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import Pipeline
+
+from core.files import atomic_write_bytes
 
 #: Types skops does not trust by default that a fitted text pipeline may contain.
 ALLOWED_UNTRUSTED_TYPES = frozenset(
@@ -223,16 +225,10 @@ def save_text_model(pipeline: Pipeline, path: str | os.PathLike) -> str:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        sio.dump(pipeline, tmp_name)
-        digest = _sha256(Path(tmp_name))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return digest
+    buffer = io.BytesIO()  # skops builds the archive in memory anyway
+    sio.dump(pipeline, buffer)
+    atomic_write_bytes(path, buffer.getbuffer())
+    return hashlib.sha256(buffer.getbuffer()).hexdigest()
 
 
 def load_text_model(path: str | os.PathLike, expected_sha256: str) -> Pipeline:

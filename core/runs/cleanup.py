@@ -1,36 +1,36 @@
 """Leftovers of interrupted writes in a run folder, cleared when the run starts or resumes.
 
 Every file a run writes is replaced through a temporary file beside it
-(:func:`core.runs.folder.atomic_write`: ``.status.json.<pid>.<hex>.tmp``;
-:func:`core.training.checkpoint.save_checkpoint`: ``.latest_checkpoint.pth.<random>.tmp``).
-A process killed in the middle of such a write leaves its temporary file behind, and a
-checkpoint's can be as large as the checkpoint. The training process clears them when it
-takes a run (holding the run's training lock, so no other process writes checkpoints
-there); a temporary file whose name carries the ID of a process still alive (the run
-manager writing a status right now) is left alone.
+(:func:`core.files.atomic_write`: ``.status.json.<pid>.<hex>.tmp``). A process killed in
+the middle of such a write leaves its temporary file behind, and a checkpoint's can be as
+large as the checkpoint. The training process clears them when it takes a run (holding
+the run's training lock, so no other process writes checkpoints there); a temporary file
+whose name carries the ID of another process still alive (the run manager writing a
+status right now) is left alone. A checkpoint's or a text model's is always a leftover
+(only the process holding the lock writes those), and so are those of older versions
+(named by ``tempfile``, without a process ID).
 """
 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import psutil
 
+from core.files import temporary_of
 from core.runs import folder
 
-_WRITER = re.compile(r"(\d+)\.[0-9a-f]+")
-"""The middle of an atomic write's temporary name: the writer's process ID and a token."""
+TRAINER_ONLY = frozenset({folder.LATEST, folder.BEST, folder.TEXT_MODEL})
+"""Files only the process that trains the run writes (holding its training lock)."""
 
 
-def _being_written(middle: str) -> bool:
+def _being_written(name: str) -> bool:
     """Whether another live process may be writing this temporary file right now."""
-    match = _WRITER.fullmatch(middle)
-    if not match:  # a checkpoint's: only the training process, this one, writes those
+    found = temporary_of(name)
+    if found is None or found.target in TRAINER_ONLY:  # an older version's, or ours
         return False
-    pid = int(match.group(1))
-    return pid != os.getpid() and psutil.pid_exists(pid)
+    return found.pid != os.getpid() and psutil.pid_exists(found.pid)
 
 
 def leftover_files(run_dir: Path) -> list[Path]:
@@ -48,10 +48,9 @@ def leftover_files(run_dir: Path) -> list[Path]:
     """
     found = []
     for entry in Path(run_dir).iterdir():
-        middle = folder.temporary_part(entry.name)
-        if middle is None or entry.is_symlink() or not entry.is_file():
+        if folder.temporary_target(entry.name) is None or entry.is_symlink():
             continue
-        if not _being_written(middle):
+        if entry.is_file() and not _being_written(entry.name):
             found.append(entry)
     return sorted(found)
 

@@ -16,8 +16,8 @@ A run is one folder::
     .lock                  file lock (:mod:`filelock`) the run manager holds while it
                            changes the status
 
-Every file a reader polls is replaced atomically (:func:`atomic_write`: a temporary
-file, fsync, rename), so a reader never sees half a file and a run killed at any instant
+Every file a reader polls is replaced atomically (:func:`core.files.atomic_write`: a
+temporary file, fsync, rename), so a reader never sees half a file and a run killed at any instant
 leaves the previous version in place. ``metrics.jsonl`` is the one append-only file:
 each line is written with one ``write`` call, readers ignore a last line without its
 newline, and a resumed run rewrites the file from its checkpoint's history.
@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from core.files import atomic_write, temporary_of
 from core.runs.process import start_time
 from core.runs.schema import RunFileError, check_config, check_record, check_status
 from core.runs.state import RunState
@@ -101,35 +102,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
-def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
-    """Replace the text file ``path`` so that readers see the old file or the new one.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The file to replace.
-    write : callable
-        Writes the new content to the open text handle it is given.
-
-    Notes
-    -----
-    The content goes to a temporary file beside ``path``, is flushed to disk, and is
-    renamed over ``path``; on any error the temporary file is removed and the old file
-    stays as it was.
-    """
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_json_atomic(path: Path, payload: Any) -> None:
     """Write ``payload`` as JSON to ``path`` with :func:`atomic_write`."""
     atomic_write(path, lambda handle: json.dump(payload, handle, indent=1, default=_json_default))
@@ -174,7 +146,7 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
 
 
 def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
-    """Replace a run's ``config.json`` (atomically, see :func:`atomic_write`)."""
+    """Replace a run's ``config.json`` (atomically, see :func:`core.files.atomic_write`)."""
     write_json_atomic(Path(run_dir) / CONFIG, config)
 
 
@@ -194,7 +166,7 @@ def run_folders(root: Path) -> list[Path]:
         return []
     found = [p for p in root.iterdir() if (p / CONFIG).is_file()]
     found += [p for p in root.glob(f"{EXPERIMENTS}/*/*/*") if (p / CONFIG).is_file()]
-    return sorted(found)
+    return sorted(p for p in found if not p.name.endswith(DELETING))  # not one being deleted
 
 
 def run_name(run_dir: Path) -> str:
@@ -393,30 +365,36 @@ def log_tail(run_dir: Path, lines: int = 25) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def temporary_part(name: str) -> str | None:
-    """The middle of a run file's temporary name (``.status.json.<middle>.tmp``), else None.
+_OLD_TEMPORARY = re.compile(r"\.?(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
+"""A temporary name of versions before :mod:`core.files` (``tempfile.mkstemp``'s, for the
+checkpoint and the text model): their leftovers are still the run's own."""
 
-    Every run file is written through such a temporary file beside it
-    (:func:`atomic_write`, the checkpoint writer; the text model's has no leading dot);
-    deleting a run and clearing the leftovers of interrupted writes both recognise them
-    here.
+
+def temporary_target(name: str) -> str | None:
+    """The run file that the temporary file ``name`` replaces, else None.
+
+    Every run file is written through a temporary file beside it
+    (:func:`core.files.atomic_write`); deleting a run and clearing the leftovers of
+    interrupted writes both recognise them here, and those of older versions too.
     """
-    if not name.endswith(".tmp"):
-        return None
-    for run_file in RUN_FILES:
-        prefix = f".{run_file}." if name.startswith(".") else f"{run_file}."
-        if name.startswith(prefix) and len(name) > len(prefix) + len(".tmp"):
-            return name[len(prefix) : -len(".tmp")]
-    return None
+    found = temporary_of(name)
+    if found is not None and found.target in RUN_FILES:
+        return found.target
+    old = _OLD_TEMPORARY.fullmatch(name)
+    return old.group("target") if old and old.group("target") in RUN_FILES else None
 
 
 def _is_run_file(name: str) -> bool:
     """A file a run writes, or the temporary file of an interrupted write of one."""
-    return name in RUN_FILES or temporary_part(name) is not None
+    return name in RUN_FILES or temporary_target(name) is not None
 
 
 def foreign_entries(run_dir: Path) -> list[str]:
     """What ``run_dir`` holds that no run writes: folders, links and other files (sorted).
+
+    Each entry is judged by its listing (no second look that a file renamed into place
+    meanwhile would fail), so a run's temporary file that comes and goes is never
+    mistaken for something else.
 
     Parameters
     ----------
@@ -429,7 +407,29 @@ def foreign_entries(run_dir: Path) -> list[str]:
         Entry names; empty when the folder holds only what a run writes.
     """
     foreign = []
-    for entry in Path(run_dir).iterdir():
-        if entry.is_symlink() or not entry.is_file() or not _is_run_file(entry.name):
-            foreign.append(entry.name)
+    with os.scandir(run_dir) as entries:
+        for entry in entries:
+            if _is_run_file(entry.name) and entry.is_file(follow_symlinks=False):
+                continue
+            if os.path.lexists(entry.path):  # one that vanished since the listing is no one's
+                foreign.append(entry.name)
     return sorted(foreign)
+
+
+def run_entries(run_dir: Path) -> list[str]:
+    """The run files in ``run_dir``: plain files a run writes, temporary ones included."""
+    with os.scandir(run_dir) as entries:
+        return sorted(
+            entry.name
+            for entry in entries
+            if _is_run_file(entry.name) and entry.is_file(follow_symlinks=False)
+        )
+
+
+DELETING = ".deleting"
+"""How the name of a run folder being deleted ends (:func:`deleting_name`)."""
+
+
+def deleting_name(name: str) -> str:
+    """The name a run folder is renamed to while it is deleted: hidden, never listed."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{DELETING}"

@@ -50,6 +50,7 @@ from core.runs.supervisor import (
     request_stop,
     settle,
     stop_run,
+    take_training_lock,
 )
 
 __all__ = [
@@ -333,6 +334,12 @@ def resume_run(
 def delete_run(run_dir: Path) -> None:
     """Delete a run folder, stopping the run first if it is still active.
 
+    A run is either whole or gone: its process is stopped first; then, holding the run's
+    lock and its training lock (nobody resumes or trains it meanwhile), the folder is
+    renamed aside in one step (:func:`_set_aside`) and checked there. What a user wrote
+    into it, even while the run was stopping, makes the folder go back under its name,
+    untouched; only a folder of nothing but run files is removed.
+
     Parameters
     ----------
     run_dir : pathlib.Path
@@ -341,24 +348,82 @@ def delete_run(run_dir: Path) -> None:
     Raises
     ------
     InvalidRequest
-        ``run_dir`` is not a run folder, or it holds files no run writes (nothing is
-        deleted then: a user's notes in a run folder are never removed).
+        ``run_dir`` is not a run folder, it holds files no run writes (nothing is
+        deleted then: a user's notes in a run folder are never removed), or it was
+        resumed while being deleted.
+    core.runs.supervisor.RunBusy
+        Another process trains it (a ``ValueError`` too); the folder is kept.
     RuntimeError
         Its process could not be stopped (the folder is kept).
     """
     run_dir = Path(run_dir)
     if not (run_dir / folder.CONFIG).is_file() or run_dir.is_symlink():
         raise InvalidRequest(f"{run_dir} is not a run folder (no {folder.CONFIG})")
-    if foreign := folder.foreign_entries(run_dir):
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
-        raise InvalidRequest(
-            f"{run_dir} holds files no run writes ({shown}); nothing was deleted. "
-            "Move them out first, or delete the folder yourself."
-        )
-    if read_status(run_dir).get("state") in ACTIVE:
-        stop_run(run_dir)
+    _refuse_foreign(run_dir, run_dir, stopped=False)  # a run that cannot go keeps going
+    stop_run(run_dir)  # returns at once when no process works on it
     if run_status.judge(run_dir).alive:
         raise RuntimeError(f"the process of {run_dir.name} could not be stopped; kept it")
-    for entry in run_dir.iterdir():  # only what a run writes (checked above)
-        entry.unlink(missing_ok=True)
-    run_dir.rmdir()
+    aside = _set_aside(run_dir)
+    for name in folder.run_entries(aside):  # only run files: checked there, after the stop
+        (aside / name).unlink(missing_ok=True)
+    try:
+        aside.rmdir()
+    except OSError as error:  # something was written into it meanwhile (an open folder)
+        raise InvalidRequest(
+            f"the run files of {run_dir.name} were deleted, but {aside} is not empty "
+            f"({error.strerror}): look at what is left there"
+        ) from None
+
+
+def _refuse_foreign(path: Path, run_dir: Path, stopped: bool) -> None:
+    """Refuse, naming them, when ``path`` holds anything no run writes."""
+    if foreign := folder.foreign_entries(path):
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        done = "the run was stopped, but nothing was deleted" if stopped else "nothing was deleted"
+        raise InvalidRequest(
+            f"{run_dir} holds files no run writes ({shown}); {done}. "
+            "Move them out first, or delete the folder yourself."
+        )
+
+
+def _set_aside(run_dir: Path) -> Path:
+    """Rename a stopped run's folder aside for deletion, after checking it there.
+
+    Under the run's lock and its training lock the folder is renamed to
+    ``.<name>.<pid>.<hex>.deleting`` beside it (:func:`core.runs.folder.deleting_name`;
+    listings skip it), so nothing can add to it by its name any more, then checked: a
+    run resumed meanwhile, or anything that is not a run file, and it is renamed back.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder set aside, holding only run files.
+    """
+    with lock(run_dir / RUN_LOCK):
+        training = take_training_lock(run_dir)  # refused while any process trains it
+        try:
+            if read_status(run_dir).get("state") in ACTIVE:
+                raise InvalidRequest(
+                    f"{run_dir.name} was started again while being deleted; nothing was deleted"
+                )
+            aside = run_dir.with_name(folder.deleting_name(run_dir.name))
+            os.rename(run_dir, aside)
+            try:
+                _refuse_foreign(aside, run_dir, stopped=True)
+            except InvalidRequest:
+                _put_back(aside, run_dir)
+                raise
+        finally:
+            training.release()
+    return aside
+
+
+def _put_back(aside: Path, run_dir: Path) -> None:
+    """Rename a folder set aside back to its name; say where it is if that fails."""
+    try:
+        os.rename(aside, run_dir)
+    except OSError as error:  # its name was taken meanwhile: nothing is lost, it stays aside
+        raise InvalidRequest(
+            f"{run_dir} holds files no run writes; nothing was deleted, but the folder could "
+            f"not be renamed back ({error.strerror}): it is {aside}"
+        ) from None

@@ -205,13 +205,13 @@ def state_note(
         that ended otherwise, ``("caption", "Starting, 12 s so far: reading the corpus
         …")`` while it starts; None while it runs.
     """
-    state = status.get("state", "starting")
+    state = status.get("state", RunState.STARTING)
     reason = status.get("reason")
-    if state == "failed":
+    if state == RunState.FAILED:
         return "error", f"The run failed: {reason or 'no reason was recorded'}"
     if state in FINISHED:
         return "success", f"{state.capitalize()}: {reason or 'done'}"
-    if state == "starting":
+    if state == RunState.STARTING:
         launcher = launcher or {}
         since = launched_at(status, launcher)
         now = time.time() if now is None else now

@@ -292,7 +292,7 @@ def _checked_info(run_dir: Path, config: dict[str, Any], status: dict[str, Any])
     return RunInfo(
         path=run_dir,
         modality=config["modality"],
-        status=status.get("state", "starting"),
+        status=status.get("state", RunState.STARTING),
         reason=status.get("reason"),
         epochs_done=len(records),
         max_epochs=max_epochs,

@@ -31,10 +31,9 @@ from core.training.checkpoint import to_plain
 from core.training.early_stopping import non_finite_reason
 from core.training.history import epoch_record
 from core.training.resume import restore_trainer, trainer_payload
+from core.training.state import RunState
 
-__all__ = ["STATUSES", "BaseTrainer", "Callback", "TqdmProgress"]
-
-STATUSES = ("created", "running", "completed", "early-stopped", "stopped", "failed")
+__all__ = ["BaseTrainer", "Callback", "TqdmProgress"]
 
 
 class BaseTrainer(ABC):
@@ -91,8 +90,10 @@ class BaseTrainer(ABC):
         each epoch.
     early_stopping, lr_schedule, checkpointing : Callback
         The policies (``checkpointing`` is None without ``run_dir``).
-    status : str
-        One of :data:`STATUSES`.
+    status : RunState or None
+        None before :meth:`train`; *running* while it trains; then how it ended:
+        *completed*, *early-stopped*, *stopped* or *failed*
+        (:class:`core.training.state.RunState`).
     stop_reason : str or None
         Why the run ended early.
     """
@@ -135,10 +136,10 @@ class BaseTrainer(ABC):
         self.config = self._complete_config(config, lr_factor, lr_patience, amp)
         self.epoch, self.n_epochs = 0, 0
         self.history: list[dict[str, Any]] = []
-        self.status: str = "created"
+        self.status: RunState | None = None
         self.stop_reason: str | None = None
         self.should_stop = False
-        self._stop_status = "stopped"
+        self._stop_status = RunState.STOPPED
         self.loaders: dict[str, Any] = {}
         self._epoch_started = 0.0
 
@@ -186,7 +187,7 @@ class BaseTrainer(ABC):
         """
         self.loaders = {"train": train_loader, "val": val_loader}
         self.n_epochs = int(n_epochs)
-        self.status, self.stop_reason, self.should_stop = "running", None, False
+        self.status, self.stop_reason, self.should_stop = RunState.RUNNING, None, False
         try:
             if resume_from is not None:
                 self.resume(resume_from)
@@ -202,15 +203,16 @@ class BaseTrainer(ABC):
                 if self.should_stop:
                     break
         except KeyboardInterrupt:
-            self._finish("stopped", "interrupted (KeyboardInterrupt)")
+            self._finish(RunState.STOPPED, "interrupted (KeyboardInterrupt)")
             raise
         except Exception as exc:
-            self._finish("failed", f"{type(exc).__name__}: {exc}")
+            self._finish(RunState.FAILED, f"{type(exc).__name__}: {exc}")
             raise
-        self._finish(self._stop_status if self.should_stop else "completed", self.stop_reason)
+        ended = self._stop_status if self.should_stop else RunState.COMPLETED
+        self._finish(ended, self.stop_reason)
         return self.history
 
-    def request_stop(self, reason: str, status: str = "stopped") -> None:
+    def request_stop(self, reason: str, status: str = RunState.STOPPED) -> None:
         """Ask the run to stop at the next batch boundary (safe to call from a callback).
 
         Parameters
@@ -220,9 +222,9 @@ class BaseTrainer(ABC):
         status : {"stopped", "early-stopped", "failed"}, default "stopped"
             The status the run ends with; a failure overrides an earlier request.
         """
-        if self.should_stop and status != "failed":
+        if self.should_stop and status != RunState.FAILED:
             return
-        self.should_stop, self.stop_reason, self._stop_status = True, reason, status
+        self.should_stop, self.stop_reason, self._stop_status = True, reason, RunState(status)
 
     def stop_requested(self) -> bool:
         """Return whether the run should stop, consulting ``stop_check`` if set."""
@@ -310,7 +312,7 @@ class BaseTrainer(ABC):
         train_loss, val_loss = float(train_loss), float(val_loss)
         bad = non_finite_reason(train_loss, val_loss)
         if bad is not None:
-            self.request_stop(f"{bad} at epoch {epoch}", status="failed")
+            self.request_stop(f"{bad} at epoch {epoch}", status=RunState.FAILED)
             return None  # nothing recorded, no checkpoint: the latest one stays good
         elapsed_s = time.perf_counter() - self._epoch_started
         record = epoch_record(epoch, train_loss, val_loss, self.lr, elapsed_s, extras)
@@ -318,7 +320,7 @@ class BaseTrainer(ABC):
         self.history.append(record)
         return record
 
-    def _finish(self, status: str, reason: str | None) -> None:
+    def _finish(self, status: RunState, reason: str | None) -> None:
         self.status, self.stop_reason = status, reason
         self._call_hooks("on_train_end")
 

@@ -25,6 +25,7 @@ from core.training.early_stopping import (
     early_stopping_decision,
     resumed_state,
 )
+from core.training.state import RunState
 
 if TYPE_CHECKING:
     from core.training.base import BaseTrainer
@@ -160,7 +161,7 @@ class EarlyStopping(Callback):
         if self.reset_reason is not None:
             record["early_stopping_reset"], self.reset_reason = self.reset_reason, None
         if stop:
-            trainer.request_stop(reason or "early stopping", status="early-stopped")
+            trainer.request_stop(reason or "early stopping", status=RunState.EARLY_STOPPED)
 
     def state_dict(self) -> dict[str, Any]:
         """The counter and best value, with the patience, ``min_delta`` and monitor."""

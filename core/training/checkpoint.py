@@ -6,11 +6,9 @@ weights_only=True)`` reads it and no arbitrary object is ever unpickled.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import random
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import numpy as np
 import torch
 
 from core.errors import UserError
+from core.files import atomic_write_bytes
 
 FORMAT_VERSION = 1
 """Version of the checkpoint payload layout; bump it when keys change meaning."""
@@ -134,8 +133,9 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
 def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path:
     """Write a checkpoint atomically: a reader sees the old file or the new one, never half.
 
-    The payload is serialised in memory, written to a temporary file in the same folder,
-    flushed and fsynced, then renamed over ``path``. ``format_version`` is added when
+    The payload is serialised in memory, then written with
+    :func:`core.files.atomic_write_bytes` (a temporary file in the same folder, fsync,
+    rename). ``format_version`` is added when
     missing. Serialising first means a full disk surfaces as the operating system's
     ``OSError`` (``ENOSPC``) from a plain write, not as torch's opaque stream-position
     error, and the temporary file is removed whatever fails.
@@ -165,29 +165,8 @@ def save_checkpoint(path: str | os.PathLike, payload: Mapping[str, Any]) -> Path
         raise FileNotFoundError(f"{path.parent}: no such folder (was it deleted?)")
     buffer = io.BytesIO()
     torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getbuffer())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
+    atomic_write_bytes(path, buffer.getbuffer())
     return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable where the platform allows it (POSIX); ignore elsewhere."""
-    with contextlib.suppress(OSError, AttributeError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def load_checkpoint(

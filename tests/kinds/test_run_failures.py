@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from core import files
 from core.config import make_config
 from core.runs import folder, manager
 from core.runs.process import start_time
@@ -27,22 +28,21 @@ def resume(run_dir: Path, *extra: str) -> int:
     return main(["--resume", str(run_dir), "--more-epochs", "1", "--quiet", *extra])
 
 
-class FullDisk:
-    """``os`` as the checkpoint writer sees it on a full disk: syncing the data fails."""
+def full_disk(path, data):
+    """The checkpoint's atomic write (core.files) on a full disk: half the data fits."""
 
-    def __getattr__(self, name):
-        return getattr(os, name)
-
-    @staticmethod
-    def fsync(fd):
+    def write(handle):
+        handle.write(data[: len(data) // 2])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    files.atomic_write(path, write, binary=True)
 
 
 def test_a_full_disk_fails_the_run_saying_so_and_leaves_no_temporary_file(
     tiny_audio_run, tmp_path, monkeypatch
 ):
     run_dir = copy_run(tiny_audio_run, tmp_path / "audio")
-    monkeypatch.setattr(checkpoint, "os", FullDisk())
+    monkeypatch.setattr(checkpoint, "atomic_write_bytes", full_disk)
     assert resume(run_dir) == 1
     status = folder.read_json(run_dir / folder.STATUS)
     assert status["state"] == "failed"
