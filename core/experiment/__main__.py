@@ -13,8 +13,9 @@ Usage::
 ``run`` writes the experiment folder (``--out``, default ``experiments/NAME`` under the
 runs root) and drives it to its end in this process; running the same spec again
 carries on the same folder (finished runs are not trained again). ``compare`` tests
-whether configuration A (``c000``) differs from B on their seed-averaged out-of-fold
-predictions: a paired bootstrap over participants, and DeLong's test for AUROC.
+whether configuration A (``c000``) differs from B on their means over seeds (the figure
+``status`` gives): a paired bootstrap over participants, each resample scoring every seed
+of both; DeLong's test for AUROC when each has a single seed.
 
 ``--scheduler`` is checked at once: its form (``tcp://HOST:PORT``), then, before the
 experiment folder is created, that the scheduler answers and that it and its workers can
