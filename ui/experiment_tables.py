@@ -217,6 +217,7 @@ def promotion_lines(promotion: dict[str, Any]) -> list[str]:
             f"[{_number(auroc['ci_low'])}, {_number(auroc['ci_high'])}]; trivial baselines' "
             f"macro-F1: {baselines}."
         )
+        lines += [f"Note: {note}." for note in test.get("notes") or []]
     return lines
 
 

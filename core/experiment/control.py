@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.config import open_corpus
 from core.errors import Refused, UserError
 from core.evaluation.metrics import BASELINE_NAMES, trivial_baselines
-from core.evaluation.pooling import ScoredRun, estimand, pool_seeds
+from core.evaluation.pooling import ScoredRun, SeedPool, estimand, pool_seeds
 from core.experiment import folder as exp_folder
 from core.experiment.folder import Experiment, RunPlan
 from core.experiment.status import experiment_status, process_record
@@ -220,7 +222,40 @@ def test_estimand(runs: list[dict[str, Any]], n_boot: int = 1000) -> dict[str, A
         out[metric]["per_seed"] = {str(s["seed"]): s["value"] for s in found.per_seed}
     baselines = trivial_baselines(pool.labels)
     out["baselines_macro_f1"] = {BASELINE_NAMES[k]: v["macro_f1"] for k, v in baselines.items()}
+    out["notes"] = same_figures_notes(pool, out)
     return out
+
+
+def same_figures_notes(pool: SeedPool, test: dict[str, Any]) -> list[str]:
+    """Explain seeds whose test figures are identical: the same model, or a small test split.
+
+    On a few test participants macro-F1 comes from one small confusion matrix and AUROC
+    moves in steps of 1 / (depressed x not depressed), so two different models often
+    share both figures; identical probabilities would mean the seeds gave one model.
+    """
+    figures: dict[tuple, list[int]] = {}
+    for k, seed in enumerate(pool.seeds):
+        key = tuple(round(test[m]["per_seed"][str(seed)], 12) for m in ("macro_f1", "auroc"))
+        figures.setdefault(key, []).append(k)
+    notes = []
+    n, k_dep = len(pool.ids), int(pool.labels.sum())
+    for (f1, auroc), members in figures.items():
+        if len(members) < 2:
+            continue
+        seeds = ", ".join(str(pool.seeds[k]) for k in members)
+        if all(np.array_equal(pool.probs[members[0]], pool.probs[k]) for k in members[1:]):
+            notes.append(
+                f"seeds {seeds} gave identical test probabilities: they trained the same model "
+                "(the seed did not change it)"
+            )
+        else:
+            notes.append(
+                f"seeds {seeds} share the same test figures (macro-F1 {f1:.3f}, AUROC "
+                f"{auroc:.4f}) although their predictions differ: on {n} test participants "
+                f"({k_dep} depressed) macro-F1 takes few values and AUROC moves in steps of "
+                f"1/{k_dep * (n - k_dep)}"
+            )
+    return notes
 
 
 def promotion_summary(status: dict[str, Any]) -> list[str]:
@@ -256,6 +291,7 @@ def promotion_summary(status: dict[str, Any]) -> list[str]:
                 f", AUROC {_number(test['auroc']['mean'])} "
                 f"[{_number(test['auroc']['ci_low'])}, {_number(test['auroc']['ci_high'])}]"
             )
+            lines += [f"  note: {note}" for note in test.get("notes") or []]
     looks = status.get("test_looks") or []
     if looks:
         configurations = sorted({str(look["configuration"]) for look in looks})

@@ -28,14 +28,19 @@ def experiment(tmp_path: Path) -> Path:
     return disagreeing.build(tmp_path / "experiments" / "disagree", tmp_path / "data")
 
 
-def fake_training():
-    """Stands in for retraining: each seed's promoted run scores the test split."""
+def fake_training(same_model: bool = False):
+    """Stands in for retraining: each seed's promoted run scores the test split.
+
+    The seeds' probabilities differ but rank and threshold alike (so their figures are
+    equal), or with ``same_model`` are identical.
+    """
 
     def train(exp, best, base, workers, scheduler):
         runs = []
         for seed in exp.spec.seeds:
             plan = RunPlan(f"{best['id']}-s{seed}", best["id"], seed, None)
-            probs = {pid: 0.5 + (0.3 if y else -0.3) * (seed + 1) / 4 for pid, y in LABELS}
+            step = 1 if same_model else seed + 1
+            probs = {pid: 0.5 + (0.3 if y else -0.3) * step / 4 for pid, y in LABELS}
             run_dir = disagreeing.write_run(
                 exp, plan, best["params"], probs, run_dir=base / plan.name
             )
@@ -168,6 +173,11 @@ def test_the_test_split_is_looked_at_once_and_every_look_is_shown(experiment, mo
     assert test["n_seeds"] == 3 and test["macro_f1"]["ci_low"] <= test["macro_f1"]["mean"]
     assert set(test["baselines_macro_f1"]) == {"always 'depressed'", "always 'not depressed'"}
     assert all(run["test"]["baselines_macro_f1"] for run in record["runs"])
+    # Equal test figures for different seeds are explained, not left to puzzle over.
+    (note,) = test["notes"]
+    assert note.startswith("seeds 0, 1, 2 share the same test figures")
+    assert "although their predictions differ" in note and "steps of 1/400" in note
+    assert record["trained_on"]["split"] == "train"
 
     folder.write_json_atomic(driver, {"state": "completed", "reason": None})
     with pytest.raises(Refused, match="already promoted"):
@@ -194,3 +204,11 @@ def test_an_earlier_look_at_another_configuration_blocks_promotion(experiment, m
     with pytest.raises(Refused, match=r"already promoted \(c000\).*c000-s0 \(c000\)"):
         control.promote(experiment)
     assert main(["status", str(experiment)]) == 0
+
+
+def test_seeds_that_trained_one_model_are_named(experiment, monkeypatch):
+    monkeypatch.setattr(control, "_train_promoted", fake_training(same_model=True))
+    record = control.promote(experiment)
+    (note,) = record["test"]["notes"]
+    assert note.startswith("seeds 0, 1, 2 gave identical test probabilities")
+    assert any(note in line for line in control.promotion_summary(experiment_status(experiment)))
