@@ -153,6 +153,12 @@ def promotion_ui(status: dict[str, Any]) -> None:
         if best is None or status.get("test_looks"):
             return
         st.text(f"Best configuration: {configuration_name(best)}")
+        if status["state"] != "running" and status["done"] < status.get("n_planned", 0):
+            st.caption(
+                f"The search ended after {status['done']} of {status['n_planned']} runs: a "
+                "promotion now is the experiment's only look at the test split, and it "
+                "records that the search was cut short."
+            )
         if st.button(
             "Promote: retrain on the official training split and score the test split",
             key="experiments_promote",
