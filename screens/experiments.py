@@ -50,8 +50,8 @@ NOTICE = (
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def load_status(path: str, stamp: tuple) -> tuple[dict[str, Any], dict[str, list[dict]]]:
-    """An experiment's status and its configurations' seed-averaged predictions.
+def load_status(path: str, stamp: tuple) -> dict[str, Any]:
+    """An experiment's status (:func:`core.experiment.experiment_status`).
 
     ``stamp`` (:func:`experiment_stamp`) says when anything changed; each configuration's
     figures are kept until its own runs change (:func:`ui.experiment_status.page_status`).
@@ -124,24 +124,23 @@ def new_experiment_ui(corpus: Corpus | None, root: Path) -> None:
             st.rerun()
 
 
-def experiment_view(path: str) -> tuple[dict[str, Any], dict[str, list[dict]]]:
+def experiment_view(path: str) -> dict[str, Any]:
     """One experiment: summary, controls, grid, best, charts, promotion, downloads."""
-    status, predictions = load_status(path, experiment_stamp(path))
+    status = load_status(path, experiment_stamp(path))
     summary_ui(status)
     controls_ui(status)
     grid_ui(status)
-    labels = [p["label"] for p in next(iter(predictions.values()), [])]
-    charts_ui(status, labels)
+    charts_ui(status)
     st.subheader("Promotion to the test split")
     promotion_ui(status)
     downloads_ui(status)
-    return status, predictions
+    return status
 
 
 @st.fragment(run_every=POLL_S)
 def live_view(path: str) -> None:
     """Poll a running experiment every second; redraw the page when it ends."""
-    status, _ = experiment_view(path)
+    status = experiment_view(path)
     if not active(status) and not launching(path):
         st.rerun(scope="app")
 
@@ -175,13 +174,10 @@ if st.toggle("Compose a new experiment", key=COMPOSE):
         new_experiment_ui(corpus, root)
 
 path = watched_ui(experiments)
-status, _ = load_status(path, experiment_stamp(path))
+status = load_status(path, experiment_stamp(path))
 if active(status) or launching(path):
     live_view(path)
 else:
-    status, predictions = experiment_view(path)
+    status = experiment_view(path)
     st.subheader("Compare two configurations")
-    if len(predictions) < 2:
-        st.caption("Two configurations with all their runs finished can be compared.")
-    else:
-        compare_configurations_ui(status, predictions)
+    compare_configurations_ui(status)

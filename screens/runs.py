@@ -15,15 +15,16 @@ table exports as CSV, and a run can be deleted after an explicit confirmation.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core import run_groups
 from core.errors import UserError
 from core.evaluation.metrics import BASELINE_NAMES
 from core.kinds import get_kind
+from core.run_groups import RunResult
 from core.runs import folder
 from core.runs.manager import ACTIVE, delete_run
 from core.runs_table import (
@@ -40,12 +41,10 @@ from ui.runs_figures import band_overlay, confusion_heatmap, loss_overlay, roc_f
 from ui.runs_tables import (
     LABELS,
     baseline_caption,
-    group_row,
-    group_runs,
+    groups_table,
     mean_band,
     no_test_labels_caption,
     participant_counts,
-    pooled_participants,
     roc_curves,
     scores_table,
     shown_table,
@@ -75,66 +74,17 @@ def load_records(run_dir: str, stamp: float) -> list[dict]:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_results(paths: tuple[str, ...], stamp: tuple) -> dict[str, dict]:
-    """Each run's configuration and participants per scored split (its saved evaluation).
-
-    ``stamp`` (:func:`core.runs_table.runs_stamp`) says when any of them changed.
-    """
-    results = {}
-    for path in paths:
-        run_dir = Path(path)
-        try:
-            config = folder.read_json(run_dir / folder.CONFIG) or {}
-        except (OSError, ValueError):
-            continue
-        saved = read_evaluation(run_dir) or {"splits": {}}
-        splits = {
-            split: entry["report"]["participants"]
-            for split, entry in saved["splits"].items()
-            if "report" in entry
-        }
-        results[folder.run_name(run_dir)] = {
-            "config": config,
-            "seed": config.get("seed"),
-            "splits": splits,
-        }
-    return results
+def load_results(paths: tuple[str, ...], stamp: tuple) -> dict[str, RunResult]:
+    """:func:`core.run_groups.load_results`; ``stamp`` (:func:`runs_stamp`) says when it changed."""
+    return run_groups.load_results(paths)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_groups(paths: tuple[str, ...], stamp: tuple) -> tuple[dict, pd.DataFrame]:
     """Groups of runs that differ only by seed or fold, and their participant-level table."""
     results = load_results(paths, stamp)
-    groups = group_runs({name: r["config"] for name, r in results.items()})
-    rows = []
-    for name, members in groups.items():
-        for split in SPLITS:
-            scored = [
-                {"seed": results[m]["seed"], "participants": results[m]["splits"][split]}
-                for m in members
-                if split in results[m]["splits"]
-            ]
-            if scored:
-                with contextlib.suppress(ValueError):  # runs that disagree on labels
-                    rows.append({"split": split, **group_row(name, scored)})
-    return groups, pd.DataFrame(rows)
-
-
-def comparable(results: dict[str, dict], groups: dict[str, list[str]]) -> dict[str, dict]:
-    """Runs with saved participant results, and groups of several runs, by display name."""
-    items = {name: r["splits"] for name, r in results.items() if r["splits"]}
-    for name, members in groups.items():
-        if len(members) < 2:
-            continue
-        splits = {}
-        for split in SPLITS:
-            scored = [results[m]["splits"][split] for m in members if split in results[m]["splits"]]
-            with contextlib.suppress(ValueError):
-                if scored:
-                    splits[split] = pooled_participants(scored)
-        if splits:
-            items[f"group: {name}"] = splits
-    return items
+    groups = run_groups.group_runs({name: r["config"] for name, r in results.items()})
+    return groups, groups_table(run_groups.group_rows(results, groups))
 
 
 def groups_ui(groups: dict[str, list[str]], figures: pd.DataFrame, paths: pd.Series) -> None:
@@ -154,9 +104,12 @@ def groups_ui(groups: dict[str, list[str]], figures: pd.DataFrame, paths: pd.Ser
             },
         )
         st.caption(
-            "Per participant, on each group's seed-averaged predictions (a cross-validated "
-            "group pools its folds' out-of-fold predictions); CI: 95 % bootstrap interval "
-            "over participants; seed mean and SD: the per-seed macro-F1 across seeds."
+            "Per participant, the mean over seeds of each seed's figure (a cross-validated "
+            "group pools each seed's folds, out of fold), on the participants every seed "
+            "scored; CI: 95 % interval of that mean, each bootstrap resample drawing the "
+            "same participants for every seed; seed SD: of the per-seed macro-F1. "
+            "ensemble_macro_f1 is a different model: the ensemble of the seeds (their "
+            "probabilities averaged)."
         )
     several = [name for name, members in groups.items() if len(members) > 1]
     shown = st.multiselect(
@@ -398,7 +351,7 @@ st.subheader("Compare two runs or groups")
 if st.toggle("Compare two runs or groups scored on the same participants", key="runs_compare"):
     results = load_results(paths, stamp)
     configs = {name: r["config"] for name, r in results.items()}
-    compare_ui(comparable(results, group_runs(configs)), key="runs")
+    compare_ui(run_groups.comparable(results, run_groups.group_runs(configs)), key="runs")
 
 st.subheader("One run up close")
 name = st.selectbox(

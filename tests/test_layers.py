@@ -20,7 +20,7 @@ LAYERS = {
     1: ("data", "models", "evaluation", "hparams", "config", "errors", "files"),
     2: ("training",),
     3: ("runs",),
-    4: ("kinds", "scoring", "train", "evaluate", "runs_table"),
+    4: ("kinds", "scoring", "train", "evaluate", "runs_table", "run_groups"),
     5: ("explain", "experiment"),
     6: ("report",),
 }

@@ -1,9 +1,13 @@
 """Comparing two runs, groups or configurations scored on the same participants.
 
 Used by the Runs and Experiments screens: :func:`comparison` (plain values in, plain
-values out) pairs the two on their common participants and tests the difference;
-:func:`compare_ui` lays out the choice and the answer. Names come from folders, so they
-are shown as text, never as Markdown.
+values out) pairs two single runs on their common participants and tests the difference
+(paired bootstrap, DeLong's test); :func:`pooled_comparison` compares two groups of runs
+(or a group and a run) on their mean over seeds, the figure of a configuration
+(:func:`core.evaluation.pooling.paired_estimand`); :func:`compare_ui` lays out the choice
+and the answer, :func:`configurations_compare_ui` the same for an experiment's
+configurations (:func:`core.experiment.compare.compare_configurations`). Names come from
+folders, so they are shown as text, never as Markdown.
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.errors import UserError
 from core.evaluation.compare import METRIC_LABELS, align, delong, paired_bootstrap, plain_sentence
+from core.evaluation.pooling import ScoredRun, paired_estimand, pool_seeds
+from core.experiment.compare import compare_configurations, seeds_note
 from ui.common import MISSING
 
 N_BOOT = 2000
@@ -54,18 +61,7 @@ def comparison(
     """
     paired = align(rows_a, rows_b, name_a, name_b)
     boot = paired_bootstrap(paired.y, paired.p_a, paired.p_b, metric=metric, n_boot=n_boot)
-    label = METRIC_LABELS[metric]
-    rows = [
-        {
-            "test": f"paired bootstrap, {label}",
-            "A": boot["a"],
-            "B": boot["b"],
-            "A − B": boot["difference"],
-            "95 % interval": f"[{boot['ci_low']:.3f}, {boot['ci_high']:.3f}]",
-            "resamples where A is better": boot["share_a_better"],
-            "p": None,
-        }
-    ]
+    rows = [_bootstrap_row(boot, METRIC_LABELS[metric])]
     n_pos = int(paired.y.sum())
     test = None
     if min(n_pos, paired.y.size - n_pos) >= 2:
@@ -94,14 +90,68 @@ def comparison(
     }
 
 
-def compare_ui(items: dict[str, dict[str, list[dict[str, Any]]]], key: str) -> None:
+def _bootstrap_row(boot: dict[str, Any], label: str) -> dict[str, Any]:
+    return {
+        "test": f"paired bootstrap, {label}",
+        "A": boot["a"],
+        "B": boot["b"],
+        "A − B": boot["difference"],
+        "95 % interval": f"[{boot['ci_low']:.3f}, {boot['ci_high']:.3f}]",
+        "resamples where A is better": boot["share_a_better"],
+        "p": None,
+    }
+
+
+def pooled_comparison(
+    runs_a: list[ScoredRun],
+    runs_b: list[ScoredRun],
+    name_a: str,
+    name_b: str,
+    metric: str = "macro_f1",
+    n_boot: int = N_BOOT,
+) -> dict[str, Any]:
+    """Two groups of runs compared on their mean over seeds (one paired bootstrap).
+
+    Two single runs are compared by :func:`comparison` (with DeLong's test).
+
+    Returns
+    -------
+    dict
+        As :func:`comparison` (``delong`` None unless both are single runs).
+
+    Raises
+    ------
+    ValueError
+        When the two share no participant or disagree on a label.
+    """
+    if len(runs_a) == len(runs_b) == 1:
+        return comparison(
+            list(runs_a[0].participants),
+            list(runs_b[0].participants),
+            name_a,
+            name_b,
+            metric,
+            n_boot,
+        )
+    boot = paired_estimand(pool_seeds(runs_a), pool_seeds(runs_b), metric, name_a, name_b, n_boot)
+    return {
+        "sentence": f"{plain_sentence(boot, name_a, name_b)} {seeds_note(boot)}",
+        "table": pd.DataFrame([_bootstrap_row(boot, METRIC_LABELS[metric])]),
+        "n": boot["n"],
+        "left_out": boot["left_out"],
+        "bootstrap": boot,
+        "delong": None,
+    }
+
+
+def compare_ui(items: dict[str, dict[str, list[ScoredRun]]], key: str) -> None:
     """Pick two items and a split and a metric; show their paired comparison.
 
     Parameters
     ----------
     items : dict
-        Name to ``{split: participants}`` for every run, group or configuration that has
-        participant-level predictions.
+        Name to ``{split: runs}`` (:class:`~core.evaluation.pooling.ScoredRun`, one for
+        a run, several for a group) for everything with participant-level predictions.
     key : str
         Prefix of the widget keys (the page's name).
     """
@@ -121,11 +171,28 @@ def compare_ui(items: dict[str, dict[str, list[dict[str, Any]]]], key: str) -> N
         "Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key=f"{key}_compare_metric"
     )
     try:
-        result = comparison(items[name_a][split], items[name_b][split], name_a, name_b, metric)
+        result = pooled_comparison(
+            items[name_a][split], items[name_b][split], name_a, name_b, metric
+        )
     except ValueError as error:
         st.warning("These two cannot be compared:")
         st.text(str(error))
         return
+    _result_ui(result, key)
+    left_out = (
+        f" ({result['left_out']} left out: only one of the two scored them)"
+        if result["left_out"]
+        else ""
+    )
+    st.caption(
+        f"Paired over the {result['n']} {split} participants both scored{left_out}: each "
+        f"bootstrap resample ({N_BOOT}) draws participants once and scores both (a group: "
+        "every seed, then the mean over seeds). The difference is A − B; two are "
+        "distinguishable when its interval excludes 0."
+    )
+
+
+def _result_ui(result: dict[str, Any], key: str) -> None:
     st.text(result["sentence"])
     st.dataframe(
         result["table"],
@@ -138,13 +205,60 @@ def compare_ui(items: dict[str, dict[str, list[dict[str, Any]]]], key: str) -> N
             if c not in ("test", "95 % interval")
         },
     )
-    left_out = (
-        f" ({result['left_out']} left out: only one of the two scored them)"
-        if result["left_out"]
-        else ""
+
+
+def configurations_compare_ui(status: dict[str, Any], names: dict[str, str]) -> None:
+    """Compare two complete configurations of an experiment on their mean over seeds.
+
+    Parameters
+    ----------
+    status : dict
+        The experiment's status.
+    names : dict
+        Configuration ID to its name as shown, for the complete configurations.
+    """
+    ids = list(names)
+    left, right, metric_column = st.columns(3)
+    a = left.selectbox("A", ids, index=0, format_func=names.get, key="experiments_compare_a")
+    b = right.selectbox("B", ids, index=1, format_func=names.get, key="experiments_compare_b")
+    metric = metric_column.selectbox(
+        "Metric",
+        list(METRIC_LABELS),
+        index=list(METRIC_LABELS).index(status["objective"])
+        if status["objective"] in METRIC_LABELS
+        else 0,
+        format_func=METRIC_LABELS.get,
+        key="experiments_compare_metric",
     )
+    if a == b:
+        st.caption("Choose two different configurations.")
+        return
+    try:
+        found = compare_configurations(status["path"], a, b, metric, n_boot=N_BOOT)
+    except (UserError, ValueError) as error:
+        st.warning("These two cannot be compared:")
+        st.text(str(error))
+        return
+    boot = found["bootstrap"]
+    rows = [_bootstrap_row(boot, METRIC_LABELS[metric])]
+    if found["delong"] is not None:
+        d = found["delong"]
+        rows.append(
+            {
+                "test": "DeLong, AUROC",
+                "A": d["a"],
+                "B": d["b"],
+                "A − B": d["difference"],
+                "95 % interval": f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]",
+                "resamples where A is better": None,
+                "p": d["p"],
+            }
+        )
+    result = {"sentence": found["sentence"], "table": pd.DataFrame(rows)}
+    _result_ui(result, "experiments")
     st.caption(
-        f"Paired over the {result['n']} {split} participants both scored{left_out}: each "
-        f"bootstrap resample ({N_BOOT}) draws participants once and scores both. The "
-        "difference is A − B; two are distinguishable when its interval excludes 0."
+        f"Each configuration's figure is its mean over seeds, as in the table above; paired "
+        f"over the {boot['n']} participants both scored: each bootstrap resample "
+        f"({boot['n_boot']}) draws the participants once and scores every seed of both. "
+        "The difference is A − B; two are distinguishable when its interval excludes 0."
     )

@@ -116,7 +116,7 @@ def objective_chart(
             hovertemplate="%{x} %{text}: %{y:.3f}<extra></extra>",
         )
     )
-    # The interval is that of the seed-averaged predictions, which sits near the mean.
+    # The interval is that of the mean over seeds (one bootstrap shared by the seeds).
     upper = [max(0.0, (c.get("ci_high") or c["mean"]) - c["mean"]) for c in scored]
     lower = [max(0.0, c["mean"] - (c.get("ci_low") or c["mean"])) for c in scored]
     figure.add_trace(

@@ -69,7 +69,12 @@ def state_grid(status: dict[str, Any]) -> pd.DataFrame:
 
 
 def configurations_frame(status: dict[str, Any]) -> pd.DataFrame:
-    """One row per configuration: its settings, runs done and the objective's statistics."""
+    """One row per configuration: its settings, runs done and the objective's statistics.
+
+    ``mean`` is the configuration's figure (mean over seeds) and ``ci_low``/``ci_high``
+    its interval; ``ensemble_of_seeds`` is a different model's figure: the seeds'
+    probabilities averaged.
+    """
     rows = []
     for entry in status["configurations"]:
         row: dict[str, Any] = {"configuration": entry["id"], "trial": entry.get("trial")}
@@ -82,10 +87,11 @@ def configurations_frame(status: dict[str, Any]) -> pd.DataFrame:
                 "failed": entry.get("n_failed"),
                 "mean": entry.get("mean"),
                 "sd": entry.get("sd"),
-                "seed_averaged": entry.get("seed_averaged"),
                 "ci_low": entry.get("ci_low"),
                 "ci_high": entry.get("ci_high"),
                 "seeds_scored": len(entry.get("per_seed") or []),
+                "participants": entry.get("n"),
+                "ensemble_of_seeds": entry.get("ensemble"),
             }
         )
         rows.append(row)
@@ -114,7 +120,7 @@ def csv_bytes(frame: pd.DataFrame, spec: dict[str, Any]) -> bytes:
 
 
 def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    return "—" if value is None or value != value else f"{value:.3f}"
 
 
 def best_lines(status: dict[str, Any]) -> list[str]:
@@ -127,10 +133,22 @@ def best_lines(status: dict[str, Any]) -> list[str]:
     sd = f" (SD {best['sd']:.3f})" if best.get("sd") is not None else ""
     return [
         f"Best so far: {configuration_name(best)}",
-        f"{label}: mean over {seeds} seed{'s' if seeds != 1 else ''} {_number(best['mean'])}{sd}; "
-        f"seed-averaged predictions {_number(best.get('seed_averaged'))}, 95 % interval "
-        f"[{_number(best.get('ci_low'))}, {_number(best.get('ci_high'))}]",
+        f"{label}: mean over {seeds} seed{'s' if seeds != 1 else ''} {_number(best['mean'])}{sd}, "
+        f"95 % interval [{_number(best.get('ci_low'))}, {_number(best.get('ci_high'))}] "
+        f"on {best.get('n')} participants",
     ]
+
+
+def scored_labels(status: dict[str, Any]) -> list[int]:
+    """Labels with the counts of the participants the configurations were scored on.
+
+    Enough for the trivial baselines (they depend on the counts only).
+    """
+    for entry in status["configurations"]:
+        if entry.get("n"):
+            k = int(entry.get("n_depressed") or 0)
+            return [1] * k + [0] * (int(entry["n"]) - k)
+    return []
 
 
 def objective_baselines(objective: str, labels: list[int]) -> dict[str, float]:
@@ -155,23 +173,52 @@ def objective_baselines(objective: str, labels: list[int]) -> dict[str, float]:
 
 
 def promotion_frame(promotion: dict[str, Any]) -> pd.DataFrame:
-    """The promoted runs: dev and, labelled as such, test figures per seed."""
+    """The promoted runs: dev and, labelled as such, test figures per seed with baselines."""
     rows = []
     for run in promotion.get("runs") or []:
         dev, test = run.get("dev") or {}, run.get("test") or {}
-        rows.append(
-            {
-                "seed": run.get("seed"),
-                "state": run.get("state"),
-                "dev macro-F1": dev.get("macro_f1"),
-                "dev AUROC": dev.get("auroc"),
-                "TEST macro-F1": test.get("macro_f1"),
-                "TEST AUROC": test.get("auroc"),
-                "test participants": test.get("n"),
-                "note": run.get("test_note") or run.get("reason") or "",
-            }
-        )
+        row = {
+            "seed": run.get("seed"),
+            "state": run.get("state"),
+            "dev macro-F1": dev.get("macro_f1"),
+            "dev AUROC": dev.get("auroc"),
+            "TEST macro-F1": test.get("macro_f1"),
+            "TEST AUROC": test.get("auroc"),
+        }
+        for name, value in (test.get("baselines_macro_f1") or {}).items():
+            row[f"TEST macro-F1 of {name}"] = value
+        row["test participants"] = test.get("n")
+        row["note"] = run.get("test_note") or run.get("reason") or ""
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def promotion_lines(promotion: dict[str, Any]) -> list[str]:
+    """What the promotion trained on and the configuration's figure on test, in lines."""
+    lines = []
+    trained = promotion.get("trained_on") or {}
+    if trained.get("n") is not None:
+        lines.append(
+            f"Each seed was retrained on the official training split: {trained['n']} "
+            f"participants ({trained['n_depressed']} depressed)."
+        )
+    elif trained.get("note"):
+        lines.append(f"Training participants: {trained['note']}.")
+    test = promotion.get("test")
+    if test:
+        f1, auroc = test["macro_f1"], test["auroc"]
+        baselines = ", ".join(
+            f"{name} {_number(v)}" for name, v in (test.get("baselines_macro_f1") or {}).items()
+        )
+        lines.append(
+            f"The configuration on test (mean over {test['n_seeds']} seeds, {test['n']} "
+            f"participants): macro-F1 {_number(f1['mean'])} [{_number(f1['ci_low'])}, "
+            f"{_number(f1['ci_high'])}], AUROC {_number(auroc['mean'])} "
+            f"[{_number(auroc['ci_low'])}, {_number(auroc['ci_high'])}]; trivial baselines' "
+            f"macro-F1: {baselines}."
+        )
+        lines += [f"Note: {note}." for note in test.get("notes") or []]
+    return lines
 
 
 def experiment_stamp(exp_dir: str | Path) -> tuple:

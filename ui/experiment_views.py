@@ -20,7 +20,7 @@ from core.experiment import folder as exp_folder
 from core.experiment import promote_experiment, resume_experiment, stop_experiment
 from core.runs import folder
 from ui.common import MISSING
-from ui.experiment_compare import compare_ui
+from ui.experiment_compare import configurations_compare_ui
 from ui.experiment_figures import objective_chart, parallel_coordinates
 from ui.experiment_tables import (
     GRID_LEGEND,
@@ -31,7 +31,9 @@ from ui.experiment_tables import (
     csv_bytes,
     objective_baselines,
     promotion_frame,
+    promotion_lines,
     runs_frame,
+    scored_labels,
     state_grid,
 )
 
@@ -87,7 +89,7 @@ def grid_ui(status: dict[str, Any]) -> None:
     st.caption(GRID_LEGEND)
 
 
-def charts_ui(status: dict[str, Any], labels: list[int]) -> None:
+def charts_ui(status: dict[str, Any]) -> None:
     """Best so far, parallel coordinates and the objective per configuration."""
     for line in best_lines(status):
         st.text(line)
@@ -96,15 +98,15 @@ def charts_ui(status: dict[str, Any], labels: list[int]) -> None:
         st.caption("The charts appear when a configuration has a seed with all runs finished.")
         return
     left, right = st.columns(2)
-    baselines = objective_baselines(status["objective"], labels)
+    baselines = objective_baselines(status["objective"], scored_labels(status))
     left.plotly_chart(
         objective_chart(status["configurations"], status["objective"], baselines),
         key="experiments_objective_chart",
     )
     left.caption(
-        "Diamond: mean over seeds; bar: 95 % bootstrap interval over participants of the "
-        "seed-averaged predictions; grey dots: single seeds; dashed: trivial baselines on "
-        "the same participants."
+        "Diamond: mean over seeds, each seed scored on the same participants; bar: its 95 % "
+        "interval, each bootstrap resample drawing the same participants for every seed; "
+        "grey dots: single seeds; dashed: trivial baselines on the same participants."
     )
     if any(c.get("params") for c in scored):
         right.plotly_chart(
@@ -141,21 +143,29 @@ def controls_ui(status: dict[str, Any]) -> None:
 
 
 def promotion_ui(status: dict[str, Any]) -> None:
-    """Promote the best configuration; once done, its test figures, labelled as such."""
+    """Promote the best configuration once the search has ended; then what it did."""
     promotion, best = status.get("promotion"), status.get("best")
     if launching(status["path"]) == "promotion":
         st.text("Starting the promotion…")
         return
+    looks_ui(status)
     if promotion is None:
-        if best is None:
+        if best is None or status.get("test_looks"):
             return
         st.text(f"Best configuration: {configuration_name(best)}")
+        if status["state"] != "running" and status["done"] < status.get("n_planned", 0):
+            st.caption(
+                f"The search ended after {status['done']} of {status['n_planned']} runs: a "
+                "promotion now is the experiment's only look at the test split, and it "
+                "records that the search was cut short."
+            )
         if st.button(
             "Promote: retrain on the official training split and score the test split",
             key="experiments_promote",
             disabled=status["state"] == "running",
-            help="Once, at the end: each seed is retrained on the official training split "
-            "and the test split is scored (when its labels are present).",
+            help="Once per experiment, when its search has ended: each seed is retrained on "
+            "the official training split and the test split is scored (when its labels are "
+            "present).",
         ):
             try:
                 remember_launch(Path(status["path"]), "promotion", time.time())
@@ -171,6 +181,8 @@ def promotion_ui(status: dict[str, Any]) -> None:
         f"Promoted {promotion.get('configuration')} "
         f"({promotion.get('state')}{': ' + promotion['reason'] if promotion.get('reason') else ''})"
     )
+    if promotion.get("cut_short"):
+        st.warning(f"The {promotion['cut_short']}.")
     objective = promotion.get("objective") or {}
     if objective.get("mean") is not None:
         label = OBJECTIVE_LABELS.get(objective.get("objective"), objective.get("objective"))
@@ -180,14 +192,39 @@ def promotion_ui(status: dict[str, Any]) -> None:
             f"interval [{objective.get('ci_low') or float('nan'):.3f}, "
             f"{objective.get('ci_high') or float('nan'):.3f}]"
         )
+    for line in promotion_lines(promotion):
+        st.text(line)
     frame = promotion_frame(promotion)
     if not frame.empty:
         st.dataframe(frame, hide_index=True, placeholder=MISSING, key="experiments_promotion")
         st.caption(
             "TEST columns: the held-out test split, scored once, after the experiment chose "
-            "this configuration; dev columns: the official dev split (it picked each run's "
-            "best epoch, so it is optimistic)."
+            "this configuration, beside the trivial baselines on the same participants; dev "
+            "columns: the official dev split (it picked each run's best epoch, so it is "
+            "optimistic)."
         )
+
+
+def looks_ui(status: dict[str, Any]) -> None:
+    """Every look at the test split so far (a warning when more than one configuration)."""
+    looks = status.get("test_looks") or []
+    if not looks:
+        return
+    configurations = sorted({str(look["configuration"]) for look in looks})
+    shown = ", ".join(
+        f"{look['run']} (macro-F1 {look['macro_f1']:.3f})"
+        if look.get("macro_f1") is not None
+        else look["run"]
+        for look in looks
+    )
+    text = f"The test split has been scored by {len(looks)} promoted run(s): {shown}."
+    if len(configurations) > 1:
+        st.warning(
+            f"{text} More than one configuration ({', '.join(configurations)}) was scored on "
+            "test: the test figures are no longer an unbiased estimate."
+        )
+    else:
+        st.text(text)
 
 
 def downloads_ui(status: dict[str, Any]) -> None:
@@ -221,9 +258,10 @@ def downloads_ui(status: dict[str, Any]) -> None:
     )
 
 
-def compare_configurations_ui(status: dict[str, Any], predictions: dict[str, list]) -> None:
-    """Compare two complete configurations on their seed-averaged predictions."""
-    split = "out-of-fold" if status["spec"]["protocol"] == "cv" else "dev"
-    names = {c["id"]: configuration_name(c) for c in status["configurations"]}
-    items = {names[cid]: {split: rows} for cid, rows in predictions.items() if rows}
-    compare_ui(items, key="experiments")
+def compare_configurations_ui(status: dict[str, Any]) -> None:
+    """Compare two complete configurations on their mean over seeds."""
+    names = {c["id"]: configuration_name(c) for c in status["configurations"] if c["complete"]}
+    if len(names) < 2:
+        st.caption("Two configurations with all their runs finished can be compared.")
+        return
+    configurations_compare_ui(status, names)

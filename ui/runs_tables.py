@@ -5,14 +5,13 @@ Plain functions of plain values (no Streamlit), so they are easy to test and reu
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import pandas as pd
 
-from core.evaluation.metrics import BASELINE_NAMES, bootstrap_intervals, participant_metrics
-from core.runs_table import BASELINES, METRICS, SPLITS, baselines_from_counts
+from core.evaluation.metrics import BASELINE_NAMES
+from core.runs_table import BASELINES, METRICS, SPLITS
 
 # Display names of the runs table's metrics (core.runs_table.METRICS).
 LABELS = {
@@ -156,155 +155,17 @@ def roc_curves(reports: dict[str, dict]) -> dict[str, tuple[list, list, float | 
     return curves
 
 
-# Keys of a run's configuration that do not make it a different configuration: its seed,
-# its cross-validation fold and the experiment it belongs to.
-BOOKKEEPING = ("version", "seed", "experiment")
-
-
-def configuration(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's configuration without its seed, fold and experiment bookkeeping."""
-    kept = {k: v for k, v in config.items() if k not in BOOKKEEPING}
-    if isinstance(kept.get("data"), dict):
-        kept["data"] = {k: v for k, v in kept["data"].items() if k != "assignment"}
-    return kept
-
-
-def _leaves(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            out.update(_leaves(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = json.dumps(value) if isinstance(value, (list, tuple)) else value
-    return out
-
-
-def group_runs(configs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    """Group runs whose configurations are equal but for seed and fold, named by what differs.
-
-    Parameters
-    ----------
-    configs : dict
-        Run name to its ``config.json``.
-
-    Returns
-    -------
-    dict
-        Group name to its runs (sorted). A group is named by its modality and the values
-        of the settings that differ between the groups of that modality, for example
-        ``"audio · hidden_size=32"``; settings are named by their last key, in full
-        (``model.hidden_size``) where that is ambiguous.
-    """
-    groups: dict[str, list[str]] = {}
-    shapes: dict[str, dict[str, Any]] = {}
-    for name, config in configs.items():
-        key = json.dumps(configuration(config), sort_keys=True, default=str)
-        groups.setdefault(key, []).append(name)
-        shapes[key] = _leaves(configuration(config))
-    named: dict[str, list[str]] = {}
-    for key, runs in sorted(groups.items(), key=lambda item: min(item[1])):
-        leaves = shapes[key]
-        modality = str(leaves.get("modality", "?"))
-        peers = [s for s in shapes.values() if s.get("modality") == leaves.get("modality")]
-        varied = [k for k in leaves if any(s.get(k) != leaves[k] for s in peers)]
-        varied += sorted({k for s in peers for k in s if k not in leaves})
-        short = [k.rsplit(".", 1)[-1] for k in varied]
-        parts = [
-            f"{s if short.count(s) == 1 else k}={leaves.get(k, '—')}"
-            for k, s in zip(varied, short, strict=True)
-        ]
-        name = f"{modality} · {', '.join(parts)}" if parts else modality
-        while name in named:  # equal as shown (for example 0.1 and "0.1"): keep both
-            name += "′"
-        named[name] = sorted(runs)
-    return named
-
-
-def pooled_participants(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One probability per participant: the mean over the runs that scored them.
-
-    The runs of a group differ by seed (each scores the same participants) and by fold
-    (each scores its own participants), so this is the seed-averaged out-of-fold
-    prediction of a cross-validated configuration, and the seed average of a dev one.
-
-    Parameters
-    ----------
-    runs : list of list of dict
-        Each run's participants, rows ``{"id", "label", "prob"}``.
-
-    Returns
-    -------
-    list of dict
-        Rows ``{"id", "label", "prob"}``, sorted by participant.
-
-    Raises
-    ------
-    ValueError
-        When runs give a participant different labels.
-    """
-    rows = [row for participants in runs for row in participants]
-    if not rows:
-        return []
-    frame = pd.DataFrame(rows, columns=["id", "label", "prob"])
-    labels = frame.groupby("id")["label"].nunique()
-    if (labels > 1).any():
-        raise ValueError(
-            f"The runs give different labels to participant(s) {labels[labels > 1].index.tolist()}."
+def groups_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The groups' figures (:func:`core.run_groups.group_rows`) as shown: intervals as text."""
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    for name in ("macro_f1", "auroc"):
+        bounds = zip(frame.pop(f"{name}_lo"), frame.pop(f"{name}_hi"), strict=True)
+        frame.insert(
+            frame.columns.get_loc(name) + 1, f"{name}_ci", [interval_text(*b) for b in bounds]
         )
-    pooled = frame.groupby("id", sort=True).agg(label=("label", "first"), prob=("prob", "mean"))
-    return [
-        {"id": pid.item() if hasattr(pid, "item") else pid, "label": int(r.label), "prob": r.prob}
-        for pid, r in pooled.iterrows()
-    ]
-
-
-def group_row(name: str, runs: list[dict[str, Any]], n_boot: int = 1000) -> dict[str, Any]:
-    """One group's participant-level figures on the seed-averaged predictions.
-
-    Parameters
-    ----------
-    name : str
-        The group's name.
-    runs : list of dict
-        Its runs that have a report on the split: ``{"seed", "participants"}``.
-    n_boot : int
-        Bootstrap resamples of the intervals.
-
-    Returns
-    -------
-    dict
-        ``group``, ``runs``, ``seeds``, ``participants``, ``depressed``; macro-F1 and
-        AUROC of the seed-averaged predictions with 95 % intervals (``macro_f1``,
-        ``macro_f1_ci``, ``auroc``, ``auroc_ci``); the mean and standard deviation over
-        seeds of the per-seed macro-F1 (``macro_f1_seed_mean``, ``macro_f1_seed_sd``);
-        the baselines' macro-F1 on the same participants.
-    """
-    pooled = pooled_participants([r["participants"] for r in runs])
-    y = [p["label"] for p in pooled]
-    probs = [p["prob"] for p in pooled]
-    metrics = participant_metrics(y, probs)
-    intervals = bootstrap_intervals(y, probs, n_boot=n_boot)
-    seeds = sorted({r["seed"] for r in runs}, key=str)
-    per_seed = []
-    for seed in seeds:
-        seed_rows = pooled_participants([r["participants"] for r in runs if r["seed"] == seed])
-        seed_y = [p["label"] for p in seed_rows]
-        per_seed.append(participant_metrics(seed_y, [p["prob"] for p in seed_rows])["macro_f1"])
-    n, k = metrics["n"], metrics["n_depressed"]
-    return {
-        "group": name,
-        "runs": len(runs),
-        "seeds": ", ".join(map(str, seeds)),
-        "participants": n,
-        "depressed": k,
-        "macro_f1": metrics["macro_f1"],
-        "macro_f1_ci": interval_text(*intervals["macro_f1"]),
-        "auroc": None if math.isnan(metrics["auroc"]) else metrics["auroc"],
-        "auroc_ci": interval_text(*intervals["auroc"]),
-        "macro_f1_seed_mean": float(pd.Series(per_seed).mean()),
-        "macro_f1_seed_sd": float(pd.Series(per_seed).std()) if len(per_seed) > 1 else None,
-        **{f"{b}_macro_f1": v for b, v in baselines_from_counts(n, k).items()},
-    }
+    return frame
 
 
 def mean_band(curves: list[list[dict[str, Any]]], key: str = "val_loss") -> pd.DataFrame:

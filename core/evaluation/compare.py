@@ -18,6 +18,7 @@ import numpy as np
 from scipy.stats import norm, rankdata
 
 from core.evaluation.metrics import BOOTSTRAP_METRICS, _as_labels, _as_probs, participant_metrics
+from core.evaluation.pooling import resampled_metric
 
 METRIC_LABELS = {
     "macro_f1": "macro-F1",
@@ -117,39 +118,6 @@ def align(
     )
 
 
-def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
-    denom = 2 * tp + fp + fn
-    return np.divide(2 * tp, denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
-
-
-def _resampled(
-    metric: str, y: np.ndarray, p: np.ndarray, counts: np.ndarray, threshold: float
-) -> np.ndarray:
-    """The metric on each resample given by ``counts`` (n_boot, n); NaN where undefined."""
-    pos = y.astype(float)
-    neg = 1.0 - pos
-    n_pos, n_neg = counts @ pos, counts @ neg  # (n_boot,)
-    if metric == "auroc":
-        # P(score_pos > score_neg) + 0.5 P(tie) over the resample's pairs.
-        wins = (p[:, None] > p[None, :]) + 0.5 * (p[:, None] == p[None, :])  # (n, n)
-        pair_sum = np.einsum("bi,ij,bj->b", counts * pos, wins, counts * neg)
-        both = (n_pos > 0) & (n_neg > 0)
-        return np.where(both, pair_sum / np.where(both, n_pos * n_neg, 1.0), np.nan)
-    pred = (p >= threshold).astype(float)
-    tp, fn = counts @ (pos * pred), counts @ (pos * (1 - pred))
-    fp, tn = counts @ (neg * pred), counts @ (neg * (1 - pred))
-    if metric == "f1_depressed":
-        return _f1(tp, fp, fn)
-    if metric == "f1_not_depressed":
-        return _f1(tn, fn, fp)
-    if metric == "macro_f1":
-        return (_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2
-    # balanced accuracy: mean recall over the classes present, as scikit-learn does.
-    rec_pos = np.divide(tp, n_pos, out=np.zeros_like(tp), where=n_pos > 0)
-    rec_neg = np.divide(tn, n_neg, out=np.zeros_like(tn), where=n_neg > 0)
-    return (rec_pos + rec_neg) / ((n_pos > 0).astype(float) + (n_neg > 0))
-
-
 def paired_bootstrap(
     y: Sequence[int] | np.ndarray,
     p_a: Sequence[float] | np.ndarray,
@@ -209,7 +177,7 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     # Resampling n participants with replacement == multinomial counts per participant.
     counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)  # (n_boot, n)
-    diff = _resampled(metric, labels, a, counts, threshold) - _resampled(
+    diff = resampled_metric(metric, labels, a, counts, threshold) - resampled_metric(
         metric, labels, b, counts, threshold
     )
     diff = diff[np.isfinite(diff)]

@@ -13,8 +13,9 @@ Usage::
 ``run`` writes the experiment folder (``--out``, default ``experiments/NAME`` under the
 runs root) and drives it to its end in this process; running the same spec again
 carries on the same folder (finished runs are not trained again). ``compare`` tests
-whether configuration A (``c000``) differs from B on their seed-averaged out-of-fold
-predictions: a paired bootstrap over participants, and DeLong's test for AUROC.
+whether configuration A (``c000``) differs from B on their means over seeds (the figure
+``status`` gives): a paired bootstrap over participants, each resample scoring every seed
+of both; DeLong's test for AUROC when each has a single seed.
 
 ``--scheduler`` is checked at once: its form (``tcp://HOST:PORT``), then, before the
 experiment folder is created, that the scheduler answers and that it and its workers can
@@ -111,30 +112,24 @@ def format_table(status: dict[str, Any]) -> str:
         + (f" ({status['reason']})" if status.get("reason") else ""),
         f"objective {status['objective']} ({status['direction']}), "
         f"{status['done']}/{status['n_runs']} runs done",
-        f"  {'config':8s} {'mean':>7s} {'sd':>7s} {'seed-averaged [95% CI]':>24s} "
-        f"{'runs':>7s}  params",
+        f"  {'config':8s} {'mean':>7s} {'sd':>7s} {'95% CI of the mean':>20s} {'runs':>7s}  params",
     ]
     for e in status["configurations"]:
-        interval = (
-            f"{_number(e['seed_averaged'])} [{_number(e['ci_low'])}, {_number(e['ci_high'])}]"
-        )
+        interval = f"[{_number(e['ci_low'])}, {_number(e['ci_high'])}]"
         mark = "*" if e["id"] == best else " "
         params = ", ".join(f"{k}={v}" for k, v in e["params"].items()) or "(fixed only)"
         lines.append(
             f"{mark} {e['id']:8s} {_number(e['mean']):>7s} {_number(e['sd']):>7s} "
-            f"{interval:>24s} {e['n_done']:>3d}/{e['n_runs']:<3d}  {params}"
+            f"{interval:>20s} {e['n_done']:>3d}/{e['n_runs']:<3d}  {params}"
         )
+        if e.get("error"):
+            lines.append(f"    no figures: {e['error']}")
         for run in e["runs"]:
             if run["state"] == "failed":
                 lines.append(f"    {run['name']} failed: {run['reason']}")
-    promotion = status.get("promotion")
-    if promotion:
-        lines.append(f"promotion of {promotion.get('configuration')}: {promotion.get('state')}")
-        for run in promotion.get("runs", []):
-            test = run.get("test")
-            shown = f"test macro-F1 {_number(test['macro_f1'])}" if test else run.get("test_note")
-            lines.append(f"  seed {run['seed']}: {run['state']}; {shown}")
-    return "\n".join(lines)
+    from core.experiment.control import promotion_summary
+
+    return "\n".join(lines + promotion_summary(status))
 
 
 def _comparison_text(result: dict[str, Any]) -> str:

@@ -1,4 +1,10 @@
-"""Compare two configurations of an experiment on the same participants and folds."""
+"""Compare two configurations of an experiment on the same participants and folds.
+
+Each configuration's figure is its mean over seeds of the participant-level metric
+(:mod:`core.evaluation.pooling`), the figure the status table, the "best so far" and the
+promotion use; the comparison is a paired bootstrap of the difference of the two means,
+each resample drawing the same participants for every seed of both configurations.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +13,23 @@ from typing import Any
 
 from core.errors import InvalidRequest
 from core.evaluation import compare
+from core.evaluation.pooling import paired_estimand
 from core.experiment.folder import Experiment
-from core.experiment.stats import pooled_by_seed, seed_averaged
+from core.experiment.stats import seed_pool
 from core.experiment.status import configuration_entries
+
+N_BOOT = 2000
+"""Bootstrap resamples of a comparison."""
 
 
 def compare_configurations(
-    exp_dir: str | Path, a: str, b: str, metric: str | None = None
+    exp_dir: str | Path, a: str, b: str, metric: str | None = None, n_boot: int = N_BOOT
 ) -> dict[str, Any]:
-    """Paired bootstrap (and DeLong for AUROC) of configuration A against B.
+    """Paired bootstrap of configuration A's mean over seeds against B's.
 
-    Both are scored on their seed-averaged out-of-fold predictions, on the participants
-    they share (for ``cv`` the same folds, so the same participants).
+    Both are scored on the participants they share (for ``cv`` the same folds, so the
+    same participants). DeLong's test, which compares two single prediction sets, is
+    given only when each configuration has one seed.
 
     Parameters
     ----------
@@ -29,42 +40,59 @@ def compare_configurations(
     metric : str, optional
         A metric of :data:`core.evaluation.compare.METRIC_LABELS`; default the objective
         (macro-F1 for ``val_loss``).
+    n_boot : int
+        Bootstrap resamples.
 
     Returns
     -------
     dict
-        ``a``, ``b``, ``metric``, ``bootstrap`` (:func:`~core.evaluation.compare.paired_bootstrap`),
-        ``delong`` (AUROC, or None when a class is missing) and ``sentence``.
+        ``a``, ``b``, ``metric``, ``bootstrap``
+        (:func:`~core.evaluation.pooling.paired_estimand`), ``delong`` (AUROC of two
+        single seeds, or None) and ``sentence``.
 
     Raises
     ------
     core.errors.InvalidRequest
-        An unknown configuration, or one without a complete seed.
+        An unknown configuration, one without a complete seed, or two that share no
+        participant or disagree on a label.
     """
     exp = Experiment(exp_dir)
     metric = metric or (exp.spec.objective if exp.spec.objective != "val_loss" else "macro_f1")
     if metric not in compare.METRIC_LABELS:
         raise InvalidRequest(f"metric {metric!r}: one of {', '.join(compare.METRIC_LABELS)}")
     entries = {e["id"]: e for e in configuration_entries(exp)}
-    rows = {}
+    pools = {}
     for cid in (a, b):
         if cid not in entries:
             raise InvalidRequest(f"{exp.path} has no configuration {cid!r}: {sorted(entries)}")
-        rows[cid] = seed_averaged(pooled_by_seed(list(exp.spec.seeds), entries[cid]["runs"]))
-        if not rows[cid]:
+        pools[cid] = seed_pool(list(exp.spec.seeds), entries[cid]["runs"])
+        if not pools[cid].ids:
             raise InvalidRequest(f"configuration {cid} has no seed whose runs all finished")
-    try:
-        aligned = compare.align(rows[a], rows[b], a, b)
-    except ValueError as error:
-        raise InvalidRequest(str(error)) from None
-    result = compare.paired_bootstrap(aligned.y, aligned.p_a, aligned.p_b, metric=metric)
-    n_depressed = int(aligned.y.sum())
-    both_classes = 2 <= n_depressed <= len(aligned.y) - 2  # DeLong: two of each class
+    result = paired_estimand(pools[a], pools[b], metric, a, b, n_boot=n_boot)
+    single = pools[a].n_seeds == pools[b].n_seeds == 1
+    labels = pools[a].restricted(sorted(set(pools[a].ids) & set(pools[b].ids))).labels
+    both_classes = 2 <= int(labels.sum()) <= len(labels) - 2  # DeLong: two of each class
+    delong = None
+    if single and both_classes:
+        shared = sorted(set(pools[a].ids) & set(pools[b].ids))
+        pa, pb = pools[a].restricted(shared), pools[b].restricted(shared)
+        delong = compare.delong(pa.labels, pa.probs[0], pb.probs[0])
     return {
         "a": a,
         "b": b,
         "metric": metric,
         "bootstrap": result,
-        "delong": compare.delong(aligned.y, aligned.p_a, aligned.p_b) if both_classes else None,
-        "sentence": compare.plain_sentence(result, a, b),
+        "delong": delong,
+        "sentence": compare.plain_sentence(result, a, b) + " " + seeds_note(result),
     }
+
+
+def seeds_note(result: dict[str, Any]) -> str:
+    """What was compared: ``"(each the mean over 3 seeds; 2000 paired resamples)"``."""
+    seeds_a, seeds_b = result["seeds_a"], result["seeds_b"]
+    seeds = (
+        f"{seeds_a} seed{'s' if seeds_a != 1 else ''}"
+        if seeds_a == seeds_b
+        else f"{seeds_a} and {seeds_b} seeds"
+    )
+    return f"(each the mean over {seeds}; {result['n_boot']} paired resamples)"

@@ -1,11 +1,14 @@
-"""Honest statistics per configuration, from its runs' saved out-of-fold predictions.
+"""A configuration's statistics from its runs' saved out-of-fold predictions.
 
-For one configuration and one seed, the dev predictions of its runs (one per fold for
-``cv``: every train+dev participant exactly once) are pooled and scored per participant,
-with a bootstrap 95 % interval over participants. Across seeds: the mean and standard
-deviation of the per-seed values, and the value and interval of the seed-averaged
-predictions (each participant's probability averaged over the seeds). The mean over seeds
-is the objective Optuna is told.
+For each seed whose runs all succeeded, the dev predictions of its runs (one per fold
+for ``cv``: every train+dev participant exactly once) are pooled by
+:func:`core.evaluation.pooling.pool_seeds`, on the participants every seed scored. The
+configuration's figure is the **mean over seeds** of each seed's participant-level
+objective, with one 95 % bootstrap interval in which every resample draws the same
+participants for every seed (:func:`core.evaluation.pooling.estimand`). That mean is the
+objective Optuna is told, the status's figure, the screen's and ``compare``'s. The
+seed-averaged ensemble's value is kept beside it as a second, differently named figure
+(``ensemble``).
 
 ``val_loss`` here is the participant-level cross-entropy of the pooled predictions (every
 kind has it, text runs included, and it has an interval like the other objectives).
@@ -15,16 +18,27 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
-import numpy as np
-
-from core.evaluation.metrics import bootstrap_intervals, participant_metrics
+from core.evaluation.pooling import ScoredRun, SeedPool, estimand, pool_seeds
 from core.kinds.results import read_evaluation, split_report
 from core.runs.state import SUCCEEDED
 
 N_BOOT = 1000
-EPS = 1e-7
+
+
+class ConfigurationStats(TypedDict):
+    """What :func:`summarise` returns (see there)."""
+
+    mean: float | None
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ensemble: float | None
+    n_seeds: int
+    n: int | None
+    n_depressed: int | None
+    per_seed: list[dict[str, Any]]
 
 
 def run_predictions(run_dir: Path) -> list[dict[str, Any]] | None:
@@ -33,60 +47,26 @@ def run_predictions(run_dir: Path) -> list[dict[str, Any]] | None:
     return None if report is None else report["participants"]
 
 
-def score(
-    objective: str, labels: np.ndarray, probs: np.ndarray, n_boot: int = N_BOOT
-) -> tuple[float, float, float]:
-    """The objective on participants, with its bootstrap 95 % interval.
-
-    Parameters
-    ----------
-    objective : {"macro_f1", "auroc", "val_loss"}
-        What to compute.
-    labels, probs : numpy.ndarray
-        One label and one depressed-probability per participant.
-    n_boot : int
-        Bootstrap resamples (seed 0, so equal inputs give equal intervals).
-
-    Returns
-    -------
-    tuple of float
-        ``(value, ci_low, ci_high)``; NaN where undefined (AUROC of one class).
-    """
-    if objective == "val_loss":
-        p = np.clip(probs, EPS, 1 - EPS)
-        losses = -(labels * np.log(p) + (1 - labels) * np.log(1 - p))  # per participant
-        rng = np.random.default_rng(0)
-        n = labels.size
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot)  # (n_boot, n)
-        samples = counts @ losses / n
-        low, high = np.percentile(samples, [2.5, 97.5])
-        return float(losses.mean()), float(low), float(high)
-    value = participant_metrics(labels, probs)[objective]
-    low, high = bootstrap_intervals(labels, probs, n_boot=n_boot)[objective]
-    return float(value), float(low), float(high)
-
-
-def _finite(value: float) -> float | None:
+def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def pooled_by_seed(seeds: list[int], runs: list[dict[str, Any]]) -> dict[int, list[dict]]:
-    """Per seed whose runs all succeeded: its runs' dev predictions pooled, sorted by ID.
+def seed_pool(seeds: list[int], runs: list[dict[str, Any]]) -> SeedPool:
+    """The seeds whose runs all succeeded, pooled (:func:`core.evaluation.pooling.pool_seeds`).
 
     Parameters
     ----------
     seeds : list of int
         The spec's seeds.
     runs : list of dict
-        Each with ``seed``, ``state`` and ``path`` (its run folder).
+        Each with ``name``, ``seed``, ``state`` and ``path`` (its run folder).
 
-    Returns
-    -------
-    dict
-        Seed to rows ``{"id", "label", "prob"}`` (for ``cv``, every fold's validation
-        participants: each train+dev participant once).
+    Raises
+    ------
+    core.evaluation.pooling.LabelConflict
+        Two runs give a participant different labels.
     """
-    pooled = {}
+    scored = []
     for seed in seeds:
         mine = [r for r in runs if r["seed"] == seed]
         if not mine or any(r["state"] not in SUCCEEDED for r in mine):
@@ -94,38 +74,16 @@ def pooled_by_seed(seeds: list[int], runs: list[dict[str, Any]]) -> dict[int, li
         predictions = [run_predictions(Path(r["path"])) for r in mine]
         if any(p is None for p in predictions):
             continue
-        by_id = {p["id"]: p for preds in predictions for p in preds}
-        pooled[seed] = [by_id[i] for i in sorted(by_id)]
-    return pooled
-
-
-def seed_averaged(pooled: dict[int, list[dict]]) -> list[dict]:
-    """Each participant's probability averaged over the seeds (participants of every seed)."""
-    if not pooled:
-        return []
-    by_seed = [{p["id"]: p for p in rows} for rows in pooled.values()]
-    ids = sorted(set.intersection(*(set(rows) for rows in by_seed)))
-    return [
-        {
-            "id": i,
-            "label": by_seed[0][i]["label"],
-            "prob": float(np.mean([rows[i]["prob"] for rows in by_seed])),
-        }
-        for i in ids
-    ]
-
-
-def _scored(objective: str, rows: list[dict]) -> tuple[float | None, ...]:
-    labels = np.array([p["label"] for p in rows])
-    probs = np.array([p["prob"] for p in rows])
-    return tuple(_finite(v) for v in score(objective, labels, probs))
+        scored += [
+            ScoredRun(str(r.get("name") or r["path"]), seed, p)
+            for r, p in zip(mine, predictions, strict=True)
+        ]
+    return pool_seeds(scored)
 
 
 def summarise(
-    objective: str,
-    seeds: list[int],
-    runs: list[dict[str, Any]],
-) -> dict[str, Any]:
+    objective: str, seeds: list[int], runs: list[dict[str, Any]], n_boot: int = N_BOOT
+) -> ConfigurationStats:
     """A configuration's statistics from its runs.
 
     Parameters
@@ -135,35 +93,46 @@ def summarise(
     seeds : list of int
         The spec's seeds.
     runs : list of dict
-        Each with ``seed``, ``state`` and ``path`` (its run folder).
+        Each with ``name``, ``seed``, ``state`` and ``path`` (its run folder).
+    n_boot : int
+        Bootstrap resamples of the interval.
 
     Returns
     -------
-    dict
-        ``mean``, ``sd`` (None with fewer than two seeds), ``ci_low``, ``ci_high`` and
-        ``seed_averaged`` (of the seed-averaged predictions), and ``per_seed``: one
-        ``{"seed", "value", "ci_low", "ci_high", "n"}`` per seed whose runs all succeeded.
+    ConfigurationStats
+        ``mean`` (over the seeds whose runs all succeeded), ``sd`` (None with fewer than
+        two seeds), ``ci_low`` and ``ci_high`` (of the mean over seeds), ``n_seeds``,
+        ``n`` and ``n_depressed`` (the participants every seed scored), ``ensemble``
+        (the objective of the seed-averaged ensemble, a different figure) and
+        ``per_seed``: one ``{"seed", "value", "ci_low", "ci_high", "n"}`` per seed.
         Values are None until some seed is complete.
     """
-    pooled = pooled_by_seed(seeds, runs)
-    per_seed = []
-    for seed, rows in pooled.items():
-        value, low, high = _scored(objective, rows)
-        per_seed.append({"seed": seed, "value": value, "ci_low": low, "ci_high": high})
-        per_seed[-1]["n"] = len(rows)
-    out: dict[str, Any] = {
+    pool = seed_pool(seeds, runs)
+    out: ConfigurationStats = {
         "mean": None,
         "sd": None,
         "ci_low": None,
         "ci_high": None,
-        "seed_averaged": None,
-        "per_seed": per_seed,
+        "ensemble": None,
+        "n_seeds": pool.n_seeds,
+        "n": None,
+        "n_depressed": None,
+        "per_seed": [],
     }
-    values = [s["value"] for s in per_seed if s["value"] is not None]
-    if values:
-        out["mean"] = float(np.mean(values))
-        out["sd"] = float(np.std(values, ddof=1)) if len(values) > 1 else None
-    if pooled:
-        value, low, high = _scored(objective, seed_averaged(pooled))
-        out.update(seed_averaged=value, ci_low=low, ci_high=high)
+    if not pool.n_seeds or not pool.ids:
+        return out
+    found = estimand(pool, objective, n_boot=n_boot)
+    out.update(
+        mean=_finite(found.value),
+        sd=found.sd,
+        ci_low=_finite(found.ci_low),
+        ci_high=_finite(found.ci_high),
+        ensemble=_finite(found.ensemble),
+        n=found.n,
+        n_depressed=found.n_depressed,
+        per_seed=[
+            {**s, **{k: _finite(s[k]) for k in ("value", "ci_low", "ci_high")}}
+            for s in found.per_seed
+        ],
+    )
     return out

@@ -1,14 +1,16 @@
 """The model card of an experiment configuration, from its runs' pooled predictions.
 
-For each seed, the dev predictions of the configuration's runs are pooled (with
-cross-validation folds: every train+dev participant once, out of fold; on the official
-split, protocol ``dev``, the one run's dev predictions); each
-participant's probability is then averaged over the seeds, as
-:mod:`core.experiment.stats` does for the objective. Test predictions, where labelled,
-are the mean over every run of the configuration. Subgroups and calibration are built
-from these pooled predictions; a pooled participant's calibration is fitted on the
-other folds' participants only (cross-fitting), never on their own fold. The shortcut
-audit and the explanations are those of one of the configuration's runs.
+The configuration's runs are pooled by :func:`core.evaluation.pooling.pool_seeds`, the
+one rule the experiment's statistics and the Runs page use: within each seed its folds'
+dev predictions (every train+dev participant once, out of fold; on the official split,
+protocol ``dev``, the one run's dev predictions), kept to the participants every seed
+scored. The configuration's figure, the mean over seeds with its interval, is the
+"Configuration" section's (as in :mod:`core.experiment.stats`). Subgroups and calibration
+need one probability per participant, so they are built from the *ensemble of the seeds*
+(each participant's probability averaged over the seeds), and the card names it so. Test
+predictions, where labelled, are pooled the same way. A pooled participant's calibration
+is fitted on the other folds' participants only (cross-fitting), never on their own fold.
+The shortcut audit and the explanations are those of one of the configuration's runs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from core.config import open_corpus
 from core.errors import UserError
 from core.evaluation.metrics import bootstrap_intervals, participant_metrics, trivial_baselines
+from core.evaluation.pooling import ScoredRun, pool_seeds
 from core.kinds.results import read_evaluation, split_report
 from core.report import analysis, sections
 from core.report.build import Options, audit_of, explanations_of, subgroups_of
@@ -38,12 +41,12 @@ POOLED = "pooled dev (out of fold)"
 def pooled_name(protocol: str, n_seeds: int) -> str:
     """What the card calls the pooled dev predictions, in the protocol's own words.
 
-    ``cv``: :data:`POOLED`; ``dev`` (the official split, no folds): ``"dev"`` for one
-    seed, ``"dev (mean over 2 seeds)"`` for several.
+    ``cv``: :data:`POOLED`; ``dev`` (the official split, no folds): ``"dev"``; with
+    several seeds, followed by ``" (ensemble of 2 seeds)"``: the seeds' probabilities
+    averaged, a different figure from the configuration's mean over seeds.
     """
-    if protocol == "cv":
-        return POOLED
-    return "dev" if n_seeds <= 1 else f"dev (mean over {n_seeds} seeds)"
+    name = POOLED if protocol == "cv" else "dev"
+    return name if n_seeds <= 1 else f"{name} (ensemble of {n_seeds} seeds)"
 
 
 def per_seed_caption(protocol: str, folds: int | None) -> str:
@@ -91,33 +94,42 @@ def pool_runs(runs: list[dict[str, Any]]) -> tuple[dict[str, Predictions], dict[
     Returns
     -------
     predictions : dict
-        ``POOLED`` (seed-averaged out-of-fold dev predictions) and ``test`` (the mean of
-        every run's test probabilities), where any.
+        ``POOLED`` (the ensemble of the seeds' out-of-fold dev predictions) and ``test``
+        (the ensemble of their test predictions), where any; both on the participants
+        every seed scored (:func:`core.evaluation.pooling.pool_seeds`).
     folds : dict
         Participant ID to the fold whose run scored it (0 without folds).
+
+    Raises
+    ------
+    core.evaluation.pooling.LabelConflict
+        Two runs give a participant different labels.
     """
-    dev: dict[int, list[float]] = {}
-    test: dict[int, list[float]] = {}
-    labels: dict[int, int] = {}
+    scored: dict[str, list[ScoredRun]] = {"dev": [], "test": []}
     folds: dict[int, int] = {}
     for run in runs:
         if run["state"] not in SUCCEEDED:
             continue
         saved = read_evaluation(Path(run["path"]))
-        for split, into in (("dev", dev), ("test", test)):
+        for split in ("dev", "test"):
             report = split_report(saved, split)
-            for row in (report or {}).get("participants", []):
-                pid = int(row["id"])
-                into.setdefault(pid, []).append(float(row["prob"]))
-                labels[pid] = int(row["label"])
-                if split == "dev":
-                    folds[pid] = int(run["fold"] or 0)
+            if report is None:
+                continue
+            name = str(run.get("name") or run["path"])
+            scored[split].append(ScoredRun(name, run["seed"], report["participants"]))
+            if split == "dev":
+                folds.update(
+                    {int(row["id"]): int(run["fold"] or 0) for row in report["participants"]}
+                )
     out = {}
-    for name, table in ((POOLED, dev), ("test", test)):
-        if table:
-            ids = sorted(table)
+    for name, split in ((POOLED, "dev"), ("test", "test")):
+        pool = pool_seeds(scored[split])
+        if pool.ids:
+            ensemble = pool.ensemble()
             out[name] = Predictions(
-                ids, [labels[i] for i in ids], [float(np.mean(table[i])) for i in ids]
+                [int(r["id"]) for r in ensemble],
+                [r["label"] for r in ensemble],
+                [r["prob"] for r in ensemble],
             )
     return out, folds
 
@@ -214,7 +226,7 @@ def build_experiment_card(
     one = load_run(first["path"])
     spec = status["spec"]
     protocol, seeds = spec.get("protocol", "dev"), list(spec.get("seeds") or [])
-    name = pooled_name(protocol, len(seeds))
+    name = pooled_name(protocol, entry.get("n_seeds") or len(seeds))
     inputs = RunInputs(
         run_dir=one.run_dir,
         config={**one.config, "data": {**one.config["data"], "assignment": None}},
@@ -240,12 +252,23 @@ def build_experiment_card(
         f"seeds {', '.join(map(str, seeds))}."
     )
     model.table(["parameter", "value"], [[k, setting(v)] for k, v in entry["params"].items()])
+    per_seed = [
+        [s["seed"], s["value"], interval_text(s["ci_low"], s["ci_high"]), s["n"]]
+        for s in entry.get("per_seed", [])
+    ]
+    if entry.get("mean") is not None:
+        n_seeds = len(per_seed)
+        per_seed.append(
+            [
+                f"mean over {n_seeds} seed{'s' if n_seeds != 1 else ''}",
+                entry["mean"],
+                interval_text(entry["ci_low"], entry["ci_high"]),
+                entry.get("n"),
+            ]
+        )
     model.table(
         ["seed", "value", "interval", "participants"],
-        [
-            [s["seed"], s["value"], interval_text(s["ci_low"], s["ci_high"]), s["n"]]
-            for s in entry.get("per_seed", [])
-        ],
+        per_seed,
         per_seed_caption(protocol, spec.get("folds")),
     )
     sections.model_section(card, one, seeds=seeds)

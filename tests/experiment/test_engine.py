@@ -52,7 +52,7 @@ def test_every_participant_has_one_out_of_fold_probability_per_seed(
                     assert "never reads test labels" in saved["splits"]["test"]["no_labels"]
             assert set(ids) == train_dev and set(ids.values()) == {1}
         assert configuration["n_runs"] == 4 and configuration["n_done"] == 4
-        assert configuration["ci_low"] <= configuration["seed_averaged"] <= configuration["ci_high"]
+        assert configuration["ci_low"] <= configuration["mean"] <= configuration["ci_high"]
         per_seed = [s["value"] for s in configuration["per_seed"]]
         assert configuration["mean"] == pytest.approx(sum(per_seed) / 2)
         assert configuration["sd"] is not None
@@ -232,10 +232,7 @@ def test_compare_two_configurations_on_the_same_participants(
     result = json.loads(capsys.readouterr().out)
     entries = {e["id"]: e for e in experiment_status(reference)["configurations"]}
     boot = result["bootstrap"]
-    assert (boot["a"], boot["b"]) == (
-        entries["c000"]["seed_averaged"],
-        entries["c001"]["seed_averaged"],
-    )
+    assert (boot["a"], boot["b"]) == (entries["c000"]["mean"], entries["c001"]["mean"])
     assert boot["ci_low"] <= boot["difference"] <= boot["ci_high"]
     assert 0.0 <= boot["share_a_better"] <= 1.0 and "c000" in result["sentence"]
     assert main(["compare", str(reference), "c000", "c404"]) == 1

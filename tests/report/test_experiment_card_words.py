@@ -44,7 +44,7 @@ def test_a_dev_protocol_card_speaks_of_seeds_not_folds(dev_experiment_card):
     assert "pooled over 2 seeds (0, 1)" in model.blocks[0].text
     assert "seed 0." not in model.blocks[0].text  # not one run's seed
     (results,) = [s for s in dev_experiment_card.sections if s.title.startswith("Participant")]
-    assert any(b.text.startswith("dev (mean over 2 seeds) split:") for b in results.blocks)
+    assert any(b.text.startswith("dev (ensemble of 2 seeds) split:") for b in results.blocks)
 
 
 def test_intervals_are_rounded_like_the_point_figures(dev_experiment_card):

@@ -133,7 +133,7 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
     assert any(t.startswith(("tiny: running; ", "tiny: completed; ")) for t in texts(at))
     status = wait_for(exp_dir, ("completed",))
     assert status["done"] == status["n_runs"] == 4
-    assert page_status(exp_dir)[0] == status  # the page's cached status is the engine's
+    assert page_status(exp_dir) == status  # the page's cached status is the engine's
 
     rerun(at)
     grid = frame_with(at, "settings").set_index("configuration")
@@ -142,7 +142,8 @@ def test_compose_start_stop_resume_watch_compare_and_promote(small_corpus, runs_
     assert (grid["done"] == "2/2").all()
     best = status["best"]
     assert f"Best so far: {best['id']} (hidden_size={best['params']['hidden_size']})" in texts(at)
-    assert any(f"seed-averaged predictions {best['seed_averaged']:.3f}" in t for t in texts(at))
+    interval = f"95 % interval [{best['ci_low']:.3f}, {best['ci_high']:.3f}]"
+    assert any(f"mean over 2 seeds {best['mean']:.3f}" in t and interval in t for t in texts(at))
     titles = chart_titles(at)
     assert titles[0].startswith("macro-F1 per configuration")
     assert titles[1] == "Varied settings against macro-F1 (2 configurations scored)"

@@ -4,9 +4,11 @@ import pytest
 from core.config import make_config
 from core.evaluation.compare import paired_bootstrap, plain_sentence
 from core.evaluation.metrics import participant_metrics
+from core.evaluation.pooling import LabelConflict, ScoredRun, pool_seeds
+from core.run_groups import configuration, group_row, group_runs
 from ui.experiment_compare import comparison
 from ui.runs_figures import band_overlay
-from ui.runs_tables import configuration, group_row, group_runs, mean_band, pooled_participants
+from ui.runs_tables import mean_band
 
 
 def _config(hidden=32, seed=0, dev=None, lr=1e-3):
@@ -44,39 +46,54 @@ def test_runs_are_grouped_by_what_differs_ignoring_seed_and_fold():
     assert one == {"audio": ["a", "b"]}
 
 
-def test_pooled_participants_average_seeds_and_join_folds():
+def test_pooling_joins_folds_within_a_seed_and_keeps_what_every_seed_scored():
     seed0_fold_a = [{"id": 1, "label": 1, "prob": 0.8}, {"id": 2, "label": 0, "prob": 0.4}]
     seed0_fold_b = [{"id": 3, "label": 0, "prob": 0.1}]
     seed1_fold_a = [{"id": 1, "label": 1, "prob": 0.6}, {"id": 2, "label": 0, "prob": 0.2}]
-    seed1_fold_b = [{"id": 3, "label": 0, "prob": 0.3}]
-    pooled = pooled_participants([seed0_fold_a, seed0_fold_b, seed1_fold_a, seed1_fold_b])
-    assert [p["id"] for p in pooled] == [1, 2, 3]
-    assert [p["label"] for p in pooled] == [1, 0, 0]
-    np.testing.assert_allclose([p["prob"] for p in pooled], [0.7, 0.3, 0.2])
-    with pytest.raises(ValueError, match=r"different labels to participant\(s\) \[2\]"):
-        pooled_participants([seed0_fold_a, [{"id": 2, "label": 1, "prob": 0.5}]])
-    assert pooled_participants([]) == []
+    seed1_fold_b = [{"id": 3, "label": 0, "prob": 0.3}, {"id": 4, "label": 1, "prob": 0.9}]
+    runs = [
+        ScoredRun("s0a", 0, seed0_fold_a),
+        ScoredRun("s0b", 0, seed0_fold_b),
+        ScoredRun("s1a", 1, seed1_fold_a),
+        ScoredRun("s1b", 1, seed1_fold_b),
+    ]
+    pool = pool_seeds(runs)
+    assert pool.ids == [1, 2, 3] and pool.left_out == [4]  # seed 0 never scored 4
+    assert pool.labels.tolist() == [1, 0, 0]
+    np.testing.assert_allclose(pool.probs, [[0.8, 0.4, 0.1], [0.6, 0.2, 0.3]])
+    np.testing.assert_allclose([p["prob"] for p in pool.ensemble()], [0.7, 0.3, 0.2])
+    conflict = [
+        ScoredRun("s0a", 0, seed0_fold_a),
+        ScoredRun("odd", 1, [dict(id=2, label=1, prob=0.5)]),
+    ]
+    with pytest.raises(
+        LabelConflict, match=r"participant 2 has label 0 in run s0a and label 1 in run odd"
+    ):
+        pool_seeds(conflict)
+    assert pool_seeds([]).ids == []
 
 
-def test_group_row_scores_the_seed_average_and_each_seed():
+def test_group_row_scores_the_mean_over_seeds_and_names_the_ensemble_apart():
+    # The old row gave the seed-averaged predictions' macro-F1 and AUROC as the group's
+    # figure; the group's figure is now its mean over seeds, as an experiment's.
     y = [1, 1, 0, 0, 0, 1]
     seed0 = [0.9, 0.4, 0.6, 0.2, 0.1, 0.7]
     seed1 = [0.7, 0.8, 0.2, 0.6, 0.3, 0.3]
     runs = [
-        {"seed": s, "participants": [{"id": i, "label": y[i], "prob": p[i]} for i in range(6)]}
+        ScoredRun(f"r{s}", s, [{"id": i, "label": y[i], "prob": p[i]} for i in range(6)])
         for s, p in ((0, seed0), (1, seed1))
     ]
     row = group_row("g", runs, n_boot=50)
     mean = (np.array(seed0) + np.array(seed1)) / 2
-    assert row["macro_f1"] == pytest.approx(participant_metrics(y, mean)["macro_f1"])
-    assert row["auroc"] == pytest.approx(participant_metrics(y, mean)["auroc"])
     per_seed = [participant_metrics(y, p)["macro_f1"] for p in (seed0, seed1)]
-    assert row["macro_f1_seed_mean"] == pytest.approx(np.mean(per_seed))
+    per_seed_auroc = [participant_metrics(y, p)["auroc"] for p in (seed0, seed1)]
+    assert row["macro_f1"] == pytest.approx(np.mean(per_seed))
+    assert row["auroc"] == pytest.approx(np.mean(per_seed_auroc))
+    assert row["ensemble_macro_f1"] == pytest.approx(participant_metrics(y, mean)["macro_f1"])
     assert row["macro_f1_seed_sd"] == pytest.approx(np.std(per_seed, ddof=1))
     assert (row["runs"], row["seeds"], row["participants"], row["depressed"]) == (2, "0, 1", 6, 3)
-    assert row["macro_f1_ci"].startswith("[") and row["always_depressed_macro_f1"] == pytest.approx(
-        1 / 3
-    )
+    assert row["macro_f1_lo"] <= row["macro_f1"] <= row["macro_f1_hi"]
+    assert row["always_depressed_macro_f1"] == pytest.approx(1 / 3)
 
 
 def test_mean_band_over_runs_of_different_lengths():
