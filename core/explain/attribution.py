@@ -44,6 +44,8 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
+from core.models import NeuralClassifier
+
 BASELINE = "the training participants' mean frame (all zeros after normalisation)"
 TARGET = "log-odds of 'depressed' (logit[1] - logit[0]) of each window"
 METHOD = "gausslegendre"
@@ -97,14 +99,14 @@ class Attribution:
         return float(np.max(np.abs(self.delta))) / change if change > 0 else 0.0
 
 
-def log_odds(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def log_odds(model: NeuralClassifier, x: torch.Tensor) -> torch.Tensor:
     """``logit[1] - logit[0]`` of an AudioRNN or FaceSTRNN, shape ``(B,)``."""
     logits = model.logits(x)  # (B, 2)
     return logits[:, 1] - logits[:, 0]  # (B,)
 
 
 def integrated_gradients(
-    model: nn.Module,
+    model: NeuralClassifier,
     x: np.ndarray,
     tolerance: float = 0.05,
     floor: float = 0.02,
@@ -127,7 +129,7 @@ def integrated_gradients(
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         AudioRNN or FaceSTRNN; kept in eval mode, its parameters untouched.
     x : numpy.ndarray
         Normalised windows ``(W, T, F)``.
@@ -168,7 +170,7 @@ def integrated_gradients(
         start, stop = edges[:-1].repeat(n), edges[1:].repeat(n)  # (S,), (S,)
         per_call = max(1, chunk // n_steps)
         for round_ in range(max_rounds):
-            attr, d = [], []
+            attr_pieces, delta_pieces = [], []
             for i in range(0, len(window), per_call):
                 rows = window[i : i + per_call]
                 a = start[i : i + per_call, None, None]  # (B, 1, 1)
@@ -180,9 +182,9 @@ def integrated_gradients(
                     method=METHOD,
                     return_convergence_delta=True,
                 )
-                attr.append(piece.detach())
-                d.append(piece_delta.detach().float())
-            attr, d = torch.cat(attr), torch.cat(d)  # (S, T, F), (S,)
+                attr_pieces.append(piece.detach())
+                delta_pieces.append(piece_delta.detach().float())
+            attr, d = torch.cat(attr_pieces), torch.cat(delta_pieces)  # (S, T, F), (S,)
             gradients.index_add_(0, window, torch.full_like(window, n_steps))
             done = torch.abs(d) <= allowed[window] * (stop - start)
             if round_ == max_rounds - 1:
