@@ -118,7 +118,10 @@ def compare_ui(items: dict[str, dict[str, list[dict[str, Any]]]], key: str) -> N
         return
     split = split_column.selectbox("Split", splits, key=f"{key}_compare_split")
     metric = metric_column.selectbox(
-        "Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key=f"{key}_compare_metric"
+        "Metric",
+        list(METRIC_LABELS),
+        format_func=METRIC_LABELS.__getitem__,
+        key=f"{key}_compare_metric",
     )
     try:
         result = comparison(items[name_a][split], items[name_b][split], name_a, name_b, metric)

@@ -44,7 +44,7 @@ def reads_windows(modality: str) -> bool:
 def checkpoint_stamp(run_dir: str, which: str) -> float:
     """Modification time of the checkpoint an explanation reads (0 when missing)."""
     if which == "latest" and (Path(run_dir) / folder.LATEST).exists():
-        path = Path(run_dir) / folder.LATEST
+        path: Path | None = Path(run_dir) / folder.LATEST
     else:
         path = best_model_file(Path(run_dir))
     return path.stat().st_mtime if path is not None and path.exists() else 0.0
@@ -154,11 +154,11 @@ def fusion_score(
     upload's check).
     """
 
-    def neural(source: Path) -> NeuralScore:
+    def neural(source: str | Path) -> NeuralScore:
         source = str(source)
         return neural_score(source, "best", checkpoint_stamp(source, "best"), *participant)
 
-    def text(source: Path) -> float:
+    def text(source: str | Path) -> float:
         source = str(source)
         return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
 

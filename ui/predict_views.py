@@ -27,7 +27,7 @@ def label_of(corpus: Corpus | None, pid: int) -> str:
     label = label_name(participant.phq8_binary) if participant is not None else UNKNOWN
     if label == UNKNOWN:
         return label
-    if participant.phq8_score is not None:
+    if participant is not None and participant.phq8_score is not None:
         label += f" (PHQ-8 {participant.phq8_score})"
     return label
 

@@ -117,7 +117,9 @@ def pool_runs(runs: list[dict[str, Any]]) -> tuple[dict[str, Predictions], dict[
         if table:
             ids = sorted(table)
             out[name] = Predictions(
-                ids, [labels[i] for i in ids], [float(np.mean(table[i])) for i in ids]
+                np.array(ids),
+                np.array([labels[i] for i in ids]),
+                np.array([float(np.mean(table[i])) for i in ids]),
             )
     return out, folds
 

@@ -101,7 +101,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
-def atomic_write(path: Path, write: Callable[[IO[str]], None]) -> None:
+def atomic_write(path: Path, write: Callable[[IO[str]], object]) -> None:
     """Replace the text file ``path`` so that readers see the old file or the new one.
 
     Parameters
