@@ -10,7 +10,7 @@ break there instead of bridging the gap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -163,7 +163,7 @@ def score_histogram(table: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index(drop=True)
 
 
-def _order_key(split_order: Mapping[str, int]):
+def _order_key(split_order: Mapping[str, int]) -> Callable[[pd.Series], pd.Series]:
     def key(column: pd.Series) -> pd.Series:
         return column.map(split_order) if column.name == "split" else column
 

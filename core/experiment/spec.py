@@ -229,7 +229,9 @@ class _Checker:
             self.fail(key, f"{value!r}: expected text")
         return value.strip()
 
-    def choice(self, data: dict, key: str, choices: tuple, required: bool = False, default=None):
+    def choice(
+        self, data: dict, key: str, choices: tuple, required: bool = False, default: Any = None
+    ) -> Any:
         if key not in data:
             if required:
                 self.fail(key, f"missing; one of {', '.join(choices)}")

@@ -36,7 +36,7 @@ CUDA
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -220,7 +220,9 @@ def frozen_parameters(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def _batched(fn, inputs: torch.Tensor, size: int) -> torch.Tensor:
+def _batched(
+    fn: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor, size: int
+) -> torch.Tensor:
     """``fn`` over ``inputs`` in chunks of ``size`` rows, concatenated."""
     if not len(inputs):
         return torch.zeros(0, device=inputs.device)

@@ -168,12 +168,14 @@ class _ChosenColumns(ClassifierMixin, BaseEstimator):
         (k, V) with a single 1 per row, at the vocabulary index of each chosen column.
     """
 
-    def __init__(self, forest, rest, scatter):
+    def __init__(self, forest: Any, rest: sparse.csr_matrix, scatter: sparse.csr_matrix) -> None:
         self.forest = forest
         self.rest = rest
         self.scatter = scatter
 
-    def fit(self, chosen: np.ndarray | None = None, labels: np.ndarray | None = None):
+    def fit(
+        self, chosen: np.ndarray | None = None, labels: np.ndarray | None = None
+    ) -> _ChosenColumns:
         """Nothing to learn (the forest is already fitted); present for the estimator API."""
         return self
 
