@@ -311,7 +311,7 @@ def predict_windows(
 
 def embed_splits(
     run: Any, corpus: Corpus, splits: Sequence[str]
-) -> dict[str, dict[int, tuple[np.ndarray, float]]]:
+) -> dict[str, dict[int, tuple[np.ndarray | None, float]]]:
     """Per split: participant ID to (mean window embedding ``(D,)``, mean probability).
 
     ``run`` is a :class:`core.kinds.base.LoadedRun` of an audio or face run.

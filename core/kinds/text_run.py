@@ -174,7 +174,7 @@ def train_oof(run_dir: Path, ids: Sequence[int] | np.ndarray) -> np.ndarray:
 
 
 def fusion_probabilities(
-    run_dir: Path, corpus: Corpus, ids: Sequence[int], probs: Sequence[float]
+    run_dir: Path, corpus: Corpus, ids: Sequence[int], probs: Sequence[float] | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """A text run's probabilities as the fusion's text input: out-of-fold where it can.
 
