@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--more-epochs",
         metavar="K",
-        type=_whole(1, int(hparams.by_name("max_epochs").high)),
+        type=_whole(1, int(hparams.by_name("max_epochs").bounds()[1])),
         help="with --resume: train K more epochs from where the run stopped "
         f"(1 to {hparams.by_name('max_epochs').high:g})",
     )
@@ -326,6 +326,7 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
         return config
     if not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
+    sources: dict[str, Any] | None
     sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
     if not get_kind(args.modality).sources:
         if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:
@@ -452,7 +453,7 @@ def _main(args: argparse.Namespace) -> int:
     import torch
 
     torch.set_num_threads(threads)
-    handlers = [
+    handlers: list[logging.Handler] = [
         logging.FileHandler(run_dir / folder.LOG, encoding="utf-8"),
         logging.StreamHandler(),
     ]

@@ -8,7 +8,7 @@ build the same pictures. Nothing here reads files or widgets.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,7 +25,7 @@ LOSSES: dict[str, str] = {"train_loss": "train", "val_loss": "validation"}
 HEIGHT = 360
 MARKERS_UP_TO = 40  # epochs; beyond this, markers only clutter the lines
 
-Records = Sequence[Mapping[str, Any]] | pd.DataFrame
+Records: TypeAlias = Sequence[Mapping[str, Any]] | pd.DataFrame
 
 
 def metrics_frame(records: Records) -> pd.DataFrame:

@@ -7,10 +7,12 @@ the page down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
-from core.data import DataError
+from core.data import Corpus, DataError
 from core.data.overview import audio_tracks, face_tracks
 from ui.common import open_corpus
 
@@ -21,7 +23,9 @@ def participant_table(root: str, stamp: float) -> pd.DataFrame:
     return open_corpus(root, stamp).table()
 
 
-def _read(root: str, stamp: float, pid: int, kind: str, convert):
+def _read(
+    root: str, stamp: float, pid: int, kind: str, convert: Callable[[Corpus], pd.DataFrame]
+) -> tuple[pd.DataFrame | None, str | None]:
     """``(value, None)`` or ``(None, message naming the file)`` for one session file."""
     corpus = open_corpus(root, stamp)
     try:
@@ -34,19 +38,19 @@ def _read(root: str, stamp: float, pid: int, kind: str, convert):
 
 
 @st.cache_data(show_spinner="Reading the transcript", max_entries=64)
-def session_transcript(root: str, stamp: float, pid: int):
+def session_transcript(root: str, stamp: float, pid: int) -> tuple[pd.DataFrame | None, str | None]:
     """The participant's transcript (or the error naming the file)."""
     return _read(root, stamp, pid, "transcript", lambda c: c.transcript(pid))
 
 
 @st.cache_data(show_spinner="Reading COVAREP features", max_entries=64)
-def session_audio(root: str, stamp: float, pid: int):
+def session_audio(root: str, stamp: float, pid: int) -> tuple[pd.DataFrame | None, str | None]:
     """COVAREP resampled for display (or the error naming the file)."""
     return _read(root, stamp, pid, "covarep", lambda c: audio_tracks(c.covarep(pid)))
 
 
 @st.cache_data(show_spinner="Reading facial action units", max_entries=64)
-def session_face(root: str, stamp: float, pid: int):
+def session_face(root: str, stamp: float, pid: int) -> tuple[pd.DataFrame | None, str | None]:
     """CLNF action units resampled for display (or the error naming the file)."""
     return _read(root, stamp, pid, "aus", lambda c: face_tracks(c.clnf(pid, "aus")))
 

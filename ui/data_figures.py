@@ -174,12 +174,12 @@ def signals_figure(
         rows=max(len(columns), 1), cols=1, shared_xaxes=True, vertical_spacing=0.03
     )
     time = tracks["time"].to_numpy()
-    shade = spans is not None and len(spans) > 0
+    shade = spans if spans is not None and len(spans) > 0 else None
     for row, column in enumerate(columns, start=1):
         values = tracks[column].to_numpy(np.float64)
         low, high = _value_range(values)
-        if shade:
-            x, y = shading_path(spans, low, high)
+        if shade is not None:
+            x, y = shading_path(shade, low, high)
             figure.add_trace(
                 go.Scatter(
                     x=x,

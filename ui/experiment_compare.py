@@ -168,7 +168,10 @@ def compare_ui(items: dict[str, dict[str, list[ScoredRun]]], key: str) -> None:
         return
     split = split_column.selectbox("Split", splits, key=f"{key}_compare_split")
     metric = metric_column.selectbox(
-        "Metric", list(METRIC_LABELS), format_func=METRIC_LABELS.get, key=f"{key}_compare_metric"
+        "Metric",
+        list(METRIC_LABELS),
+        format_func=METRIC_LABELS.__getitem__,
+        key=f"{key}_compare_metric",
     )
     try:
         result = pooled_comparison(

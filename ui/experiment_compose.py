@@ -76,8 +76,8 @@ def varied_space(h: hparams.HParam, modality: str, sampler: str) -> list | dict[
         )
         return [v.strip() for v in text.split(",") if v.strip()]
     default = float(h.default_for(modality))
-    low_default = max(float(h.low), default / 10) if h.log else float(h.low)
-    high_default = min(float(h.high), default * 10) if h.log else float(h.high)
+    low_default = max(float(h.bounds()[0]), default / 10) if h.log else float(h.bounds()[0])
+    high_default = min(float(h.bounds()[1]), default * 10) if h.log else float(h.bounds()[1])
     left, right, scale = st.columns([2, 2, 1])
     low = left.number_input(
         f"{h.label}: low", value=low_default, format="%g", key=f"{key}_low", help=h.describe()
@@ -119,7 +119,10 @@ def design_ui() -> dict[str, Any]:
     )
     objective_column, protocol_column, folds_column = st.columns([1, 2, 1])
     objective = objective_column.selectbox(
-        "Objective", list(OBJECTIVES), format_func=OBJECTIVE_LABELS.get, key="experiments_objective"
+        "Objective",
+        list(OBJECTIVES),
+        format_func=OBJECTIVE_LABELS.__getitem__,
+        key="experiments_objective",
     )
     protocol = protocol_column.radio(
         "Protocol",
@@ -197,7 +200,7 @@ def compose_ui() -> Composition:
         "Vary",
         list(labels),
         default=["hidden_size"] if "hidden_size" in labels else [],
-        format_func=labels.get,
+        format_func=labels.__getitem__,
         key=f"experiments_{spec['modality']}_varied",
         help="Each varied hyper-parameter takes a list of values (or a range); the rest "
         "are fixed below, as on Train.",

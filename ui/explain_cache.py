@@ -12,6 +12,7 @@ run is never served stale results.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -20,6 +21,7 @@ from core import scoring
 from core.config import open_corpus as open_run_corpus
 from core.data import Corpus
 from core.data.cache import FrameCache
+from core.data.features import Normaliser
 from core.explain import predict
 from core.explain.text import term_importances
 from core.kinds import KINDS, LoadedRun, best_model_file
@@ -27,10 +29,16 @@ from core.kinds.fusion_run import load_fusion_run
 from core.kinds.neural import NeuralKind
 from core.kinds.neural_run import load_neural_run
 from core.kinds.text_run import load_text_run, participant_documents
+from core.models import NeuralClassifier
 from core.runs import folder
 from core.runs.folder import read_config
-from core.scoring import FusionScore, NeuralScore
+from core.scoring import FusionScore, NeuralScore, TextScore
 from ui.common import corpus_stamp, open_corpus
+
+if TYPE_CHECKING:  # the explanation module imports Captum, which takes seconds to load
+    from sklearn.pipeline import Pipeline
+
+    from core.explain.neural import SessionExplanation
 
 
 def reads_windows(modality: str) -> bool:
@@ -44,7 +52,7 @@ def reads_windows(modality: str) -> bool:
 def checkpoint_stamp(run_dir: str, which: str) -> float:
     """Modification time of the checkpoint an explanation reads (0 when missing)."""
     if which == "latest" and (Path(run_dir) / folder.LATEST).exists():
-        path = Path(run_dir) / folder.LATEST
+        path: Path | None = Path(run_dir) / folder.LATEST
     else:
         path = best_model_file(Path(run_dir))
     return path.stat().st_mtime if path is not None and path.exists() else 0.0
@@ -64,7 +72,9 @@ def frame_cache(uploaded: bool) -> FrameCache | None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def neural_run(run_dir: str, which: str, stamp: float):
+def neural_run(
+    run_dir: str, which: str, stamp: float
+) -> tuple[NeuralClassifier, dict[str, Any], Normaliser]:
     """An audio or face run's ``(model, config, normaliser)``, loaded once.
 
     The model is shared by every session, so its parameters are frozen for good
@@ -89,7 +99,9 @@ def neural_score(
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
-def neural_explanation(run_dir: str, which: str, stamp: float, root: str, uploaded: bool, pid: int):
+def neural_explanation(
+    run_dir: str, which: str, stamp: float, root: str, uploaded: bool, pid: int
+) -> tuple[SessionExplanation, dict[str, float]]:
     """A session's explanation under one run, and the run's training-mean features.
 
     Returns ``(SessionExplanation, dict)``. Reuses the run and the windows that
@@ -103,7 +115,7 @@ def neural_explanation(run_dir: str, which: str, stamp: float, root: str, upload
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def text_model(run_dir: str, stamp: float):
+def text_model(run_dir: str, stamp: float) -> Pipeline:
     """A text run's fitted pipeline (hash-checked by :func:`load_text_run`)."""
     return load_text_run(Path(run_dir))
 
@@ -124,14 +136,14 @@ def training_ids(run_dir: str) -> set[int]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int):
+def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int) -> TextScore:
     """A text run's probability for one participant, with the cached pipeline."""
     pipeline = text_model(run_dir, stamp)
     return scoring.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def fusion_run(run_dir: str, stamp: float):
+def fusion_run(run_dir: str, stamp: float) -> LoadedRun:
     """A fusion run (:class:`core.kinds.LoadedRun`), loaded once."""
     model, config = load_fusion_run(Path(run_dir))
     return LoadedRun(Path(run_dir), config, model)
@@ -154,11 +166,11 @@ def fusion_score(
     upload's check).
     """
 
-    def neural(source: Path) -> NeuralScore:
+    def neural(source: str | Path) -> NeuralScore:
         source = str(source)
         return neural_score(source, "best", checkpoint_stamp(source, "best"), *participant)
 
-    def text(source: Path) -> float:
+    def text(source: str | Path) -> float:
         source = str(source)
         return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
 

@@ -71,7 +71,7 @@ def _within(
     if span is None:
         return np.ones(len(times), bool), times
     inside = (times >= span[0]) & (times <= span[1])  # NaN compares False
-    return inside.any(axis=1), np.where(inside, times, np.nan)
+    return np.asarray(inside.any(axis=1)), np.where(inside, times, np.nan)
 
 
 def window_heatmap(

@@ -14,6 +14,7 @@ from core.data import Corpus
 from core.data.overview import UNKNOWN, label_name
 from core.data.upload import UploadedSession
 from core.kinds import KINDS
+from core.scoring import FusionScore
 from ui.common import text_alert
 from ui.explain_cache import training_ids
 
@@ -27,7 +28,7 @@ def label_of(corpus: Corpus | None, pid: int) -> str:
     label = label_name(participant.phq8_binary) if participant is not None else UNKNOWN
     if label == UNKNOWN:
         return label
-    if participant.phq8_score is not None:
+    if participant is not None and participant.phq8_score is not None:
         label += f" (PHQ-8 {participant.phq8_score})"
     return label
 
@@ -43,14 +44,16 @@ def percent(p: float | None) -> str:
     return "—" if p is None or not np.isfinite(p) else f"{p:.0%}"
 
 
-def fusion_value(fusion, fusion_dir: str | None) -> str:
+def fusion_value(fusion: FusionScore | None, fusion_dir: str | None) -> str:
     """The fusion's metric: its probability only when every input it was trained with is there."""
     if fusion is None:
         return "—" if fusion_dir else "no run"  # a run that cannot score says why below
     return percent(fusion.probability) if fusion.complete else "not shown"
 
 
-def scores_row(results: dict, fusion, fusion_dir: str | None, late: float, label: str) -> None:
+def scores_row(
+    results: dict, fusion: FusionScore | None, fusion_dir: str | None, late: float, label: str
+) -> None:
     """One metric per modality, the fusion, the late fusion, then the true label."""
     columns = st.columns(5)
     for column, modality in zip(columns[:3], MODALITIES, strict=True):
@@ -70,7 +73,7 @@ def scores_row(results: dict, fusion, fusion_dir: str | None, late: float, label
     st.markdown(f"**True label:** {label}")
 
 
-def fusion_notes(fusion, pid: int) -> None:
+def fusion_notes(fusion: FusionScore, pid: int) -> None:
     """Which runs the fusion used, its notes, and why it is not shown when an input is missing."""
     used = ", ".join(f"{m} {Path(p).name}" for m, p in fusion.sources.items())
     st.caption(f"The fusion uses the runs it was trained with: {used}.")
@@ -86,7 +89,9 @@ def fusion_notes(fusion, pid: int) -> None:
         )
 
 
-def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
+def in_sample_warnings(
+    results: dict, fusion: FusionScore | None, fusion_dir: str | None, pid: int
+) -> None:
     """Say so for every score shown that comes from a run trained on this participant.
 
     The fusion is in-sample when its own run or any of its source runs was trained on the
@@ -107,7 +112,7 @@ def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) 
             f"trained on participant {pid} (an ID in its training split), so this score is "
             "in-sample and says little about how the model does on new people."
         )
-    if fusion is not None and fusion.complete:
+    if fusion is not None and fusion_dir is not None and fusion.complete:
         runs = {"fusion": fusion_dir, **fusion.sources}
         fused_on = [f"{m} {Path(r).name}" for m, r in runs.items() if in_training(r)]
         if fused_on:

@@ -143,10 +143,10 @@ def roc_figure(curves: dict[str, RocCurve], title: str) -> go.Figure:
         )
     )
     for name, (labels, probs, auroc) in curves.items():
-        labels = np.asarray(labels, dtype=int)
-        if np.unique(labels).size < 2:
+        classes = np.asarray(labels, dtype=int)
+        if np.unique(classes).size < 2:
             raise ValueError(f"a ROC curve needs participants of both classes ({name})")
-        fpr, tpr, _ = roc_curve(labels, np.asarray(probs, dtype=float))
+        fpr, tpr, _ = roc_curve(classes, np.asarray(probs, dtype=float))
         label = name if auroc is None else f"{name} (AUROC {auroc:.3f})"
         figure.add_trace(
             go.Scatter(x=fpr, y=tpr, mode="lines+markers", name=label, line_shape="hv")

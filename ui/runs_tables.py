@@ -114,7 +114,7 @@ def scores_table(saved: dict[str, Any]) -> pd.DataFrame:
             scorers.append(("late fusion", late["metrics"], late["intervals"]))
         scorers += [(BASELINE_NAMES[k], m, {}) for k, m in report["baselines"].items()]
         for scorer, metrics, intervals in scorers:
-            row = {"split": split, "scored by": scorer}
+            row: dict[str, Any] = {"split": split, "scored by": scorer}
             for name, label in LABELS.items():
                 value = metrics.get(name)
                 row[label] = None if value is None or math.isnan(value) else value

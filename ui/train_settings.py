@@ -75,10 +75,11 @@ def _number_ui(h: hparams.HParam, default: float, key: str) -> float:
     A log slider also stops at the value the form holds already (a run's setting that
     is not one of the usual stops, :func:`restore_form`).
     """
+    lowest, highest = h.bounds()
     if h.log:
-        stops = log_grid(h.low, h.high, default)
+        stops = log_grid(lowest, highest, default)
         held = st.session_state.get(key)
-        if isinstance(held, int | float) and h.low <= held <= h.high and held not in stops:
+        if isinstance(held, int | float) and lowest <= held <= highest and held not in stops:
             stops = sorted([*stops, float(held)])
         return st.select_slider(
             h.label,
@@ -89,13 +90,13 @@ def _number_ui(h: hparams.HParam, default: float, key: str) -> float:
             help=h.describe(),
         )
     if h.kind == "int":
-        low, high, step = int(h.low), int(h.high), int(h.step or 1)
-        return st.slider(h.label, low, high, int(default), step, key=key, help=h.describe())
-    step = float(h.step or (h.high - h.low) / 100)
+        low, high, whole_step = int(lowest), int(highest), int(h.step or 1)
+        return st.slider(h.label, low, high, int(default), whole_step, key=key, help=h.describe())
+    step = float(h.step or (highest - lowest) / 100)
     return st.slider(
         h.label,
-        float(h.low),
-        float(h.high),
+        float(lowest),
+        float(highest),
         float(default),
         step,
         format=f"%.{decimals(step)}f",
@@ -307,7 +308,7 @@ def resume_ui(runs: list[RunInfo], shown: str | None) -> ResumeRequest | None:
         f"{STATE_BADGES[info.status]} after {info.epochs_done} of {info.max_epochs} epochs"
         + (f": {info.reason}" if info.reason else "")
     )
-    cap = int(hparams.by_name("max_epochs").high)
+    cap = int(hparams.by_name("max_epochs").bounds()[1])
     left = (info.max_epochs or 0) - info.epochs_done
     more = st.number_input(
         "More epochs",
@@ -319,7 +320,7 @@ def resume_ui(runs: list[RunInfo], shown: str | None) -> ResumeRequest | None:
         f"checkpoint (1 to {cap} more, however long the run already is).",
     )
     patience_h = hparams.by_name("patience")
-    low, high = int(patience_h.low), int(patience_h.high)
+    low, high = (int(bound) for bound in patience_h.bounds())
     current = int(info.config.get("training", {}).get("patience") or low)
     patience = st.number_input(
         patience_h.label,

@@ -37,7 +37,7 @@ import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal, overload
 
 import numpy as np
 import xxhash
@@ -47,6 +47,9 @@ from core.data.corpus import Corpus
 from core.data.frames import FeatureSettings, SessionFrames, extract_session
 from core.data.sources import SessionSource
 from core.files import atomic_write
+
+if TYPE_CHECKING:
+    from _hashlib import _HashObject  # typeshed's protocol of a hashlib-like hasher
 
 CACHE_VERSION = 4
 """Bump whenever :mod:`core.data.frames` or :mod:`core.data.gate` change their output."""
@@ -82,7 +85,8 @@ def _write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to ``path`` as an ``.npz``, atomically."""
-    _write_atomic(path, lambda handle: np.savez(handle, **arrays))
+    # numpy's stub checks **arrays against savez's allow_pickle: bool (no key here is that)
+    _write_atomic(path, lambda handle: np.savez(handle, **arrays))  # type: ignore[arg-type]
 
 
 def _write_rows(path: Path, blocks: Sequence[np.ndarray], width: int) -> None:
@@ -153,7 +157,7 @@ SHA-1, the fastest ``hashlib`` digest, at 1.9 GB/s: at those rates a full-size c
 measure. SHA-1 stays available for fingerprints recorded before (:data:`HASHES`).
 """
 
-HASHES: dict[str, Callable[[], object]] = {"xxh3_128": xxhash.xxh3_128, "sha1": hashlib.sha1}
+HASHES: dict[str, Callable[..., _HashObject]] = {"xxh3_128": xxhash.xxh3_128, "sha1": hashlib.sha1}
 """Hashes :meth:`ContentHashes.digest` can compute, by name."""
 
 
@@ -304,6 +308,14 @@ class FrameCache:
 
     # --- keys ----------------------------------------------------------------------------
 
+    @overload
+    def key(
+        self, corpus: Corpus, pid: int, settings: FeatureSettings, compute: Literal[True] = True
+    ) -> str: ...
+    @overload
+    def key(
+        self, corpus: Corpus, pid: int, settings: FeatureSettings, compute: bool
+    ) -> str | None: ...
     def key(
         self, corpus: Corpus, pid: int, settings: FeatureSettings, compute: bool = True
     ) -> str | None:
@@ -400,6 +412,18 @@ class FrameCache:
 
     # --- many sessions at once -------------------------------------------------------------
 
+    @overload
+    def bundle_path(
+        self,
+        corpus: Corpus,
+        pids: Sequence[int],
+        settings: FeatureSettings,
+        compute: Literal[True] = True,
+    ) -> Path: ...
+    @overload
+    def bundle_path(
+        self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings, compute: bool
+    ) -> Path | None: ...
     def bundle_path(
         self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings, compute: bool = True
     ) -> Path | None:
@@ -436,7 +460,9 @@ class FrameCache:
         """
         pids = sorted(set(map(int, pids)))
         path = self.bundle_path(corpus, pids, settings, compute=False)
-        data = None if path is None else _read_npz(path)
+        if path is None:
+            return None
+        data = _read_npz(path)
         if data is None or [int(p) for p in data["pids"]] != pids:
             return None
         names = [str(n) for n in data["feature_names"]]

@@ -54,6 +54,7 @@ Gate
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -67,7 +68,7 @@ FACE_KINDS: tuple[str, ...] = ("aus", "pose", "gaze", "landmarks")
 GATES: tuple[str, ...] = ("participant", "all")
 DEFAULT_RATE_HZ: dict[str, float] = {"audio": 10.0, "face": 5.0}
 
-_GLOTTAL = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
+_GLOTTAL = np.array([formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL])
 _VUV = formats.COVAREP_COLUMNS.index("VUV")
 _LEFT_EYE, _RIGHT_EYE = slice(36, 42), slice(42, 48)
 
@@ -135,7 +136,11 @@ class FeatureSettings:
 
     def relevant(self) -> dict:
         """Only the settings that change this modality's frames (the cache key)."""
-        out = {"modality": self.modality, "rate_hz": self.rate_hz, "gate": self.gate}
+        out: dict[str, Any] = {
+            "modality": self.modality,
+            "rate_hz": self.rate_hz,
+            "gate": self.gate,
+        }
         if self.modality == "audio":
             out["include_formant"] = self.include_formant
         else:
@@ -145,7 +150,9 @@ class FeatureSettings:
     def file_kinds(self) -> tuple[str, ...]:
         """Session file kinds the extraction reads (the transcript only when gated)."""
         if self.modality == "audio":
-            kinds = ("covarep", "formant") if self.include_formant else ("covarep",)
+            kinds: tuple[str, ...] = (
+                ("covarep", "formant") if self.include_formant else ("covarep",)
+            )
         else:
             kinds = self.face_features
         return (*kinds, "transcript") if self.gate == "participant" else kinds
@@ -287,7 +294,7 @@ def _face_frames(
         for t in tables[1:]
     )
     if same:
-        rows = [slice(None)] * len(tables)
+        rows: list[slice | np.ndarray] = [slice(None)] * len(tables)
         timestamp = first.timestamp
     else:  # join on timestamps (to the millisecond), keeping frames present in every file
         keys = [np.round(t.timestamp * 1000).astype(np.int64) for t in tables]

@@ -103,7 +103,8 @@ def _quick_spans(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         if not (np.isfinite(start) and np.isfinite(stop)) or speaker not in spans:
             return None
         spans[speaker].append((start, stop))
-    return tuple(np.asarray(v, np.float64).reshape(-1, 2) for v in spans.values())
+    participant, ellie = (np.asarray(v, np.float64).reshape(-1, 2) for v in spans.values())
+    return participant, ellie
 
 
 def session_turns(corpus: Corpus, pid: int) -> np.ndarray:
@@ -136,7 +137,7 @@ def inside(times: np.ndarray, spans: np.ndarray) -> np.ndarray:
 # --- Reading one session -----------------------------------------------------------------
 
 
-def _line_ends(data: bytes, block: int = 1 << 22) -> np.ndarray:
+def _line_ends(data: bytes | memoryview, block: int = 1 << 22) -> np.ndarray:
     """Offsets one past every line's end, ``(n,)`` int64 (the last may lack a newline).
 
     Scanned in blocks so that no temporary as large as the file is allocated.

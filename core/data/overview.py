@@ -10,7 +10,8 @@ break there instead of bridging the gap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ UNKNOWN = "unknown"
 GENDER_NAMES: dict[int, str] = {0: "female", 1: "male"}
 
 _VUV = formats.COVAREP_COLUMNS.index("VUV")
-_GLOTTAL = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
+_GLOTTAL = np.array([formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL])
 
 
 # --- The corpus ------------------------------------------------------------------------
@@ -48,19 +49,23 @@ def _split_order(names: Iterable[str]) -> list[str]:
 
 def label_name(binary: object) -> str:
     """``"depressed"``, ``"not depressed"`` or ``"unknown"`` for a PHQ-8 binary value."""
-    return LABEL_NAMES.get(binary, UNKNOWN) if _is_int(binary) else UNKNOWN
+    return _code_name(LABEL_NAMES, binary)
 
 
 def gender_name(gender: object) -> str:
     """``"female"``, ``"male"`` or ``"unknown"`` for a DAIC-WOZ gender code."""
-    return GENDER_NAMES.get(gender, UNKNOWN) if _is_int(gender) else UNKNOWN
+    return _code_name(GENDER_NAMES, gender)
+
+
+def _code_name(names: Mapping[Any, str], code: object) -> str:
+    return names.get(code, UNKNOWN) if _is_int(code) else UNKNOWN
 
 
 def _split_name(split: object) -> str:
     return NO_SPLIT if split is None or pd.isna(split) or not split else str(split)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: Any) -> bool:  # Any: whatever a table cell holds
     return value is not None and not pd.isna(value) and float(value).is_integer()
 
 
@@ -158,7 +163,7 @@ def score_histogram(table: pd.DataFrame) -> pd.DataFrame:
     return counts.reset_index(drop=True)
 
 
-def _order_key(split_order: Mapping[str, int]):
+def _order_key(split_order: Mapping[str, int]) -> Callable[[pd.Series], pd.Series]:
     def key(column: pd.Series) -> pd.Series:
         return column.map(split_order) if column.name == "split" else column
 
@@ -185,7 +190,7 @@ def participant_label(participant: Mapping) -> str:
     """
     parts = [str(int(participant["id"])), _split_name(participant.get("split"))]
     label = label_name(participant.get("phq8_binary"))
-    score = participant.get("phq8_score")
+    score: Any = participant.get("phq8_score")  # a table cell: a number, NaN or None
     parts.append(f"{label} (PHQ-8 {int(score)})" if _is_int(score) else label)
     if not participant.get("modalities"):
         parts.append("no session files")

@@ -371,7 +371,7 @@ def open_session(location: Path) -> SessionSource:
         paths = [p for p in location.rglob("*") if p.is_file()]
         names = [p.relative_to(location).as_posix() for p in paths]
         members, notes = _classify(pid, names)
-        identities = {}
+        identities: dict[str, tuple] = {}
         for kind, member in members.items():
             stat = (location / member).stat()
             identities[kind] = (f"{location.name}/{member}", stat.st_size, stat.st_mtime_ns)

@@ -32,6 +32,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from core.data import readers, sources
@@ -124,7 +125,7 @@ def _process_reader(
     are those of a read in this process.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
+        context: BaseContext = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["core.data.store"])
     else:  # Windows
         context = multiprocessing.get_context("spawn")

@@ -72,7 +72,7 @@ def bad_rows(
     cells = bad_cells(values, columns)
     if ignore is not None:
         cells &= ~ignore
-    return cells.any(axis=1)
+    return np.asarray(cells.any(axis=1))
 
 
 def covarep_ignored(values: np.ndarray) -> np.ndarray:

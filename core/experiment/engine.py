@@ -95,7 +95,7 @@ def distributions(exp: Experiment) -> dict[str, Any]:
 
     from core import hparams
 
-    out = {}
+    out: dict[str, Any] = {}
     for name, space in exp.spec.search.items():
         if isinstance(space, list):
             out[name] = CategoricalDistribution(space)

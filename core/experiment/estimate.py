@@ -30,7 +30,7 @@ import math
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from core import hparams
 from core.experiment.spec import ExperimentSpec
@@ -122,7 +122,7 @@ def worker_firsts(outcomes: dict[str, Any]) -> set[str]:
     return firsts
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:  # an int or a float, not a bool
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -12,12 +12,16 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NoReturn
 
 from core import hparams
 from core.errors import REFUSED, UserError
 
-OBJECTIVES = {"macro_f1": "maximize", "auroc": "maximize", "val_loss": "minimize"}
+OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
+    "macro_f1": "maximize",
+    "auroc": "maximize",
+    "val_loss": "minimize",
+}
 PROTOCOLS = ("dev", "cv")
 SAMPLERS = ("grid", "random", "tpe")
 MODALITIES = ("text", "audio", "face")
@@ -99,7 +103,7 @@ class ExperimentSpec:
     source: str = "<spec>"
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Literal["maximize", "minimize"]:
         """``maximize`` or ``minimize`` (only ``val_loss`` is minimised)."""
         return OBJECTIVES[self.objective]
 
@@ -214,7 +218,7 @@ class _Checker:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, key: str, why: str) -> None:
+    def fail(self, key: str, why: str) -> NoReturn:
         raise SpecError(f"{self.source}: {key}: {why}")
 
     def text(self, data: dict, key: str, required: bool = False) -> str:
@@ -225,7 +229,9 @@ class _Checker:
             self.fail(key, f"{value!r}: expected text")
         return value.strip()
 
-    def choice(self, data: dict, key: str, choices: tuple, required: bool = False, default=None):
+    def choice(
+        self, data: dict, key: str, choices: tuple, required: bool = False, default: Any = None
+    ) -> Any:
         if key not in data:
             if required:
                 self.fail(key, f"missing; one of {', '.join(choices)}")

@@ -36,13 +36,15 @@ CUDA
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from captum.attr import IntegratedGradients
 from torch import nn
+
+from core.models import NeuralClassifier
 
 BASELINE = "the training participants' mean frame (all zeros after normalisation)"
 TARGET = "log-odds of 'depressed' (logit[1] - logit[0]) of each window"
@@ -97,14 +99,14 @@ class Attribution:
         return float(np.max(np.abs(self.delta))) / change if change > 0 else 0.0
 
 
-def log_odds(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def log_odds(model: NeuralClassifier, x: torch.Tensor) -> torch.Tensor:
     """``logit[1] - logit[0]`` of an AudioRNN or FaceSTRNN, shape ``(B,)``."""
     logits = model.logits(x)  # (B, 2)
     return logits[:, 1] - logits[:, 0]  # (B,)
 
 
 def integrated_gradients(
-    model: nn.Module,
+    model: NeuralClassifier,
     x: np.ndarray,
     tolerance: float = 0.05,
     floor: float = 0.02,
@@ -127,7 +129,7 @@ def integrated_gradients(
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         AudioRNN or FaceSTRNN; kept in eval mode, its parameters untouched.
     x : numpy.ndarray
         Normalised windows ``(W, T, F)``.
@@ -168,7 +170,7 @@ def integrated_gradients(
         start, stop = edges[:-1].repeat(n), edges[1:].repeat(n)  # (S,), (S,)
         per_call = max(1, chunk // n_steps)
         for round_ in range(max_rounds):
-            attr, d = [], []
+            attr_pieces, delta_pieces = [], []
             for i in range(0, len(window), per_call):
                 rows = window[i : i + per_call]
                 a = start[i : i + per_call, None, None]  # (B, 1, 1)
@@ -180,9 +182,9 @@ def integrated_gradients(
                     method=METHOD,
                     return_convergence_delta=True,
                 )
-                attr.append(piece.detach())
-                d.append(piece_delta.detach().float())
-            attr, d = torch.cat(attr), torch.cat(d)  # (S, T, F), (S,)
+                attr_pieces.append(piece.detach())
+                delta_pieces.append(piece_delta.detach().float())
+            attr, d = torch.cat(attr_pieces), torch.cat(delta_pieces)  # (S, T, F), (S,)
             gradients.index_add_(0, window, torch.full_like(window, n_steps))
             done = torch.abs(d) <= allowed[window] * (stop - start)
             if round_ == max_rounds - 1:
@@ -218,7 +220,9 @@ def frozen_parameters(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def _batched(fn, inputs: torch.Tensor, size: int) -> torch.Tensor:
+def _batched(
+    fn: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor, size: int
+) -> torch.Tensor:
     """``fn`` over ``inputs`` in chunks of ``size`` rows, concatenated."""
     if not len(inputs):
         return torch.zeros(0, device=inputs.device)

@@ -37,7 +37,9 @@ def _preprocessed(text: str, preprocess: Callable[[str], str]) -> tuple[str, lis
     if len(processed) == len(text):
         starts = list(range(len(text)))
         return processed, starts, [i + 1 for i in starts]
-    pieces, starts, ends = [], [], []
+    pieces: list[str] = []
+    ends: list[int] = []
+    starts = []
     for i, char in enumerate(text):
         piece = preprocess(char)
         if not piece and ends and ends[-1] == i:

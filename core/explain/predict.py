@@ -10,14 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from torch import nn
-
 from core.data import Corpus
 from core.data.cache import FrameCache
 from core.data.features import Normaliser
 from core.kinds import CHECKPOINTS
 from core.kinds.neural_run import load_neural_run
 from core.kinds.session import SessionWindows, session_windows
+from core.models import NeuralClassifier
 
 __all__ = ["CHECKPOINTS", "NOTICE", "explain_neural_run", "explain_windows"]
 
@@ -30,7 +29,7 @@ NOTICE = (
 )
 
 
-def explain_windows(model: nn.Module, windows: SessionWindows) -> SessionExplanation:
+def explain_windows(model: NeuralClassifier, windows: SessionWindows) -> SessionExplanation:
     """Attention, spatial gate and Integrated Gradients of windows already cut.
 
     The dear part of an explanation (Captum is imported only here); see

@@ -14,6 +14,7 @@ Views of one fitted pipeline (:func:`core.models.text.make_text_pipeline`):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ DEPRESSED, NOT_DEPRESSED = "depressed", "not depressed"
 # --- checks ----------------------------------------------------------------------------
 
 
-def _text_steps(pipeline: Pipeline) -> tuple[TfidfVectorizer, object]:
+def _text_steps(pipeline: Pipeline) -> tuple[TfidfVectorizer, Any]:
     """The fitted ``tfidf`` and ``clf`` steps, or an error that says what was expected."""
     steps = getattr(pipeline, "named_steps", {})
     if "tfidf" not in steps or "clf" not in steps:
@@ -62,7 +63,9 @@ def as_vectorizer(vectorizer: TfidfVectorizer | Pipeline) -> TfidfVectorizer:
     return vectorizer
 
 
-def _binary_labels(documents: Sequence[str], labels: Sequence[int], needed_for: str) -> np.ndarray:
+def _binary_labels(
+    documents: Sequence[str], labels: Sequence[int] | np.ndarray, needed_for: str
+) -> np.ndarray:
     """0/1 labels, one per document, with both classes present."""
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) != len(documents):
@@ -88,7 +91,10 @@ def _binary_labels(documents: Sequence[str], labels: Sequence[int], needed_for: 
 
 
 def term_importances(
-    pipeline: Pipeline, documents: Sequence[str], labels: Sequence[int], top_k: int = 30
+    pipeline: Pipeline,
+    documents: Sequence[str],
+    labels: Sequence[int] | np.ndarray,
+    top_k: int = 30,
 ) -> pd.DataFrame:
     """The forest's top n-grams by impurity importance, with where they occur.
 
@@ -98,7 +104,7 @@ def term_importances(
         Fitted text pipeline (steps ``tfidf`` and ``clf``).
     documents : sequence of str
         The training documents the pipeline was fitted on (one per participant).
-    labels : sequence of int
+    labels : sequence of int or numpy.ndarray
         Their PHQ8 binary labels (1 = depressed, 0 = not depressed); both classes needed.
     top_k : int, default 30
         How many n-grams to return (all of them if the vocabulary is smaller).
@@ -162,12 +168,14 @@ class _ChosenColumns(ClassifierMixin, BaseEstimator):
         (k, V) with a single 1 per row, at the vocabulary index of each chosen column.
     """
 
-    def __init__(self, forest, rest, scatter):
+    def __init__(self, forest: Any, rest: sparse.csr_matrix, scatter: sparse.csr_matrix) -> None:
         self.forest = forest
         self.rest = rest
         self.scatter = scatter
 
-    def fit(self, chosen: np.ndarray | None = None, labels: np.ndarray | None = None):
+    def fit(
+        self, chosen: np.ndarray | None = None, labels: np.ndarray | None = None
+    ) -> _ChosenColumns:
         """Nothing to learn (the forest is already fitted); present for the estimator API."""
         return self
 
@@ -198,7 +206,7 @@ def _split_columns(
 def permutation_importances(
     pipeline: Pipeline,
     documents: Sequence[str],
-    labels: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
     terms: Iterable[str],
     n_repeats: int = 30,
     seed: int = 0,
@@ -217,7 +225,7 @@ def permutation_importances(
     documents : sequence of str
         Documents of participants the pipeline was *not* fitted on (e.g. the dev split);
         on training documents the forest's near-perfect fit hides what it generalises.
-    labels : sequence of int
+    labels : sequence of int or numpy.ndarray
         Their PHQ8 binary labels; both classes needed (ROC AUC).
     terms : iterable of str
         N-grams from the vectorizer's vocabulary, spelled as it spells them (for example

@@ -133,7 +133,7 @@ def resume_epochs(
         Both counts given, or one out of its range (the message names it, its value and
         the allowed range).
     """
-    cap = int(by_name("max_epochs").high)
+    cap = int(by_name("max_epochs").bounds()[1])
     if max_epochs is not None and more_epochs is not None:
         raise InvalidSetting(f"give {labels[0]} (a new total) or {labels[1]}, not both")
     if more_epochs is not None:

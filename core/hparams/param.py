@@ -112,6 +112,18 @@ class HParam:
             raise InvalidSetting(f"{label} {value}: outside the {self.allowed()}")
         return number
 
+    def bounds(self) -> tuple[float, float]:
+        """``(low, high)`` of a number parameter (every one in the table is bounded).
+
+        Raises
+        ------
+        ValueError
+            The parameter lacks a lower or an upper bound (a choice or a flag has none).
+        """
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.name} ({self.kind}) has no range")
+        return self.low, self.high
+
     def allowed(self) -> str:
         """What values are allowed, in words: ``allowed range 8 to 256``, or the choices."""
         if self.kind == "bool":

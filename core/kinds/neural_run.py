@@ -23,7 +23,7 @@ from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSet
 from core.evaluation.metrics import aggregate_windows
 from core.kinds.callbacks import RunFolderWriter
 from core.kinds.fingerprint import corpus_fingerprint
-from core.models import build_model
+from core.models import NeuralClassifier, build_model
 from core.runs import folder
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
@@ -247,7 +247,7 @@ def sigterm_requests_stop(trainer: Any) -> Iterator[None]:
 
 def load_neural_run(
     run_dir: Path, which: str = "best", device: str | torch.device = "cpu"
-) -> tuple[nn.Module, dict[str, Any], Normaliser]:
+) -> tuple[NeuralClassifier, dict[str, Any], Normaliser]:
     """Rebuild a run's model from its checkpoint, with the run's own normaliser.
 
     Parameters
@@ -261,7 +261,7 @@ def load_neural_run(
 
     Returns
     -------
-    model : torch.nn.Module
+    model : NeuralClassifier
         In eval mode.
     config : dict
         The configuration stored in the checkpoint.
@@ -279,13 +279,13 @@ def load_neural_run(
 
 @torch.no_grad()
 def predict_windows(
-    model: nn.Module, x: np.ndarray, embeddings: bool = False, batch_size: int = 512
+    model: NeuralClassifier, x: np.ndarray, embeddings: bool = False, batch_size: int = 512
 ) -> np.ndarray:
     """Depressed-probability (or embedding) of each window, in batches, in eval mode.
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         AudioRNN or FaceSTRNN.
     x : numpy.ndarray
         Windows ``(N, T, F)``.
@@ -311,7 +311,7 @@ def predict_windows(
 
 def embed_splits(
     run: Any, corpus: Corpus, splits: Sequence[str]
-) -> dict[str, dict[int, tuple[np.ndarray, float]]]:
+) -> dict[str, dict[int, tuple[np.ndarray | None, float]]]:
     """Per split: participant ID to (mean window embedding ``(D,)``, mean probability).
 
     ``run`` is a :class:`core.kinds.base.LoadedRun` of an audio or face run.

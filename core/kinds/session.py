@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from core.data import Corpus, DataError
 from core.data.cache import FrameCache
 from core.data.features import Normaliser, cut_windows, extract_session
 from core.data.gate import session_turns
 from core.kinds.neural_run import feature_settings, window_settings
+from core.models import NeuralClassifier
 
 
 @dataclass
@@ -234,7 +234,7 @@ class NeuralScore:
 
 
 def score_neural(
-    model: nn.Module,
+    model: NeuralClassifier,
     config: dict[str, Any],
     normaliser: Normaliser,
     corpus: Corpus,
@@ -245,7 +245,7 @@ def score_neural(
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         The run's model, in eval mode.
     config : dict
         The run's configuration (from its checkpoint).
@@ -273,7 +273,7 @@ def score_neural(
 
 @torch.no_grad()
 def window_outputs(
-    model: nn.Module, x: np.ndarray, batch_size: int = 512
+    model: NeuralClassifier, x: np.ndarray, batch_size: int = 512
 ) -> tuple[np.ndarray, np.ndarray]:
     """Depressed-probability and embedding of each window, from one forward pass.
 
@@ -283,7 +283,7 @@ def window_outputs(
 
     Parameters
     ----------
-    model : torch.nn.Module
+    model : NeuralClassifier
         AudioRNN or FaceSTRNN (eval mode is set here).
     x : numpy.ndarray
         Windows ``(N, T, F)``.

@@ -74,7 +74,7 @@ class TextKind(RunKind):
         """
         from core.kinds.text_run import fusion_probabilities, predict_text
 
-        out = {}
+        out: dict[str, dict[int, Embedding]] = {}
         for split in splits:
             ids, probs, _ = predict_text(run.model, corpus, split, run.config["text"]["speakers"])
             probs, _ = fusion_probabilities(run.run_dir, corpus, ids, probs)

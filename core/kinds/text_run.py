@@ -167,14 +167,14 @@ def predict_text(
     return ids, probs, labels
 
 
-def train_oof(run_dir: Path, ids: Sequence[int]) -> np.ndarray:
+def train_oof(run_dir: Path, ids: Sequence[int] | np.ndarray) -> np.ndarray:
     """A text run's out-of-fold training probabilities for ``ids`` (NaN where absent)."""
     oof = folder.read_json(Path(run_dir) / OOF_FILE) or {}
     return np.array([oof.get(str(pid), np.nan) for pid in ids], dtype=np.float64)
 
 
 def fusion_probabilities(
-    run_dir: Path, corpus: Corpus, ids: Sequence[int], probs: Sequence[float]
+    run_dir: Path, corpus: Corpus, ids: Sequence[int], probs: Sequence[float] | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """A text run's probabilities as the fusion's text input: out-of-fold where it can.
 

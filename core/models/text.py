@@ -113,7 +113,7 @@ def _is_vocabulary_error(exc: ValueError) -> bool:
 
 
 def fit_text_pipeline(
-    pipeline: Pipeline, documents: Sequence[str], labels: Sequence[int]
+    pipeline: Pipeline, documents: Sequence[str], labels: Sequence[int] | np.ndarray
 ) -> Pipeline:
     """Fit ``pipeline`` and explain an empty vocabulary clearly.
 
@@ -123,7 +123,7 @@ def fit_text_pipeline(
         From :func:`make_text_pipeline`.
     documents : sequence of str
         One document per training participant.
-    labels : sequence of int
+    labels : sequence of int or numpy.ndarray
         PHQ8 binary labels (1 = depressed).
 
     Returns
@@ -148,7 +148,7 @@ def fit_text_pipeline(
 def out_of_fold_proba(
     pipeline: Pipeline,
     documents: Sequence[str],
-    labels: Sequence[int],
+    labels: Sequence[int] | np.ndarray,
     n_splits: int = 5,
     seed: int = 0,
 ) -> np.ndarray:
@@ -160,7 +160,7 @@ def out_of_fold_proba(
         Template; it is cloned, never fitted in place.
     documents : sequence of str
         One document per training participant.
-    labels : sequence of int
+    labels : sequence of int or numpy.ndarray
         Binary labels (0/1), both classes present.
     n_splits : int, default 5
         Folds of a shuffled ``StratifiedKFold``; reduced to the minority-class count when

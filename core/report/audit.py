@@ -139,7 +139,9 @@ def length_baseline(corpus: Any, splits: tuple[str, ...]) -> dict[str, Predictio
             continue
         split_ids = list(counts)
         x = np.log1p(np.array([counts[i] for i in split_ids], dtype=float)).reshape(-1, 1)
-        out[split] = Predictions(split_ids, corpus.labels(split_ids), model.predict_proba(x)[:, 1])
+        out[split] = Predictions(
+            np.array(split_ids, np.int64), corpus.labels(split_ids), model.predict_proba(x)[:, 1]
+        )
     return out
 
 
@@ -335,7 +337,8 @@ def attribution_audit(
 
     modality = inputs.kind.name
     ids = inputs.corpus.ids("dev", modality, labelled=True)[:n_participants]
-    participants, notes, shares = [], [], {}
+    participants, notes = [], []
+    shares: dict[str, list[float]] = {}
     for pid in ids:
         try:
             explanation, _ = explain_neural_run(inputs.run_dir, inputs.corpus, pid)
@@ -354,10 +357,10 @@ def attribution_audit(
             shares.setdefault(row.feature, []).append(float(row.share))
     known = [p["share_inside"] for p in participants if p["share_inside"] is not None]
     times = [p["time_inside"] for p in participants if p["time_inside"] is not None]
-    features = sorted(
-        ({"feature": f, "share": float(np.mean(v))} for f, v in shares.items()),
-        key=lambda row: -row["share"],
-    )[:15]
+    means = {f: float(np.mean(v)) for f, v in shares.items()}
+    features = [
+        {"feature": f, "share": means[f]} for f in sorted(means, key=lambda f: -means[f])[:15]
+    ]
     audit = {
         "kind": "attribution",
         "modality": modality,

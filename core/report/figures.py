@@ -45,6 +45,7 @@ def _error(value: float | None, interval: Sequence[float | None] | None) -> tupl
     if value is None or not interval or None in interval:
         return 0.0, 0.0
     lo, hi = interval
+    assert lo is not None and hi is not None  # for mypy: ``None in interval`` was ruled out
     return max(value - lo, 0.0), max(hi - value, 0.0)
 
 

@@ -62,10 +62,9 @@ class RunInputs:
         """The run folder's name."""
         return self.run_dir.name
 
-    def predictions(self, split: str) -> Predictions | None:
-        """The participants of a scored split, or None."""
-        report = self.reports.get(split)
-        return Predictions.from_report(report) if report else None
+    def predictions(self, split: str) -> Predictions:
+        """The participants of a scored split (a key of ``reports``; each report is non-empty)."""
+        return Predictions.from_report(self.reports[split])
 
 
 def _split_results(run_dir: Path) -> tuple[dict[str, dict], dict[str, str]]:
@@ -150,6 +149,7 @@ def fitting_predictions(inputs: RunInputs) -> tuple[Predictions | None, str]:
     except Exception as error:  # noqa: BLE001 - the report says why, the rest goes on
         log.warning("scoring the training split of %s failed: %s", inputs.run_dir, error)
         return None, f"the training split could not be scored ({type(error).__name__}: {error})"
+    assert labels is not None  # the scores carry labels
     keep = labels >= 0
     note = (
         f"the best model's probabilities on its {int(keep.sum())} training participants "

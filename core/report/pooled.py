@@ -127,9 +127,9 @@ def pool_runs(runs: list[dict[str, Any]]) -> tuple[dict[str, Predictions], dict[
         if pool.ids:
             ensemble = pool.ensemble()
             out[name] = Predictions(
-                [int(r["id"]) for r in ensemble],
-                [r["label"] for r in ensemble],
-                [r["prob"] for r in ensemble],
+                np.array([int(r["id"]) for r in ensemble]),
+                np.array([r["label"] for r in ensemble]),
+                np.array([r["prob"] for r in ensemble]),
             )
     return out, folds
 

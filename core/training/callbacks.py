@@ -14,7 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from tqdm.auto import tqdm
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: What a policy may watch: name -> (history key, direction, words for messages).
-MONITORS: dict[str, tuple[str, str, str]] = {
+MONITORS: dict[str, tuple[str, Literal["min", "max"], str]] = {
     "val_loss": ("val_loss", "min", "validation loss"),
     "auroc": ("val_auroc", "max", "participant-level dev AUROC"),
     "macro_f1": ("val_macro_f1", "max", "participant-level dev macro-F1"),
@@ -68,7 +68,7 @@ class Monitor:
         return MONITORS[self.name][0]
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Literal["min", "max"]:
         """``min`` when lower is better, else ``max``."""
         return MONITORS[self.name][1]
 

@@ -86,7 +86,8 @@ def to_plain(value: Any) -> Any:
 
 def capture_rng_state() -> dict[str, Any]:
     """Return the state of every global random generator, as plain values and tensors."""
-    np_state = np.random.get_state()  # noqa: NPY002 - the legacy global generator is what we save
+    np_state = np.random.get_state(legacy=True)  # noqa: NPY002 - the legacy global generator
+    assert isinstance(np_state, tuple)  # legacy=True gives the MT19937 tuple
     py_state = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),

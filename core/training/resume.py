@@ -114,7 +114,7 @@ def restore_trainer(trainer: BaseTrainer, path: str | Path) -> dict[str, Any]:
                 callback.restore_from_history(trainer.history)
         for name, state in ckpt.get("loader_states", {}).items():
             loader = trainer.loaders.get(name)
-            if hasattr(loader, "load_state_dict"):
+            if loader is not None and hasattr(loader, "load_state_dict"):
                 loader.load_state_dict(state)
         restore_rng_state(ckpt["rng_state"])  # last: nothing may draw after this
     except (KeyError, RuntimeError, ValueError, TypeError) as exc:

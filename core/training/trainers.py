@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.models.interface import NeuralClassifier
 from core.training.base import BaseTrainer
 
 MetricsFn = Callable[[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]
@@ -79,6 +80,7 @@ def participant_validation_metrics(
     from core.evaluation.metrics import aggregate_windows, participant_metrics
 
     _, probs, labels = aggregate_windows(participant_ids, window_probs, window_labels)
+    assert labels is not None  # window_labels were given
     return {f"val_{name}": value for name, value in participant_metrics(labels, probs).items()}
 
 
@@ -103,6 +105,8 @@ class WindowClassifierTrainer(BaseTrainer):
     **kwargs
         As :class:`~core.training.base.BaseTrainer`.
     """
+
+    model: NeuralClassifier
 
     def __init__(
         self,

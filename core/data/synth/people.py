@@ -90,8 +90,9 @@ def _draw_people(participants: int, seed: int, first_id: int) -> list[_Person]:
             noise[group] = np.stack([_stratified_normal(rng, group.sum()) for _ in range(3)], 1)
         for i, pid in enumerate(ids[start : start + size]):
             dep = bool(depressed[i])
-            latent = tuple(float(EFFECT * dep + z) for z in noise[i])
+            s_audio, s_face, s_text = (float(EFFECT * dep + z) for z in noise[i])
             gender = int(genders[pid - first_id])
+            latent = (s_audio, s_face, s_text)
             people.append(_Person(int(pid), split, dep, gender, _phq_items(rng, dep), latent))
         start += size
     return sorted(people, key=lambda p: p.pid)
