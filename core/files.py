@@ -20,7 +20,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 SUFFIX = ".tmp"
 """How a temporary file's name ends."""
@@ -85,7 +85,7 @@ def fsync_folder(folder: str | os.PathLike) -> None:
 
 def atomic_write(
     path: str | os.PathLike,
-    write: Callable[[IO[Any]], None],
+    write: Callable[[Any], object],
     *,
     binary: bool = False,
     durable: bool = True,

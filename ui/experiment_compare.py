@@ -126,8 +126,8 @@ def pooled_comparison(
     """
     if len(runs_a) == len(runs_b) == 1:
         return comparison(
-            list(runs_a[0].participants),
-            list(runs_b[0].participants),
+            [dict(r) for r in runs_a[0].participants],
+            [dict(r) for r in runs_b[0].participants],
             name_a,
             name_b,
             metric,
@@ -222,15 +222,19 @@ def configurations_compare_ui(status: dict[str, Any], names: dict[str, str]) -> 
     """
     ids = list(names)
     left, right, metric_column = st.columns(3)
-    a = left.selectbox("A", ids, index=0, format_func=names.get, key="experiments_compare_a")
-    b = right.selectbox("B", ids, index=1, format_func=names.get, key="experiments_compare_b")
+    a = left.selectbox(
+        "A", ids, index=0, format_func=names.__getitem__, key="experiments_compare_a"
+    )
+    b = right.selectbox(
+        "B", ids, index=1, format_func=names.__getitem__, key="experiments_compare_b"
+    )
     metric = metric_column.selectbox(
         "Metric",
         list(METRIC_LABELS),
         index=list(METRIC_LABELS).index(status["objective"])
         if status["objective"] in METRIC_LABELS
         else 0,
-        format_func=METRIC_LABELS.get,
+        format_func=METRIC_LABELS.__getitem__,
         key="experiments_compare_metric",
     )
     if a == b:

@@ -185,7 +185,8 @@ def promotion_ui(status: dict[str, Any]) -> None:
         st.warning(f"The {promotion['cut_short']}.")
     objective = promotion.get("objective") or {}
     if objective.get("mean") is not None:
-        label = OBJECTIVE_LABELS.get(objective.get("objective"), objective.get("objective"))
+        name = str(objective.get("objective"))
+        label = OBJECTIVE_LABELS.get(name, name)
         protocol = "cross-validated" if status["spec"]["protocol"] == "cv" else "dev"
         st.text(
             f"Its {protocol} {label} in the experiment: mean {objective['mean']:.3f}, 95 % "

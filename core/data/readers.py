@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ def _memory_named(parse: Callable[..., T]) -> Callable[..., T]:
     """
 
     @functools.wraps(parse)
-    def wrapper(data: bytes, name: str, *args, **kwargs) -> T:
+    def wrapper(data: bytes, name: str, *args: Any, **kwargs: Any) -> T:
         try:
             return parse(data, name, *args, **kwargs)
         except MemoryError:

@@ -300,6 +300,8 @@ def evaluate(
         ``participants`` (a list of ``{"id", "label", "prob"}``), all JSON-serialisable.
     """
     ids, probs, labels = aggregate_windows(participant_ids, window_probs, window_labels)
+    if labels is None:  # only when no window labels were given, which this function needs
+        raise ValueError("participant_report needs the windows' labels")
     return {
         "level": "participant",
         "metrics": participant_metrics(labels, probs, threshold),

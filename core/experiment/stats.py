@@ -71,8 +71,8 @@ def seed_pool(seeds: list[int], runs: list[dict[str, Any]]) -> SeedPool:
         mine = [r for r in runs if r["seed"] == seed]
         if not mine or any(r["state"] not in SUCCEEDED for r in mine):
             continue
-        predictions = [run_predictions(Path(r["path"])) for r in mine]
-        if any(p is None for p in predictions):
+        predictions = [p for p in (run_predictions(Path(r["path"])) for r in mine) if p is not None]
+        if len(predictions) < len(mine):
             continue
         scored += [
             ScoredRun(str(r.get("name") or r["path"]), seed, p)
@@ -122,17 +122,14 @@ def summarise(
     if not pool.n_seeds or not pool.ids:
         return out
     found = estimand(pool, objective, n_boot=n_boot)
-    out.update(
-        mean=_finite(found.value),
-        sd=found.sd,
-        ci_low=_finite(found.ci_low),
-        ci_high=_finite(found.ci_high),
-        ensemble=_finite(found.ensemble),
-        n=found.n,
-        n_depressed=found.n_depressed,
-        per_seed=[
-            {**s, **{k: _finite(s[k]) for k in ("value", "ci_low", "ci_high")}}
-            for s in found.per_seed
-        ],
-    )
+    out["mean"] = _finite(found.value)
+    out["sd"] = found.sd
+    out["ci_low"] = _finite(found.ci_low)
+    out["ci_high"] = _finite(found.ci_high)
+    out["ensemble"] = _finite(found.ensemble)
+    out["n"] = found.n
+    out["n_depressed"] = found.n_depressed
+    out["per_seed"] = [
+        {**s, **{k: _finite(s[k]) for k in ("value", "ci_low", "ci_high")}} for s in found.per_seed
+    ]
     return out
