@@ -98,10 +98,19 @@ class RunKind:
         named in ``config["sources"]``); empty for kinds trained on the corpus itself.
     how_scored : str
         How a participant's probability comes about, in words for captions.
+    document_level : bool
+        Whether a run reads one document per participant (text): the report then shows
+        its document setting, fits calibration on its out-of-fold training
+        probabilities, audits it by the speakers its documents hold and lists its top
+        terms; otherwise it audits attributions over frames.
+    uses_torch : bool
+        Whether its runs train a torch model (and so may use a GPU).
     """
 
     name: ClassVar[str] = ""
     has_epochs: ClassVar[bool] = True
+    document_level: ClassVar[bool] = False
+    uses_torch: ClassVar[bool] = True
     sources: ClassVar[tuple[str, ...]] = ()
     how_scored: ClassVar[str] = "one probability per participant"
 
