@@ -20,7 +20,7 @@ MODALITIES = ("text", "audio", "face", "fusion")
 NEURAL = ("audio", "face", "fusion")
 SEQUENCE = ("audio", "face")  # the modalities read as windows of frames
 
-_FEATURES = FeatureSettings()
+_FEATURES = FeatureSettings()  # gate default
 _WINDOWS = WindowSettings()
 
 MODEL = (
@@ -199,7 +199,7 @@ FEATURES = (
     HParam(
         name="rate_hz",
         section="features",
-        default=dict(DEFAULT_RATE_HZ),
+        default={"audio": DEFAULT_RATE_HZ["covarep"], "face": DEFAULT_RATE_HZ["clnf"]},
         modalities=SEQUENCE,
         kind="float",
         low=1.0,
@@ -211,7 +211,7 @@ FEATURES = (
     HParam(
         name="face_features",
         section="features",
-        default=_FEATURES.face_features,
+        default=("aus", "pose", "gaze"),
         modalities=("face",),
         kind="multi",
         choices=FACE_KINDS,
@@ -221,7 +221,7 @@ FEATURES = (
     HParam(
         name="include_formant",
         section="features",
-        default=_FEATURES.include_formant,
+        default=False,
         modalities=("audio",),
         kind="bool",
         label="Add formant frequencies",

@@ -12,6 +12,13 @@ class AudioKind(NeuralKind):
 
     name = "audio"
 
+    def feature_settings(self, features: dict[str, Any]) -> Any:
+        """COVAREP, with FORMANT appended when ``include_formant``."""
+        from core.data.features import FeatureSettings
+
+        sets = ("covarep", "formant") if features.get("include_formant") else ("covarep",)
+        return FeatureSettings(sets, features.get("rate_hz"), features.get("gate", "participant"))
+
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh AudioRNN."""
         from core.models import AudioRNN

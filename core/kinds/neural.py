@@ -21,6 +21,10 @@ class NeuralKind(RunKind):
     drop_last = False
     """Whether training drops a last batch smaller than the batch size."""
 
+    def feature_settings(self, features: dict[str, Any]) -> Any:
+        """The :class:`core.data.features.FeatureSettings` of a configuration's features."""
+        raise NotImplementedError
+
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh model for ``n_features`` inputs and the configuration's model section."""
         raise NotImplementedError

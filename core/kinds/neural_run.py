@@ -32,10 +32,10 @@ from core.training.trainers import class_weights_from_participants
 
 
 def feature_settings(config: dict[str, Any]) -> FeatureSettings:
-    """The feature settings of an audio or face configuration."""
-    features = dict(config["features"])
-    features.setdefault("face_features", ("aus", "pose", "gaze"))
-    return FeatureSettings(modality=config["modality"], **features)
+    """The feature settings of a windowed configuration, as its kind reads them."""
+    from core.kinds import get_kind
+
+    return get_kind(config).feature_settings(config["features"])
 
 
 def window_settings(config: dict[str, Any]) -> WindowSettings:
