@@ -16,7 +16,6 @@ from core.data.frames import DEFAULT_RATE_HZ, FACE_KINDS, GATES, FeatureSettings
 from core.data.text import DEFAULT_SPEAKERS, SPEAKER_CHOICES
 from core.hparams.param import HParam
 
-MODALITIES = ("text", "audio", "face", "fusion")
 NEURAL = ("audio", "face", "fusion")
 SEQUENCE = ("audio", "face")  # the modalities read as windows of frames
 

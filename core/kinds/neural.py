@@ -18,12 +18,19 @@ class NeuralKind(RunKind):
     how_scored = "each participant's window probabilities averaged"
 
     has_epochs = True
+    fusion_input = "embedding"
     drop_last = False
     """Whether training drops a last batch smaller than the batch size."""
 
     def feature_settings(self, features: dict[str, Any]) -> Any:
         """The :class:`core.data.features.FeatureSettings` of a configuration's features."""
         raise NotImplementedError
+
+    def saved_model(self, class_name: str, init_kwargs: dict[str, Any]) -> Any:
+        """A fresh model of the class a checkpoint names, to load its weights into."""
+        from core.models import build_model
+
+        return build_model(class_name, init_kwargs)
 
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh model for ``n_features`` inputs and the configuration's model section."""

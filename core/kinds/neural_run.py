@@ -23,7 +23,6 @@ from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSet
 from core.evaluation.metrics import aggregate_windows
 from core.kinds.callbacks import RunFolderWriter
 from core.kinds.fingerprint import corpus_fingerprint
-from core.models import build_model
 from core.runs import folder
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
@@ -271,7 +270,9 @@ def load_neural_run(
     name = folder.BEST if which == "best" else folder.LATEST
     checkpoint = load_checkpoint(Path(run_dir) / name, map_location=device)
     config = checkpoint["config"]
-    model = build_model(config["model"]["class"], config["model"]["init_kwargs"])
+    from core.kinds import get_kind
+
+    model = get_kind(config).saved_model(config["model"]["class"], config["model"]["init_kwargs"])
     model.load_state_dict(checkpoint["model_state_dict"])
     model.to(device).eval()
     return model, config, Normaliser.from_dict(config["data"]["normaliser"])

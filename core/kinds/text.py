@@ -26,6 +26,7 @@ class TextKind(RunKind):
     has_epochs = False
     document_level = True
     uses_torch = False
+    fusion_input = "probability"
 
     def train(
         self, config: dict[str, Any], run_dir: Path, *, resume: bool = False, progress: bool = True
