@@ -26,6 +26,7 @@ __all__ = [
     "for_modality",
     "modalities",
     "register_modality",
+    "unregister_modality",
     "resolve",
     "resume_epochs",
 ]
@@ -78,6 +79,15 @@ def register_modality(name: str, like: str, defaults: dict[str, Any] | None = No
             object.__setattr__(h, "default", {**base, name: default})  # the table's own rows
         if name not in h.modalities:
             object.__setattr__(h, "modalities", (*h.modalities, name))
+
+
+def unregister_modality(name: str) -> None:
+    """Take a modality added by :func:`register_modality` out of the table again."""
+    for h in HPARAMS:
+        if name in h.modalities:
+            object.__setattr__(h, "modalities", tuple(m for m in h.modalities if m != name))
+        if isinstance(h.default, dict) and name in h.default:
+            object.__setattr__(h, "default", {m: v for m, v in h.default.items() if m != name})
 
 
 def for_modality(modality: str) -> list[HParam]:

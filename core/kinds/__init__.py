@@ -60,6 +60,7 @@ __all__ = [
     "get_kind",
     "kind_of",
     "register",
+    "unregister",
     "source_modalities",
 ]
 
@@ -85,6 +86,13 @@ def register(kind: RunKind) -> RunKind:
         hparams.register_modality(kind.name, kind.hparams_like, kind.hparam_defaults)
     KINDS[kind.name] = kind
     return kind
+
+
+def unregister(name: str) -> None:
+    """Take a kind added by :func:`register` out again (its hyper-parameters too)."""
+    kind = KINDS.pop(name, None)
+    if kind is not None and kind.hparams_like:
+        hparams.unregister_modality(name)
 
 
 def _load_plugins() -> None:

@@ -11,6 +11,7 @@ class AudioKind(NeuralKind):
     """Audio runs."""
 
     name = "audio"
+    corpus_files = "audio"
 
     def feature_settings(self, features: dict[str, Any]) -> Any:
         """COVAREP, with FORMANT appended when ``include_formant``."""

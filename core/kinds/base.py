@@ -108,6 +108,10 @@ class RunKind:
     fusion_input : {"embedding", "probability"} or None
         What a run of this kind gives a fusion per participant: an embedding (and its
         probability), its probability alone, or nothing (not a fusion source).
+    corpus_files : str or None
+        The group of session files its runs read, as the corpus lists a participant's
+        (``Participant.modalities``, :data:`core.data.formats.MODALITY_FILES`); None for
+        a kind trained on other runs.
     hparams_like : str or None
         A kind added by :func:`core.kinds.register`: the modality of the hyper-parameter
         table whose settings it takes (:func:`core.hparams.register_modality`), with
@@ -119,6 +123,7 @@ class RunKind:
     document_level: ClassVar[bool] = False
     uses_torch: ClassVar[bool] = True
     fusion_input: ClassVar[str | None] = None
+    corpus_files: ClassVar[str | None] = None
     hparams_like: ClassVar[str | None] = None
     hparam_defaults: ClassVar[dict[str, Any]] = {}
     sources: ClassVar[tuple[str, ...]] = ()

@@ -12,6 +12,7 @@ class FaceKind(NeuralKind):
 
     name = "face"
     drop_last = True
+    corpus_files = "face"
 
     def feature_settings(self, features: dict[str, Any]) -> Any:
         """The chosen CLNF groups (``face_features``)."""

@@ -66,8 +66,8 @@ class NeuralKind(RunKind):
     def score_participant(
         self, run: LoadedRun, corpus: Any, pid: int, cache: Any = None, **options: Any
     ) -> Any:
-        """A :class:`core.kinds.neural_run.NeuralScore`: windows, their probabilities, embedding."""
-        from core.kinds.neural_run import score_neural
+        """A :class:`core.kinds.session.NeuralScore`: windows, their probabilities, embedding."""
+        from core.kinds.session import score_neural
 
         return score_neural(run.model, run.config, run.normaliser, corpus, pid, cache)
 

@@ -27,6 +27,7 @@ class TextKind(RunKind):
     document_level = True
     uses_torch = False
     fusion_input = "probability"
+    corpus_files = "text"
 
     def train(
         self, config: dict[str, Any], run_dir: Path, *, resume: bool = False, progress: bool = True
