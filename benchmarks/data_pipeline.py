@@ -181,7 +181,7 @@ def _ours(root: Path, cache_dir: Path, modality: str, corpus=None):
     from core.data.features import FeatureSettings, WindowSettings, load_windows
 
     corpus = corpus or Corpus(root)
-    settings = FeatureSettings(modality, face_features=FACE_KINDS)
+    settings = FeatureSettings(("covarep",) if modality == "audio" else FACE_KINDS)
     window_settings = WindowSettings(WINDOW_S, OVERLAP)
     windows, _, _ = load_windows(corpus, settings, window_settings, cache=FrameCache(cache_dir))
     return corpus, {s: (w.x, w.y, w.participant_ids, w.times) for s, w in windows.items()}

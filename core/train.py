@@ -43,7 +43,7 @@ from core import hparams
 from core.config import make_config
 from core.errors import report, run_command
 from core.files import temporary_path
-from core.kinds import SOURCE_MODALITIES, get_kind
+from core.kinds import KINDS, get_kind, source_modalities
 from core.runs import folder
 from core.runs.cleanup import remove_leftovers
 from core.runs.folder import read_config
@@ -61,7 +61,7 @@ def _option(name: str) -> str:
 RESUME_OPTIONS = ("max_epochs", "patience")
 """Hyper-parameters a resumed run may change; the others belong to a new run."""
 NEW_RUN_OPTIONS = ("data", "run_dir", "runs_root", "config", "seed") + tuple(
-    f"{m}_run" for m in SOURCE_MODALITIES
+    f"{m}_run" for m in source_modalities()
 )
 """Options that only a new run takes: ``--resume`` refuses them instead of ignoring them."""
 SEED_RANGE = (0, 2**32 - 1)
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Every hyper-parameter shows its default and allowed values; a value outside "
         "them stops the command with exit status 2.",
     )
-    parser.add_argument("modality", nargs="?", choices=hparams.MODALITIES)
+    parser.add_argument("modality", nargs="?", choices=tuple(KINDS))
     parser.add_argument(
         "--resume",
         metavar="RUN_DIR",
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="started by the run manager, which has checked the run and cleared its stop "
         "request; a set-up failure is recorded in the run's status",
     )
-    for m in SOURCE_MODALITIES:
+    for m in source_modalities():
         parser.add_argument(
             f"--{m}-run", metavar="RUN_DIR", type=_folder, help=f"fusion: the {m} run to use"
         )
@@ -326,8 +326,7 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
         return config
     if not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
-    sources: dict[str, Any] | None
-    sources = {m: getattr(args, f"{m}_run") for m in SOURCE_MODALITIES}
+    sources = {m: getattr(args, f"{m}_run") for m in source_modalities()}
     if not get_kind(args.modality).sources:
         if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:
             raise ValueError(f"{args.modality} runs do not take {', '.join(given)}")

@@ -26,6 +26,7 @@ from core.runs.folder import read_config
 from ui.common import MISSING, no_corpus_text, page_corpus, page_data_root, runs_root
 from ui.explain_cache import (
     checkpoint_stamp,
+    explained_kinds,
     neural_explanation,
     reads_windows,
     text_documents,
@@ -81,7 +82,7 @@ def neural_tab(corpus: Corpus, modality: str) -> None:
     chosen = run_ui(modality, corpus, key)
     if chosen is None:
         return
-    pid = participant_ui(corpus, modality, key)
+    pid = participant_ui(corpus, KINDS[modality].corpus_files, key)
     if pid is None:
         return
     run_dir, which = chosen
@@ -97,9 +98,9 @@ def neural_tab(corpus: Corpus, modality: str) -> None:
     neural_explanation_panel(explanation, means, key)
 
 
-def text_tab(corpus: Corpus) -> None:
-    key = "explain_text"
-    chosen = run_ui("text", corpus, key)
+def text_tab(corpus: Corpus, modality: str) -> None:
+    key = f"explain_{modality}"
+    chosen = run_ui(modality, corpus, key)
     if chosen is None:
         return
     run_dir = chosen[0]
@@ -134,7 +135,7 @@ def text_tab(corpus: Corpus) -> None:
     with right:
         permutation_panel(run_dir, pipeline, list(terms["term"][:15]), key)
     st.subheader("One participant's transcript")
-    pid = participant_ui(corpus, "text", key)
+    pid = participant_ui(corpus, KINDS[modality].corpus_files, key)
     if pid is None:
         return
     speakers = read_config(Path(run_dir))["text"]["speakers"]
@@ -184,7 +185,7 @@ if corpus is None:
     st.stop()
 modality = st.radio(
     "Model",
-    ["face", "audio", "text"],
+    explained_kinds(),
     format_func=str.capitalize,
     horizontal=True,
     key="explain_modality",
@@ -192,4 +193,4 @@ modality = st.radio(
 if reads_windows(modality):
     neural_tab(corpus, modality)
 else:
-    text_tab(corpus)
+    text_tab(corpus, modality)

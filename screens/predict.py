@@ -40,6 +40,7 @@ from ui.common import (
 from ui.explain_cache import (
     checkpoint_stamp,
     corpus_for,
+    explained_kinds,
     fusion_run,
     fusion_score,
     neural_explanation,
@@ -50,11 +51,12 @@ from ui.explain_cache import (
     text_terms,
 )
 from ui.predict_views import (
-    MODALITIES,
     fusion_notes,
+    has_files,
     in_sample_warnings,
     label_of,
     missing_modality,
+    own_kinds,
     scores_row,
 )
 from ui.run_choice import ordinary_first
@@ -125,7 +127,7 @@ def run_choices_ui(data_root: str | None) -> dict[str, tuple[str, str] | None]:
     Each offers the best ordinary (or promoted) run first, experiments' search runs after.
     """
     choices: dict[str, tuple[str, str] | None] = {}
-    columns = st.columns(4)
+    columns = st.columns(len(KINDS))
     every_run = list_runs(runs_root())
     for column, modality in zip(columns, tuple(KINDS), strict=True):
         with column:
@@ -236,9 +238,9 @@ if not any(choices.values()):
 with st.spinner(f"Scoring participant {pid}"):
     results = {
         m: score_modality(m, choices[m], root, uploaded, pid)
-        if m in has
+        if has_files(m, has)
         else missing_modality(m, pid, upload)
-        for m in MODALITIES
+        for m in own_kinds()
         if choices[m]
     }
     fusion, fusion_dir = None, choices["fusion"][0] if choices["fusion"] else None
@@ -262,7 +264,7 @@ for modality, result in results.items():
         text_alert(st.error, f"{modality.capitalize()}:", result["error"])
 in_sample_warnings(results, fusion, fusion_dir, pid)
 # Each explanation is computed only while its section is open, after the scores are shown.
-explained = [m for m in ("face", "audio", "text") if m in results and "error" not in results[m]]
+explained = [m for m in explained_kinds() if m in results and "error" not in results[m]]
 for modality in explained:
     result = results[modality]
     with st.expander(f"Why: {modality}", key=f"predict_why_{modality}", on_change="rerun") as why:

@@ -107,3 +107,70 @@ def test_imports_inside_functions_and_from_core_are_seen(tmp_path, source, expec
     path = tmp_path / "m.py"
     path.write_text(source)
     assert imports_of(path) == expected
+
+
+ROOT = CORE.parent
+MODALITY_NAMES = {"audio", "face", "text", "fusion"}
+"""The built-in modalities: only their kinds (``core/kinds``) may decide by these names."""
+
+
+def name_comparisons(path: Path) -> list[str]:
+    """Every comparison in ``path`` against a modality name (``==``, ``!=``, ``in``, ``not in``).
+
+    A name compared directly (``kind.name == "text"``) or as a member of a literal
+    (``modality in ("audio", "face")``) counts; string methods and dictionary keys do not.
+    """
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        literals = []
+        for operand in operands:
+            if isinstance(operand, ast.Constant):
+                literals.append(operand.value)
+            elif isinstance(operand, ast.Tuple | ast.List | ast.Set):
+                literals += [e.value for e in operand.elts if isinstance(e, ast.Constant)]
+        if MODALITY_NAMES & {v for v in literals if isinstance(v, str)}:
+            found.append(f"{path}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_outside_the_kinds_compares_modality_names():
+    files = [
+        *(p for p in CORE.rglob("*.py") if "kinds" not in p.relative_to(CORE).parts[:1]),
+        *(ROOT / "ui").rglob("*.py"),
+        *(ROOT / "screens").rglob("*.py"),
+        ROOT / "app.py",
+    ]
+    found = [hit for path in sorted(files) for hit in name_comparisons(path)]
+    assert found == [], "ask the kind (core.kinds) instead:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("source", "hits"),
+    [
+        ('if kind.name == "text":\n    pass\n', 1),
+        ('ok = modality in ("audio", "face")\n', 1),
+        ('ok = "fusion" != name\n', 1),
+        ('label = {"text": 1}["text"]\nok = kind.document_level\n', 0),
+    ],
+)
+def test_a_modality_name_comparison_is_seen(tmp_path, source, hits):
+    path = tmp_path / "probe.py"
+    path.write_text(source)
+    assert len(name_comparisons(path)) == hits
+
+
+def test_core_never_imports_streamlit():
+    found = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from core import hparams
-from core.experiment.spec import MODALITIES, OBJECTIVES, SAMPLERS
+from core.experiment.spec import OBJECTIVES, SAMPLERS, modalities
 from ui.train_settings import SECTIONS, hparam_ui
 
 OBJECTIVE_LABELS = {"macro_f1": "macro-F1", "auroc": "AUROC", "val_loss": "validation loss"}
@@ -115,7 +115,7 @@ def design_ui() -> dict[str, Any]:
         "Name", "experiment", key="experiments_name", help="Names the experiment's folder"
     )
     modality = st.segmented_control(
-        "Modality", MODALITIES, default="audio", required=True, key="experiments_modality"
+        "Modality", modalities(), default="audio", required=True, key="experiments_modality"
     )
     objective_column, protocol_column, folds_column = st.columns([1, 2, 1])
     objective = objective_column.selectbox(

@@ -12,7 +12,7 @@ run is never served stale results.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -21,23 +21,17 @@ from core import scoring
 from core.config import open_corpus as open_run_corpus
 from core.data import Corpus
 from core.data.cache import FrameCache
-from core.data.features import Normaliser
 from core.explain import predict
 from core.explain.text import term_importances
 from core.kinds import KINDS, LoadedRun, best_model_file
-from core.kinds.fusion_run import load_fusion_run
 from core.kinds.neural import NeuralKind
-from core.kinds.neural_run import load_neural_run
-from core.kinds.text_run import load_text_run, participant_documents
-from core.models import NeuralClassifier
+from core.kinds.text_run import participant_documents
 from core.runs import folder
 from core.runs.folder import read_config
 from core.scoring import FusionScore, NeuralScore, TextScore
 from ui.common import corpus_stamp, open_corpus
 
 if TYPE_CHECKING:  # the explanation module imports Captum, which takes seconds to load
-    from sklearn.pipeline import Pipeline
-
     from core.explain.neural import SessionExplanation
 
 
@@ -47,6 +41,17 @@ def reads_windows(modality: str) -> bool:
     Such runs also keep a latest checkpoint beside the best one.
     """
     return isinstance(KINDS.get(modality), NeuralKind)
+
+
+def explained_kinds() -> list[str]:
+    """The kinds Explain and Predict explain, in their order.
+
+    Those scored from a participant's own files: the windowed ones first, the latest
+    registered first (face, audio), then the others (text).
+    """
+    own = [name for name, kind in KINDS.items() if not kind.sources]
+    windowed = [m for m in own if reads_windows(m)]
+    return [*reversed(windowed), *(m for m in own if m not in windowed)]
 
 
 def checkpoint_stamp(run_dir: str, which: str) -> float:
@@ -71,17 +76,23 @@ def frame_cache(uploaded: bool) -> FrameCache | None:
     return None if uploaded else FrameCache()
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def neural_run(
-    run_dir: str, which: str, stamp: float
-) -> tuple[NeuralClassifier, dict[str, Any], Normaliser]:
-    """An audio or face run's ``(model, config, normaliser)``, loaded once.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def loaded_run(run_dir: str, which: str, stamp: float) -> LoadedRun:
+    """Any run's best (or latest) model, loaded once by its kind (:func:`core.scoring.load_run`).
 
-    The model is shared by every session, so its parameters are frozen for good
+    A torch model is shared by every session, so its parameters are frozen for good
     (nothing here trains it; Integrated Gradients needs gradients of the inputs only).
     """
-    model, config, normaliser = load_neural_run(Path(run_dir), which)
-    return model.requires_grad_(False), config, normaliser
+    run = scoring.load_run(Path(run_dir), which)
+    if hasattr(run.model, "requires_grad_"):
+        run.model.requires_grad_(False)
+    return run
+
+
+def neural_run(run_dir: str, which: str, stamp: float):
+    """An audio or face run's ``(model, config, normaliser)`` (:func:`loaded_run`)."""
+    run = loaded_run(run_dir, which, stamp)
+    return run.model, run.config, run.normaliser
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -93,9 +104,8 @@ def neural_score(
     Two entries per participant (audio and face); a 15-minute session's windows take a
     few MB, so the last 16 participants stay in memory.
     """
-    model, config, normaliser = neural_run(run_dir, which, stamp)
-    corpus = corpus_for(root, uploaded)
-    return scoring.score_neural(model, config, normaliser, corpus, pid, frame_cache(uploaded))
+    run, corpus = loaded_run(run_dir, which, stamp), corpus_for(root, uploaded)
+    return scoring.score_participant(run, corpus, pid, frame_cache(uploaded))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -115,9 +125,9 @@ def neural_explanation(
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def text_model(run_dir: str, stamp: float) -> Pipeline:
-    """A text run's fitted pipeline (hash-checked by :func:`load_text_run`)."""
-    return load_text_run(Path(run_dir))
+def text_model(run_dir: str, stamp: float):
+    """A text run's fitted pipeline (hash-checked when its kind loads it)."""
+    return loaded_run(run_dir, "best", stamp).model
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -138,15 +148,14 @@ def training_ids(run_dir: str) -> set[int]:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int) -> TextScore:
     """A text run's probability for one participant, with the cached pipeline."""
-    pipeline = text_model(run_dir, stamp)
-    return scoring.score_text(Path(run_dir), corpus_for(root, uploaded), pid, pipeline)
+    run = loaded_run(run_dir, "best", stamp)
+    return scoring.score_participant(run, corpus_for(root, uploaded), pid)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def fusion_run(run_dir: str, stamp: float) -> LoadedRun:
-    """A fusion run (:class:`core.kinds.LoadedRun`), loaded once."""
-    model, config = load_fusion_run(Path(run_dir))
-    return LoadedRun(Path(run_dir), config, model)
+def fusion_run(run_dir: str, stamp: float):
+    """A fusion run (:class:`core.kinds.LoadedRun`), loaded once (:func:`loaded_run`)."""
+    return loaded_run(run_dir, "best", stamp)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -175,11 +184,10 @@ def fusion_score(
         return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
 
     participant = (root, uploaded, pid)
-    return scoring.score_fusion(
-        Path(run_dir),
+    return scoring.score_participant(
+        fusion_run(run_dir, stamp),
         corpus_for(root, uploaded),
         pid,
-        loaded=fusion_run(run_dir, stamp),
         neural=neural,
         text=text,
         unusable=dict(unusable),

@@ -18,8 +18,13 @@ from core.scoring import FusionScore
 from ui.common import text_alert
 from ui.explain_cache import training_ids
 
-MODALITIES = tuple(name for name, kind in KINDS.items() if not kind.sources)
-"""The kinds scored from the participant's own files (the fusion is scored from them)."""
+
+def own_kinds() -> tuple[str, ...]:
+    """The kinds scored from the participant's own files (the fusion is scored from them).
+
+    Asked on every rerun: a kind registered after this module was imported is included.
+    """
+    return tuple(name for name, kind in KINDS.items() if not kind.sources)
 
 
 def label_of(corpus: Corpus | None, pid: int) -> str:
@@ -55,17 +60,18 @@ def scores_row(
     results: dict, fusion: FusionScore | None, fusion_dir: str | None, late: float, label: str
 ) -> None:
     """One metric per modality, the fusion, the late fusion, then the true label."""
-    columns = st.columns(5)
-    for column, modality in zip(columns[:3], MODALITIES, strict=True):
+    own = own_kinds()
+    columns = st.columns(len(own) + 2)
+    for column, modality in zip(columns[: len(own)], own, strict=True):
         result = results.get(modality)
         column.metric(
             f"{modality.capitalize()}",
             percent(result["probability"]) if result else "no run",
             help="Depressed-probability; audio and face: the mean over the session's windows.",
         )
-    columns[3].metric("Fusion", fusion_value(fusion, fusion_dir))
+    columns[-2].metric("Fusion", fusion_value(fusion, fusion_dir))
     averaged = [m for m, r in results.items() if np.isfinite(r["probability"])]
-    columns[4].metric(
+    columns[-1].metric(
         "Late fusion",
         percent(late),
         help="Mean of the modality probabilities shown: " + (", ".join(averaged) or "none"),
@@ -82,16 +88,28 @@ def fusion_notes(fusion: FusionScore, pid: int) -> None:
     if not fusion.complete:
         lacking = " and ".join(fusion.missing)
         st.warning(
-            f"Fusion: not shown. It was trained with audio, face and text inputs, and "
+            f"Fusion: not shown. It was trained with {_listed(fusion.available)} inputs, and "
             f"participant {pid} has no usable {lacking} input: the fusion would read zeros "
             "in its place, so its number would not be the model's view of this participant. "
             "The late fusion averages the modalities that do exist."
         )
 
 
-def in_sample_warnings(
-    results: dict, fusion: FusionScore | None, fusion_dir: str | None, pid: int
-) -> None:
+def _listed(names) -> str:
+    """``a, b and c``."""
+    names = list(names)
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def has_files(modality: str, has: list[str]) -> bool:
+    """Whether the participant has the session files runs of ``modality`` read.
+
+    ``has`` is the participant's file groups (``Participant.modalities``).
+    """
+    return KINDS[modality].corpus_files in has
+
+
+def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
     """Say so for every score shown that comes from a run trained on this participant.
 
     The fusion is in-sample when its own run or any of its source runs was trained on the

@@ -218,7 +218,7 @@ def form_state(config: dict[str, Any]) -> dict[str, Any]:
         the seed, and a fusion's source runs. Empty for an unknown modality.
     """
     modality = config.get("modality")
-    if modality not in hparams.MODALITIES:
+    if modality not in hparams.modalities():
         return {}
     state: dict[str, Any] = {MODALITY: modality}
     for h in hparams.for_modality(modality):

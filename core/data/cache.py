@@ -351,7 +351,7 @@ class FrameCache:
 
     def path(self, pid: int, settings: FeatureSettings, key: str) -> Path:
         """Where the entry with ``key`` lives."""
-        return self.directory / f"{pid}-{settings.modality}-{key[:32]}.npz"
+        return self.directory / f"{pid}-{settings.family}-{key[:32]}.npz"
 
     # --- one session ---------------------------------------------------------------------
 
@@ -438,7 +438,7 @@ class FrameCache:
             keys.append(self.key(corpus, pid, settings, compute))
             if keys[-1] is None:
                 return None
-        return self.directory / f"bundle-{settings.modality}-{_digest(keys)[:32]}.npz"
+        return self.directory / f"bundle-{settings.family}-{_digest(keys)[:32]}.npz"
 
     def load_bundle(
         self, corpus: Corpus, pids: Sequence[int], settings: FeatureSettings

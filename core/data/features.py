@@ -222,7 +222,7 @@ def _window_split(
 def _fit_or_check(
     frames: dict[int, SessionFrames],
     train_ids: list[int],
-    modality: str,
+    what: str,
     normaliser: Normaliser | None,
 ) -> tuple[Normaliser, list[str]]:
     """A normaliser fitted on the training frames, or the given one checked against them."""
@@ -230,7 +230,7 @@ def _fit_or_check(
         train = [frames[p] for p in train_ids if p in frames and len(frames[p])]
         if not train:
             raise ValueError(
-                f"no training participant has usable {modality} frames; "
+                f"no training participant has usable {what} frames; "
                 "see the notes of `python -m core.data check`"
             )
         feature_names = list(train[0].feature_names)
@@ -258,7 +258,7 @@ def load_windows(
     progress: Callable[[int, int], None] | None = None,
     normaliser: Normaliser | None = None,
 ) -> tuple[dict[str, WindowSet], Normaliser, dict[int, list[str]]]:
-    """Normalised windows of every labelled participant with the modality, per split.
+    """Normalised windows of every labelled participant with the feature sets, per split.
 
     Parameters
     ----------
@@ -302,12 +302,15 @@ def load_windows(
         raise ValueError(f"unknown split(s) {unknown}; choose from {formats.SPLITS}")
     store = FrameStore(corpus, settings, FrameCache() if cache is True else cache or None)
     wanted = list(dict.fromkeys(["train", *splits] if normaliser is None else splits))
-    ids = {s: corpus.ids(s, settings.modality, labelled=True) for s in wanted}
+    ids = {
+        s: [pid for pid in corpus.ids(s, labelled=True) if settings.readable(corpus, pid)]
+        for s in wanted
+    }
     read = store.read([pid for s in wanted for pid in ids[s]], progress)
     notes = {pid: list(f.notes) for pid, f in read.frames.items()}
     notes.update({pid: [f"skipped: {reason}"] for pid, reason in read.failures.items()})
     normaliser, feature_names = _fit_or_check(
-        read.frames, ids.get("train", []), settings.modality, normaliser
+        read.frames, ids.get("train", []), "+".join(settings.feature_sets), normaliser
     )
     length = window_settings.length(settings.rate_hz)
     hop = window_settings.hop(settings.rate_hz)

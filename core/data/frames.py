@@ -3,7 +3,7 @@
 This is the extraction every audio and face model trains on. Each choice below is
 deliberate, because each changes what a model can learn:
 
-Audio (``modality="audio"``)
+COVAREP (``feature_sets=("covarep",)``, optionally with ``"formant"``)
     COVAREP (74 columns, 100 Hz; row ``r`` is at ``r / 100`` s), optionally followed by
     the 5 FORMANT columns (rows aligned by index; the shorter file sets the length).
 
@@ -18,7 +18,7 @@ Audio (``modality="audio"``)
     - *Unusable frames*: a frame with a non-finite, unreadable or implausible cell
       (:mod:`core.data.validity`) is dropped like a scrubbed one and counted in the notes.
 
-Face (``modality="face"``)
+CLNF (``feature_sets`` from ``("aus", "pose", "gaze", "landmarks")``)
     The chosen CLNF kinds (``aus``, ``pose``, ``gaze``, ``landmarks``, in that order),
     joined on their frame timestamps (frames missing from any chosen file are dropped).
 
@@ -54,7 +54,6 @@ Gate
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -63,99 +62,122 @@ from core.data import formats, validity
 from core.data.corpus import Corpus
 from core.data.gate import BIN_EPS, KeepBins, bin_filter, read_gated_rows
 
-MODALITIES: tuple[str, ...] = ("audio", "face")
+COVAREP_SETS: tuple[str, ...] = ("covarep", "formant")
 FACE_KINDS: tuple[str, ...] = ("aus", "pose", "gaze", "landmarks")
+FAMILIES: dict[str, tuple[str, ...]] = {"covarep": COVAREP_SETS, "clnf": FACE_KINDS}
+"""Feature sets read together, by family: COVAREP (FORMANT appended to it, rows aligned
+by index) or CLNF files (joined on their timestamps). One extraction reads one family."""
+FEATURE_SETS: tuple[str, ...] = (*COVAREP_SETS, *FACE_KINDS)
+PRESENCE_FILES: dict[str, tuple[str, ...]] = {"covarep": ("covarep",), "clnf": FACE_KINDS}
+"""Per family, the session files of which one must exist for a session to be read."""
 GATES: tuple[str, ...] = ("participant", "all")
-DEFAULT_RATE_HZ: dict[str, float] = {"audio": 10.0, "face": 5.0}
+DEFAULT_RATE_HZ: dict[str, float] = {"covarep": 10.0, "clnf": 5.0}
+"""Bins per second by family, when the settings name no rate."""
 
-_GLOTTAL = np.array([formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL])
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "covarep": formats.COVAREP_COLUMNS,
+    "formant": formats.FORMANT_COLUMNS,
+    **{kind: formats.CLNF_FILES[kind][1] for kind in FACE_KINDS},
+}
+_GLOTTAL = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
 _VUV = formats.COVAREP_COLUMNS.index("VUV")
 _LEFT_EYE, _RIGHT_EYE = slice(36, 42), slice(42, 48)
 
 
 @dataclass(frozen=True)
 class FeatureSettings:
-    """What to extract from each session.
+    """What to extract from each session: feature sets, never a modality.
 
     Parameters
     ----------
-    modality : {"audio", "face"}
-        Which signals.
+    feature_sets : tuple of str, default ("covarep",)
+        Which files, from one family of :data:`FAMILIES`: ``"covarep"`` (optionally
+        with ``"formant"``, whose five columns follow COVAREP's), or one or more CLNF
+        groups ``("aus", "pose", "gaze", "landmarks")``. Stored in that canonical order.
     rate_hz : float, optional
-        Bins per second after resampling; default 10 for audio, 5 for face.
-    face_features : tuple of str, default ("aus", "pose", "gaze")
-        CLNF kinds for the face modality, from ``("aus", "pose", "gaze", "landmarks")``;
-        stored in that canonical order. Ignored for audio.
-    include_formant : bool, default False
-        Append the five FORMANT columns to COVAREP. Ignored for face.
+        Bins per second after resampling; default :data:`DEFAULT_RATE_HZ` of the family.
     gate : {"participant", "all"}, default "participant"
         Keep only bins inside the participant's turns, or the whole session.
+    columns : tuple of str, optional
+        Keep only these columns of the feature sets, in this order (all by default).
 
     Raises
     ------
     ValueError
-        An unknown modality, kind or gate, or a rate that is not positive.
+        An unknown or empty feature set, sets of two families, FORMANT without COVAREP,
+        an unknown column or gate, or a rate that is not positive.
     """
 
-    modality: str = "audio"
+    feature_sets: tuple[str, ...] = ("covarep",)
     rate_hz: float | None = None
-    face_features: tuple[str, ...] = ("aus", "pose", "gaze")
-    include_formant: bool = False
     gate: str = "participant"
+    columns: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.modality not in MODALITIES:
-            raise ValueError(f"modality={self.modality!r}: choose one of {MODALITIES}")
+        sets = tuple(self.feature_sets)
+        unknown = sorted(set(sets) - set(FEATURE_SETS))
+        if unknown:
+            raise ValueError(f"feature sets: unknown {unknown}; choose from {FEATURE_SETS}")
+        families = [f for f, members in FAMILIES.items() if set(sets) & set(members)]
+        if len(families) != 1:
+            raise ValueError(
+                f"feature_sets={sets!r}: choose at least one set, all of one family: "
+                + "; ".join(f"{', '.join(members)}" for members in FAMILIES.values())
+            )
+        if families[0] == "covarep" and "covarep" not in sets:
+            raise ValueError("the formant feature set is read beside covarep: add covarep")
         if self.gate not in GATES:
             raise ValueError(f"gate={self.gate!r}: choose one of {GATES}")
-        rate = DEFAULT_RATE_HZ[self.modality] if self.rate_hz is None else float(self.rate_hz)
+        rate = DEFAULT_RATE_HZ[families[0]] if self.rate_hz is None else float(self.rate_hz)
         if not np.isfinite(rate) or rate <= 0:
             raise ValueError(f"rate_hz={self.rate_hz!r}: must be a positive number")
-        kinds = tuple(self.face_features)
-        unknown = sorted(set(kinds) - set(FACE_KINDS))
-        if unknown:
-            raise ValueError(f"face_features: unknown {unknown}; choose from {FACE_KINDS}")
-        if self.modality == "face" and not kinds:
-            raise ValueError(f"face_features is empty: choose at least one of {FACE_KINDS}")
+        canonical = tuple(k for k in FAMILIES[families[0]] if k in sets)
+        if self.columns is not None:
+            known = [c for k in canonical for c in _COLUMNS[k]]
+            missing = [c for c in self.columns if c not in known]
+            if missing or not self.columns:
+                raise ValueError(f"columns: {missing or 'none'} not in {', '.join(canonical)}")
+            object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "feature_sets", canonical)
         object.__setattr__(self, "rate_hz", rate)
-        object.__setattr__(self, "face_features", tuple(k for k in FACE_KINDS if k in kinds))
-        object.__setattr__(self, "include_formant", bool(self.include_formant))
+
+    @property
+    def family(self) -> str:
+        """The family of :data:`FAMILIES` the feature sets belong to."""
+        return next(f for f, members in FAMILIES.items() if self.feature_sets[0] in members)
 
     def as_dict(self) -> dict:
-        """The settings as plain JSON-ready values (for configs and checkpoints)."""
+        """The settings as plain JSON-ready values."""
         out = asdict(self)
-        out["face_features"] = list(self.face_features)
+        out["feature_sets"] = list(self.feature_sets)
+        out["columns"] = None if self.columns is None else list(self.columns)
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSettings:
         """Rebuild settings saved by :meth:`as_dict`."""
         data = dict(data)
-        data["face_features"] = tuple(data.get("face_features", ()))
+        data["feature_sets"] = tuple(data.get("feature_sets", ()))
+        if data.get("columns") is not None:
+            data["columns"] = tuple(data["columns"])
         return cls(**data)
 
     def relevant(self) -> dict:
-        """Only the settings that change this modality's frames (the cache key)."""
-        out: dict[str, Any] = {
-            "modality": self.modality,
-            "rate_hz": self.rate_hz,
-            "gate": self.gate,
-        }
-        if self.modality == "audio":
-            out["include_formant"] = self.include_formant
-        else:
-            out["face_features"] = list(self.face_features)
+        """The settings that change the frames (the cache key)."""
+        out = {"feature_sets": list(self.feature_sets), "rate_hz": self.rate_hz, "gate": self.gate}
+        if self.columns is not None:
+            out["columns"] = list(self.columns)
         return out
 
     def file_kinds(self) -> tuple[str, ...]:
         """Session file kinds the extraction reads (the transcript only when gated)."""
-        if self.modality == "audio":
-            kinds: tuple[str, ...] = (
-                ("covarep", "formant") if self.include_formant else ("covarep",)
-            )
-        else:
-            kinds = self.face_features
+        kinds = self.feature_sets
         return (*kinds, "transcript") if self.gate == "participant" else kinds
+
+    def readable(self, corpus: Corpus, pid: int) -> bool:
+        """Whether the session has a file of the family (:data:`PRESENCE_FILES`) to read."""
+        source = corpus.participants[pid].source
+        return source is not None and any(source.has(kind) for kind in PRESENCE_FILES[self.family])
 
 
 @dataclass
@@ -255,7 +277,7 @@ def _audio_frames(
     """Times ``(n,)`` and values ``(n, F)`` of the session's audio frames at 100 Hz."""
     rows, covarep, total = read_gated_rows(corpus, pid, "covarep", wanted, settings.rate_hz)
     names = list(formats.COVAREP_COLUMNS)
-    if settings.include_formant:
+    if "formant" in settings.feature_sets:
         formant = corpus.formant(pid)  # (n2, 5), small: read whole
         if len(formant) != total:
             notes.append(
@@ -275,7 +297,7 @@ def _audio_frames(
     keep = covarep[:, :74].any(axis=1) & ~unusable  # all-zero rows are scrubbed audio
     if not keep.all():
         rows, covarep = rows[keep], covarep[keep]
-    if settings.include_formant:
+    if "formant" in settings.feature_sets:
         formant = covarep[:, 74:]  # (n, 5) view
         formant[~formant.any(axis=1)] = np.nan  # zero rows are missing, not 0 Hz
     unvoiced = covarep[:, _VUV] < 0.5  # (n,)
@@ -287,7 +309,7 @@ def _face_frames(
     corpus: Corpus, pid: int, settings: FeatureSettings, notes: list[str]
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Times ``(n,)`` and values ``(n, F)`` of the session's face frames (success only)."""
-    tables = [corpus.clnf(pid, kind) for kind in settings.face_features]
+    tables = [corpus.clnf(pid, kind) for kind in settings.feature_sets]
     first = tables[0]
     same = all(
         len(t.timestamp) == len(first.timestamp) and np.array_equal(t.timestamp, first.timestamp)
@@ -309,7 +331,7 @@ def _face_frames(
         longest = max(len(k) for k in keys)
         notes.append(
             f"CLNF files disagree on frames; {len(common)} of {longest} frames are in all "
-            f"of {', '.join(settings.face_features)}"
+            f"of {', '.join(settings.feature_sets)}"
         )
     success = np.logical_and.reduce([t.success[r] for t, r in zip(tables, rows, strict=True)])
     usable = np.logical_and.reduce(
@@ -386,10 +408,13 @@ def extract_session(corpus: Corpus, pid: int, settings: FeatureSettings) -> Sess
     """
     notes: list[str] = []
     wanted = bin_filter(corpus, pid, settings.gate, notes)
-    if settings.modality == "audio":
+    if settings.family == "covarep":
         times, values, names = _audio_frames(corpus, pid, settings, notes, wanted)
     else:
         times, values, names = _face_frames(corpus, pid, settings, notes)  # (n,), (n, F)
+    if settings.columns is not None:
+        chosen = [names.index(c) for c in settings.columns]
+        values, names = values[:, chosen], list(settings.columns)  # (n, F) -> (n, C)
     centres, means = bin_means(times, values, settings.rate_hz)  # (m,), (m, F)
     del values
     if wanted is not None:

@@ -270,7 +270,9 @@ def check_scheduler(address: str) -> None:
 def uses_gpu(exp: Experiment) -> bool:
     """Whether the experiment's runs train on a CUDA device."""
     device = exp.spec.fixed.get("device", "auto")
-    if exp.spec.modality == "text" or device in ("cpu", "mps"):
+    from core.kinds import get_kind
+
+    if not get_kind(exp.spec.modality).uses_torch or device in ("cpu", "mps"):
         return False
     if device == "cuda":
         return True

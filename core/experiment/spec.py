@@ -24,8 +24,15 @@ OBJECTIVES: dict[str, Literal["maximize", "minimize"]] = {
 }
 PROTOCOLS = ("dev", "cv")
 SAMPLERS = ("grid", "random", "tpe")
-MODALITIES = ("text", "audio", "face")
-"""Fusion runs are trained on other runs; an experiment trains one modality on its own."""
+
+
+def modalities() -> tuple[str, ...]:
+    """The kinds an experiment trains: fusion runs are trained on other runs, so not them."""
+    from core.kinds import KINDS
+
+    return tuple(name for name, kind in KINDS.items() if not kind.sources)
+
+
 KEYS = (
     "name",
     "modality",
@@ -177,7 +184,7 @@ def spec_from_dict(data: dict[str, Any], source: str = "<screen>") -> Experiment
     name = check.text(data, "name", required=True)
     if not NAME_PATTERN.match(name):
         check.fail("name", f"{name!r}: use letters, digits, '.', '_' or '-' (it names a folder)")
-    modality = check.choice(data, "modality", MODALITIES, required=True)
+    modality = check.choice(data, "modality", modalities(), required=True)
     objective = check.choice(data, "objective", tuple(OBJECTIVES), default="macro_f1")
     protocol = check.choice(data, "protocol", PROTOCOLS, default="dev")
     sampler = check.choice(data, "sampler", SAMPLERS, default="grid")

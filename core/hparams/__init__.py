@@ -13,21 +13,81 @@ from typing import Any
 
 from core.errors import InvalidSetting
 from core.hparams.param import FALSE_WORDS, TRUE_WORDS, HParam
-from core.hparams.table import HPARAMS, MODALITIES, NEURAL
+from core.hparams.table import HPARAMS, NEURAL
 
 __all__ = [
     "FALSE_WORDS",
     "HPARAMS",
-    "MODALITIES",
     "NEURAL",
     "TRUE_WORDS",
     "HParam",
     "by_name",
     "defaults",
     "for_modality",
+    "modalities",
+    "register_modality",
+    "unregister_modality",
     "resolve",
     "resume_epochs",
 ]
+
+
+def modalities() -> tuple[str, ...]:
+    """Every modality some hyper-parameter applies to, in table order.
+
+    The run kinds (:mod:`core.kinds`) are the list of modalities; this is what the table
+    holds for them, the built-in ones and those registered by :func:`register_modality`.
+    """
+    return tuple(dict.fromkeys(m for h in HPARAMS for m in h.modalities))
+
+
+def register_modality(name: str, like: str, defaults: dict[str, Any] | None = None) -> None:
+    """Give a new modality the hyper-parameters of ``like``, with its own defaults.
+
+    A run kind registered with :func:`core.kinds.register` calls this, so the command
+    line, the Train page and experiment specs take its settings. Registering again
+    only changes the defaults.
+
+    Parameters
+    ----------
+    name : str
+        The new modality.
+    like : str
+        A modality of the table whose parameters (and their defaults) it takes.
+    defaults : dict, optional
+        Hyper-parameter name to this modality's default, where it differs from ``like``'s.
+
+    Raises
+    ------
+    InvalidSetting
+        ``like`` is not in the table, or a default names a parameter ``like`` lacks.
+    """
+    if like not in modalities():
+        raise InvalidSetting(f"unknown modality {like!r}; expected one of {modalities()}")
+    defaults = dict(defaults or {})
+    unknown = sorted(set(defaults) - {h.name for h in HPARAMS if like in h.modalities})
+    if unknown:
+        raise InvalidSetting(f"{like} runs have no {unknown} to give {name} defaults for")
+    for h in HPARAMS:
+        if like not in h.modalities:
+            continue
+        default = defaults.get(h.name, h.default_for(like))
+        if isinstance(h.default, dict) or h.name in defaults:
+            base = (
+                h.default if isinstance(h.default, dict) else dict.fromkeys(h.modalities, h.default)
+            )
+            object.__setattr__(h, "default", {**base, name: default})  # the table's own rows
+        if name not in h.modalities:
+            object.__setattr__(h, "modalities", (*h.modalities, name))
+
+
+def unregister_modality(name: str) -> None:
+    """Take a modality added by :func:`register_modality` out of the table again."""
+    for h in HPARAMS:
+        if name in h.modalities:
+            object.__setattr__(h, "modalities", tuple(m for m in h.modalities if m != name))
+        if isinstance(h.default, dict) and name in h.default:
+            object.__setattr__(h, "default", {m: v for m, v in h.default.items() if m != name})
 
 
 def for_modality(modality: str) -> list[HParam]:
@@ -38,8 +98,8 @@ def for_modality(modality: str) -> list[HParam]:
     InvalidSetting
         An unknown modality.
     """
-    if modality not in MODALITIES:
-        raise InvalidSetting(f"unknown modality {modality!r}; expected one of {MODALITIES}")
+    if modality not in modalities():
+        raise InvalidSetting(f"unknown modality {modality!r}; expected one of {modalities()}")
     return [h for h in HPARAMS if modality in h.modalities]
 
 

@@ -16,11 +16,10 @@ from core.data.frames import DEFAULT_RATE_HZ, FACE_KINDS, GATES, FeatureSettings
 from core.data.text import DEFAULT_SPEAKERS, SPEAKER_CHOICES
 from core.hparams.param import HParam
 
-MODALITIES = ("text", "audio", "face", "fusion")
 NEURAL = ("audio", "face", "fusion")
 SEQUENCE = ("audio", "face")  # the modalities read as windows of frames
 
-_FEATURES = FeatureSettings()
+_FEATURES = FeatureSettings()  # gate default
 _WINDOWS = WindowSettings()
 
 MODEL = (
@@ -199,7 +198,7 @@ FEATURES = (
     HParam(
         name="rate_hz",
         section="features",
-        default=dict(DEFAULT_RATE_HZ),
+        default={"audio": DEFAULT_RATE_HZ["covarep"], "face": DEFAULT_RATE_HZ["clnf"]},
         modalities=SEQUENCE,
         kind="float",
         low=1.0,
@@ -211,7 +210,7 @@ FEATURES = (
     HParam(
         name="face_features",
         section="features",
-        default=_FEATURES.face_features,
+        default=("aus", "pose", "gaze"),
         modalities=("face",),
         kind="multi",
         choices=FACE_KINDS,
@@ -221,7 +220,7 @@ FEATURES = (
     HParam(
         name="include_formant",
         section="features",
-        default=_FEATURES.include_formant,
+        default=False,
         modalities=("audio",),
         kind="bool",
         label="Add formant frequencies",

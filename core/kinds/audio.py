@@ -11,6 +11,14 @@ class AudioKind(NeuralKind):
     """Audio runs."""
 
     name = "audio"
+    corpus_files = "audio"
+
+    def feature_settings(self, features: dict[str, Any]) -> Any:
+        """COVAREP, with FORMANT appended when ``include_formant``."""
+        from core.data.features import FeatureSettings
+
+        sets = ("covarep", "formant") if features.get("include_formant") else ("covarep",)
+        return FeatureSettings(sets, features.get("rate_hz"), features.get("gate", "participant"))
 
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh AudioRNN."""

@@ -98,10 +98,34 @@ class RunKind:
         named in ``config["sources"]``); empty for kinds trained on the corpus itself.
     how_scored : str
         How a participant's probability comes about, in words for captions.
+    document_level : bool
+        Whether a run reads one document per participant (text): the report then shows
+        its document setting, fits calibration on its out-of-fold training
+        probabilities, audits it by the speakers its documents hold and lists its top
+        terms; otherwise it audits attributions over frames.
+    uses_torch : bool
+        Whether its runs train a torch model (and so may use a GPU).
+    fusion_input : {"embedding", "probability"} or None
+        What a run of this kind gives a fusion per participant: an embedding (and its
+        probability), its probability alone, or nothing (not a fusion source).
+    corpus_files : str or None
+        The group of session files its runs read, as the corpus lists a participant's
+        (``Participant.modalities``, :data:`core.data.formats.MODALITY_FILES`); None for
+        a kind trained on other runs.
+    hparams_like : str or None
+        A kind added by :func:`core.kinds.register`: the modality of the hyper-parameter
+        table whose settings it takes (:func:`core.hparams.register_modality`), with
+        ``hparam_defaults`` where its defaults differ.
     """
 
     name: ClassVar[str] = ""
     has_epochs: ClassVar[bool] = True
+    document_level: ClassVar[bool] = False
+    uses_torch: ClassVar[bool] = True
+    fusion_input: ClassVar[str | None] = None
+    corpus_files: ClassVar[str | None] = None
+    hparams_like: ClassVar[str | None] = None
+    hparam_defaults: ClassVar[dict[str, Any]] = {}
     sources: ClassVar[tuple[str, ...]] = ()
     how_scored: ClassVar[str] = "one probability per participant"
 

@@ -12,6 +12,14 @@ class FaceKind(NeuralKind):
 
     name = "face"
     drop_last = True
+    corpus_files = "face"
+
+    def feature_settings(self, features: dict[str, Any]) -> Any:
+        """The chosen CLNF groups (``face_features``)."""
+        from core.data.features import FeatureSettings
+
+        sets = tuple(features.get("face_features", ("aus", "pose", "gaze")))
+        return FeatureSettings(sets, features.get("rate_hz"), features.get("gate", "participant"))
 
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh FaceSTRNN with two classes."""

@@ -1,4 +1,4 @@
-"""The fusion kind: one small network over the audio, face and text runs' outputs.
+"""The fusion kind: one small network over the outputs of its source runs.
 
 The heavy part (the inputs, the trainer, scoring) is in :mod:`core.kinds.fusion_run`.
 """
@@ -10,9 +10,17 @@ from typing import Any
 
 from core.kinds.base import Embedding, LoadedRun, RunKind, SplitScores
 
-SOURCE_MODALITIES = ("audio", "face", "text")
-"""The fusion's inputs, in the order of its availability mask (as
-:data:`core.models.fusion.MODALITIES`)."""
+
+def source_modalities() -> tuple[str, ...]:
+    """Every kind that can be a fusion input, in mask order: embeddings, then probabilities.
+
+    Each group in :data:`core.kinds.KINDS` order; with the built-in kinds: audio, face,
+    text (the order of the original fusion's mask).
+    """
+    from core.kinds import KINDS
+
+    inputs = [(kind.fusion_input, name) for name, kind in KINDS.items() if kind.fusion_input]
+    return tuple(name for group in ("embedding", "probability") for g, name in inputs if g == group)
 
 
 class FusionKind(RunKind):
@@ -24,7 +32,11 @@ class FusionKind(RunKind):
         "probability; late fusion is the mean of the modalities' probabilities"
     )
     has_epochs = True
-    sources = SOURCE_MODALITIES
+
+    @property
+    def sources(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Every kind that can be a fusion input (:func:`source_modalities`)."""
+        return source_modalities()
 
     def train(
         self, config: dict[str, Any], run_dir: Path, *, resume: bool = False, progress: bool = True

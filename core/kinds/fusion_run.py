@@ -1,11 +1,16 @@
-"""Fusion runs: per-participant audio and face embeddings plus text probabilities.
+"""Fusion runs: per-participant embeddings and probabilities of any set of source runs.
 
-Inputs per participant: the mean window embedding of the audio run's and the face run's
-best model, and the text run's depressed-probability, out-of-fold for the participants
-the text run was trained on (:func:`core.kinds.text_run.fusion_probabilities`). A
-participant missing a modality gets zeros there and 0 in the availability mask. One
-function, :func:`fusion_features`, lays the inputs out, for a whole split (training,
-evaluation) and for one participant (:func:`score_fusion`) alike.
+Inputs per participant, one per source run (``config["sources"]``, in the order of
+:func:`core.kinds.fusion.source_modalities` for a new run): a kind whose
+``fusion_input`` is ``"embedding"`` gives the mean window embedding of its best model
+(audio, face), one whose input is ``"probability"`` its depressed-probability (text:
+out-of-fold for the participants the text run was trained on,
+:func:`core.kinds.text_run.fusion_probabilities`). The layout, source to embedding width
+(0: a probability), is saved as ``data.inputs``; a fusion saved before it was recorded
+has ``audio_dim`` and ``face_dim`` and the sources audio, face, text
+(:func:`fusion_layout`). A participant missing a source gets zeros there and 0 in the
+availability mask. One function, :func:`fusion_features`, lays the inputs out, for a
+whole split (training, evaluation) and for one participant (:func:`score_fusion`) alike.
 
 Beside the learned fusion, every evaluation shows the late-fusion baseline: the mean of
 the available modalities' depressed-probabilities.
@@ -28,7 +33,6 @@ from core.errors import REFUSED, UserError
 from core.kinds import neural_run
 from core.kinds.base import Embedding, LoadedRun
 from core.kinds.fingerprint import corpus_fingerprint, source_changes, source_models
-from core.kinds.fusion import SOURCE_MODALITIES
 from core.kinds.session import NeuralScore, score_neural
 from core.kinds.text_run import fusion_probabilities, score_text
 from core.models import FusionNet, build_model, late_fusion
@@ -38,9 +42,37 @@ from core.training.checkpoint import CheckpointError, load_checkpoint
 from core.training.device import choose_device, seed_everything
 from core.training.trainers import WindowClassifierTrainer
 
+LEGACY_SOURCES = ("audio", "face", "text")
+"""The sources of a fusion saved before ``data.inputs`` was recorded, in mask order."""
+
+
+def fusion_layout(data: dict[str, Any]) -> dict[str, int]:
+    """A fusion's sources in mask order, each to its embedding width (0: a probability).
+
+    ``data`` is the ``data`` section of the fusion's saved configuration.
+    """
+    if "inputs" in data:
+        return {str(m): int(width) for m, width in data["inputs"].items()}
+    widths = (data["audio_dim"], data["face_dim"], 0)
+    return dict(zip(LEGACY_SOURCES, map(int, widths), strict=True))
+
+
+def input_name(source: str, width: int) -> str:
+    """The network input of a source: ``{source}_emb``, or ``{source}_prob`` (width 0)."""
+    return f"{source}_emb" if width else f"{source}_prob"
+
+
+def build_fusion_net(layout: dict[str, int], model: dict[str, Any]) -> FusionNet:
+    """A fresh fusion network for ``layout`` and the configuration's model section."""
+    return FusionNet(
+        inputs={input_name(m, w): max(w, 1) for m, w in layout.items()},
+        hidden_size=model["hidden_size"],
+        dropout=model["dropout"],
+    )
+
 
 def fusion_features(
-    ids: Sequence[int], entries: dict[str, dict[int, Embedding]], dims: dict[str, int]
+    ids: Sequence[int], entries: dict[str, dict[int, Embedding]], layout: dict[str, int]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The fusion network's inputs for ``ids``, from each source's participants.
 
@@ -51,37 +83,31 @@ def fusion_features(
     entries : dict
         Per source modality, participant ID to (embedding or None, probability); a
         participant absent there, or with a non-finite probability, lacks that input.
-    dims : dict
-        ``audio_dim`` and ``face_dim``.
+    layout : dict
+        Source to embedding width (0: its probability), in mask order
+        (:func:`fusion_layout`).
 
     Returns
     -------
     x : dict
-        ``audio_emb`` (P, Da), ``face_emb`` (P, Df), ``text_prob`` (P, 1) and ``mask``
-        (P, 3) in :data:`SOURCE_MODALITIES` order, float32.
+        Per source ``{source}_emb`` (P, width) or ``{source}_prob`` (P, 1), and
+        ``mask`` (P, k) in ``layout`` order, float32.
     probs : dict
-        Per modality ``(P,)`` probabilities, NaN where missing (for late fusion).
+        Per source ``(P,)`` probabilities, NaN where missing (for late fusion).
     """
     p = len(ids)
-    x = {
-        "audio_emb": np.zeros((p, dims["audio_dim"]), np.float32),
-        "face_emb": np.zeros((p, dims["face_dim"]), np.float32),
-        "text_prob": np.zeros((p, 1), np.float32),
-        "mask": np.zeros((p, len(SOURCE_MODALITIES)), np.float32),
-    }
-    probs = {m: np.full(p, np.nan) for m in SOURCE_MODALITIES}
+    x = {input_name(m, w): np.zeros((p, max(w, 1)), np.float32) for m, w in layout.items()}
+    x["mask"] = np.zeros((p, len(layout)), np.float32)
+    probs = {m: np.full(p, np.nan) for m in layout}
     for row, pid in enumerate(ids):
-        for col, m in enumerate(SOURCE_MODALITIES):
+        for col, (m, width) in enumerate(layout.items()):
             entry = entries.get(m, {}).get(pid)
             if entry is None or not np.isfinite(entry[1]):
                 continue
             embedding, prob = entry
             x["mask"][row, col] = 1.0
             probs[m][row] = prob
-            if embedding is None:
-                x["text_prob"][row, 0] = prob
-            else:
-                x[f"{m}_emb"][row] = embedding
+            x[input_name(m, width)][row] = prob if not width else embedding
     return x, probs
 
 
@@ -133,32 +159,36 @@ def fusion_inputs(
     inputs : dict
         Per split: ``ids`` (P,), ``labels`` (P,), ``x`` and ``probs`` (see
         :func:`fusion_features`).
-    dims : dict
-        ``audio_dim`` and ``face_dim``.
+    layout : dict
+        Source to embedding width (0: a probability), in mask order; a saved fusion's
+        own layout where its configuration records one.
     """
     from core.kinds import kind_of
 
     corpus = open_corpus(config) if corpus is None else corpus
     tables = {}
-    for m in SOURCE_MODALITIES:
-        kind = kind_of(config["sources"][m])
-        tables[m] = kind.embed_splits(kind.load(Path(config["sources"][m])), corpus, splits)
-    dims = {}
-    for m in ("audio", "face"):
-        some = next(e for split in splits for e, _ in tables[m][split].values())
-        dims[f"{m}_dim"] = int(len(some))
+    for m, run_dir in config["sources"].items():
+        kind = kind_of(run_dir)
+        tables[m] = kind.embed_splits(kind.load(Path(run_dir)), corpus, splits)
+    if "inputs" in config["data"] or "audio_dim" in config["data"]:
+        layout = fusion_layout(config["data"])
+    else:
+        layout = {}
+        for m, table in tables.items():
+            some = next((e for split in splits for e, _ in table[split].values()), None)
+            layout[m] = 0 if some is None else int(len(some))
     inputs = {}
     for split in splits:
         labelled = set(corpus.ids(split, labelled=True))
-        ids = sorted(labelled & set().union(*(tables[m][split] for m in SOURCE_MODALITIES)))
-        x, probs = fusion_features(ids, {m: tables[m][split] for m in SOURCE_MODALITIES}, dims)
+        ids = sorted(labelled & set().union(*(tables[m][split] for m in layout)))
+        x, probs = fusion_features(ids, {m: tables[m][split] for m in layout}, layout)
         inputs[split] = {
             "ids": np.array(ids, dtype=np.int64),
             "labels": corpus.labels(ids),
             "x": x,
             "probs": probs,
         }
-    return inputs, dims
+    return inputs, layout
 
 
 def train_fusion(
@@ -170,20 +200,15 @@ def train_fusion(
     training = config["training"]
     models = source_models(config["sources"])  # before reading them: what was trained on
     corpus = open_corpus(config)
-    inputs, dims = fusion_inputs(config, ("train", "dev"), corpus)
+    inputs, layout = fusion_inputs(config, ("train", "dev"), corpus)
     train, dev = inputs["train"], inputs["dev"]
-    model = FusionNet(
-        dims["audio_dim"],
-        dims["face_dim"],
-        hidden_size=config["model"]["hidden_size"],
-        dropout=config["model"]["dropout"],
-    )
+    model = build_fusion_net(layout, config["model"])
     device = choose_device(training["device"])
     labels = dict(zip(train["ids"].tolist(), train["labels"].tolist(), strict=True))
     fingerprint = corpus_fingerprint(corpus)
     fusion_config = {
         **config,
-        "data": {**config["data"], **dims, "fingerprint": fingerprint},
+        "data": {**config["data"], "inputs": layout, "fingerprint": fingerprint},
         "source_models": models,
     }
     trainer = neural_run.build_trainer(
@@ -333,6 +358,7 @@ def _default_scorers(
 
 def _participant_entries(
     sources: dict[str, str],
+    layout: dict[str, int],
     corpus: Corpus,
     pid: int,
     scorers: tuple[NeuralScorer, TextScorer],
@@ -340,13 +366,22 @@ def _participant_entries(
 ) -> tuple[dict[str, dict[int, Embedding]], list[str]]:
     """One participant's entry of each source (see :func:`fusion_features`), and notes.
 
-    Adds to ``missing`` each input that cannot be had, with why.
+    A source with an embedding width is scored by the neural scorer, one without (a
+    probability) by the text scorer. Adds to ``missing`` each input that cannot be had,
+    with why.
     """
     neural, text = scorers
     entries: dict[str, dict[int, Embedding]] = {}
     notes = []
-    for modality in ("audio", "face"):
+    for modality, width in layout.items():
         if modality in missing:
+            continue
+        if not width:
+            note = _probability_entry(modality, sources[modality], corpus, pid, text, entries)
+            if note.startswith("missing: "):
+                missing[modality] = note.removeprefix("missing: ")
+            elif note:
+                notes.append(note)
             continue
         try:
             score = neural(Path(sources[modality]))
@@ -357,18 +392,26 @@ def _participant_entries(
             missing[modality] = "; ".join(score.windows.notes) or "no window"
             continue
         entries[modality] = {pid: (score.embedding, score.probability)}
-    if "text" not in missing:
-        try:
-            probability, note = fusion_text_input(Path(sources["text"]), corpus, pid, text)
-        except (DataError, FileNotFoundError, ValueError) as error:
-            missing["text"] = str(error)
-        else:
-            notes += [note] if note else []
-            if np.isfinite(probability):
-                entries["text"] = {pid: (None, probability)}
-            else:
-                missing["text"] = f"participant {pid} has no participant text"
     return entries, notes
+
+
+def _probability_entry(
+    modality: str,
+    source: str,
+    corpus: Corpus,
+    pid: int,
+    text: TextScorer,
+    entries: dict[str, dict[int, Embedding]],
+) -> str:
+    """Add a probability source's entry; return its note, ``"missing: why"`` or ``""``."""
+    try:
+        probability, note = fusion_text_input(Path(source), corpus, pid, text)
+    except (DataError, FileNotFoundError, ValueError) as error:
+        return f"missing: {error}"
+    if not np.isfinite(probability):
+        return f"missing: participant {pid} has no participant text"
+    entries[modality] = {pid: (None, probability)}
+    return note or ""
 
 
 @torch.no_grad()
@@ -418,15 +461,16 @@ def score_fusion(
     default_neural, default_text = _default_scorers(corpus, pid, cache)
     scorers = (neural or default_neural, text or default_text)
     sources = {m: str(p) for m, p in loaded.config["sources"].items()}
-    missing = {m: why for m, why in (unusable or {}).items() if m in SOURCE_MODALITIES}
-    entries, notes = _participant_entries(sources, corpus, pid, scorers, missing)
+    layout = fusion_layout(loaded.config["data"])
+    missing = {m: why for m, why in (unusable or {}).items() if m in layout}
+    entries, notes = _participant_entries(sources, layout, corpus, pid, scorers, missing)
     notes += [f"{m} input missing: {why}" for m, why in missing.items()]
-    x, _ = fusion_features([pid], entries, loaded.config["data"])
+    x, _ = fusion_features([pid], entries, layout)
     logits = loaded.model.logits({k: torch.as_tensor(v) for k, v in x.items()})  # (1, 2)
     return FusionScore(
         probability=float(torch.softmax(logits, dim=1)[0, 1]),
         sources=sources,
-        available={m: m not in missing for m in SOURCE_MODALITIES},
+        available={m: m not in missing for m in layout},
         notes=notes,
         missing=missing,
     )

@@ -18,8 +18,19 @@ class NeuralKind(RunKind):
     how_scored = "each participant's window probabilities averaged"
 
     has_epochs = True
+    fusion_input = "embedding"
     drop_last = False
     """Whether training drops a last batch smaller than the batch size."""
+
+    def feature_settings(self, features: dict[str, Any]) -> Any:
+        """The :class:`core.data.features.FeatureSettings` of a configuration's features."""
+        raise NotImplementedError
+
+    def saved_model(self, class_name: str, init_kwargs: dict[str, Any]) -> Any:
+        """A fresh model of the class a checkpoint names, to load its weights into."""
+        from core.models import build_model
+
+        return build_model(class_name, init_kwargs)
 
     def build_model(self, n_features: int, model: dict[str, Any]) -> Any:
         """A fresh model for ``n_features`` inputs and the configuration's model section."""
@@ -55,7 +66,7 @@ class NeuralKind(RunKind):
     def score_participant(
         self, run: LoadedRun, corpus: Any, pid: int, cache: Any = None, **options: Any
     ) -> Any:
-        """A :class:`core.kinds.neural_run.NeuralScore`: windows, their probabilities, embedding."""
+        """A :class:`core.kinds.session.NeuralScore`: windows, their probabilities, embedding."""
         from core.kinds.session import score_neural
 
         return score_neural(run.model, run.config, run.normaliser, corpus, pid, cache)

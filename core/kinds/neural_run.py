@@ -23,7 +23,7 @@ from core.data.features import FeatureSettings, Normaliser, WindowSet, WindowSet
 from core.evaluation.metrics import aggregate_windows
 from core.kinds.callbacks import RunFolderWriter
 from core.kinds.fingerprint import corpus_fingerprint
-from core.models import NeuralClassifier, build_model
+from core.models import NeuralClassifier
 from core.runs import folder
 from core.training.batches import WindowBatches
 from core.training.checkpoint import load_checkpoint
@@ -32,10 +32,10 @@ from core.training.trainers import class_weights_from_participants
 
 
 def feature_settings(config: dict[str, Any]) -> FeatureSettings:
-    """The feature settings of an audio or face configuration."""
-    features = dict(config["features"])
-    features.setdefault("face_features", ("aus", "pose", "gaze"))
-    return FeatureSettings(modality=config["modality"], **features)
+    """The feature settings of a windowed configuration, as its kind reads them."""
+    from core.kinds import get_kind
+
+    return get_kind(config).feature_settings(config["features"])
 
 
 def window_settings(config: dict[str, Any]) -> WindowSettings:
@@ -271,7 +271,9 @@ def load_neural_run(
     name = folder.BEST if which == "best" else folder.LATEST
     checkpoint = load_checkpoint(Path(run_dir) / name, map_location=device)
     config = checkpoint["config"]
-    model = build_model(config["model"]["class"], config["model"]["init_kwargs"])
+    from core.kinds import get_kind
+
+    model = get_kind(config).saved_model(config["model"]["class"], config["model"]["init_kwargs"])
     model.load_state_dict(checkpoint["model_state_dict"])
     model.to(device).eval()
     return model, config, Normaliser.from_dict(config["data"]["normaliser"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.config import make_config
 from core.kinds.choice import best_finished_run, on_official_split
-from core.kinds.fusion import SOURCE_MODALITIES
+from core.kinds.fusion import source_modalities
 from core.runs import folder
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,10 @@ TrainRun = Callable[..., str]
 
 
 def resolve_sources(config: dict[str, Any], runs_root: Path, train_run: TrainRun) -> dict[str, str]:
-    """The audio, face and text runs for a fusion configuration.
+    """The source runs for a fusion configuration, in mask order.
+
+    The sources are the keys of ``config["sources"]`` (every kind that can be a fusion
+    input, :func:`core.kinds.fusion.source_modalities`, when it names none).
 
     A run named in ``config["sources"]`` is used as is (after checking it is a run of that
     modality); otherwise the best finished run of that modality on the same data
@@ -37,7 +40,7 @@ def resolve_sources(config: dict[str, Any], runs_root: Path, train_run: TrainRun
     data_root = config["data"]["root"]
     given = config.get("sources") or {}
     sources = {}
-    for modality in SOURCE_MODALITIES:
+    for modality in [m for m in source_modalities() if not given or m in given]:
         if given.get(modality):
             source = Path(given[modality])
             source_config = folder.read_json(source / folder.CONFIG)

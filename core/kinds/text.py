@@ -24,6 +24,10 @@ class TextKind(RunKind):
     name = "text"
     how_scored = "one document of each participant's words, so one probability per participant"
     has_epochs = False
+    document_level = True
+    uses_torch = False
+    fusion_input = "probability"
+    corpus_files = "text"
 
     def train(
         self, config: dict[str, Any], run_dir: Path, *, resume: bool = False, progress: bool = True

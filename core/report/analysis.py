@@ -179,10 +179,10 @@ def audit_section(card: Card, audits: list[tuple[str, dict[str, Any] | None, str
             section.text(title)
         if audit is None:
             section.warning(note)
-        elif audit["kind"] == "text":
-            _text_audit(section, audit)
-        else:
+        elif audit["kind"] == "attribution":
             _attribution_audit(section, audit)
+        else:
+            _text_audit(section, audit)
 
 
 def explanations_section(

@@ -64,7 +64,7 @@ def audit_of(inputs: RunInputs, options: Options) -> tuple[str, dict[str, Any] |
     """The run's shortcut audit as ``(title, audit or None, why not)``."""
     title = f"{inputs.kind.name} run {inputs.name}"
     try:
-        if inputs.kind.name == "text":
+        if inputs.kind.document_level:
             return title, text_audit(inputs, options.n_boot, options.train_audit), ""
         return title, attribution_audit(inputs, options.attribution_participants), ""
     except Exception as error:  # noqa: BLE001 - the card says why; the rest is still built
@@ -106,7 +106,7 @@ def explanations_of(
 ) -> list[tuple[str, list[dict[str, Any]], str]]:
     """Top terms (text) and top features (from attribution audits) as ``(title, rows, how)``."""
     out = []
-    if inputs.kind.name == "text":
+    if inputs.kind.document_level:
         try:
             how = (
                 "The Random Forest's top n-grams by impurity importance (mean decrease in "

@@ -129,10 +129,10 @@ def fitting_predictions(inputs: RunInputs) -> tuple[Predictions | None, str]:
     split (in-sample, so more confident than on new participants). Never dev or test.
     """
     corpus = inputs.corpus
-    if inputs.kind.name == "text":
+    if inputs.kind.document_level:
         from core.kinds.text_run import train_oof
 
-        ids = np.array(corpus.ids("train", "text", labelled=True), dtype=np.int64)
+        ids = np.array(corpus.ids("train", inputs.kind.name, labelled=True), dtype=np.int64)
         probs = train_oof(inputs.run_dir, ids)
         known = np.isfinite(probs)
         if not known.any():

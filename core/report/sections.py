@@ -145,7 +145,7 @@ def model_section(card: Card, inputs: RunInputs, seeds: list[int] | None = None)
     section.text(
         f"State: {status.get('state', 'unknown')} ({status.get('reason') or 'no reason given'})."
     )
-    if kind.name == "text":
+    if kind.document_level:
         speakers = config["text"]["speakers"]
         section.text(
             f"Document: {SPEAKER_CHOICES[speakers]['label']}. {SPEAKER_CHOICES[speakers]['note']}"

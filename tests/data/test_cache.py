@@ -13,7 +13,7 @@ from core.data.cache import FrameCache, default_directory
 from core.data.corpus import Corpus
 from core.data.features import FeatureSettings, WindowSettings, load_windows
 
-SETTINGS = FeatureSettings("audio")
+SETTINGS = FeatureSettings(("covarep",))
 
 
 def make_corpus(root: Path) -> Corpus:
@@ -180,7 +180,7 @@ def test_another_corpus_with_same_names_sizes_and_dates_is_not_served(tmp_path, 
 def test_an_edited_transcript_invalidates_a_gated_entry(corpus, tmp_path):
     cache = FrameCache(tmp_path / "cache")
     cache.get(corpus, 900, SETTINGS)
-    ungated = FeatureSettings("audio", gate="all")
+    ungated = FeatureSettings(("covarep",), gate="all")
     cache.get(corpus, 900, ungated)
     path = corpus.source(900).location / "900_TRANSCRIPT.csv"
     path.write_text(path.read_text() + "3.0\t3.5\tEllie\tbye\n")
@@ -192,10 +192,11 @@ def test_an_edited_transcript_invalidates_a_gated_entry(corpus, tmp_path):
 def test_a_changed_setting_or_version_misses(corpus, tmp_path, monkeypatch):
     cache = FrameCache(tmp_path / "cache")
     cache.get(corpus, 900, SETTINGS)
-    assert cache.load(corpus, 900, FeatureSettings("audio", rate_hz=5.0)) is None
-    assert cache.load(corpus, 900, FeatureSettings("audio", include_formant=True)) is None
-    # a setting that does not concern audio does not split the cache
-    assert cache.load(corpus, 900, FeatureSettings("audio", face_features=("aus",))) is not None
+    assert cache.load(corpus, 900, FeatureSettings(("covarep",), rate_hz=5.0)) is None
+    assert cache.load(corpus, 900, FeatureSettings(("covarep", "formant"))) is None
+    assert cache.load(corpus, 900, FeatureSettings(("covarep",), columns=("F0",))) is None
+    # the same settings spelled again hit
+    assert cache.load(corpus, 900, FeatureSettings(("covarep",), 10.0, "participant")) is not None
     monkeypatch.setattr(cache_module, "CACHE_VERSION", cache_module.CACHE_VERSION + 1)
     assert cache.load(corpus, 900, SETTINGS) is None
 

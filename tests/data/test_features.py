@@ -94,24 +94,33 @@ def audio_corpus(root: Path, seconds: float = 8.0) -> Corpus:
     return Corpus(root)
 
 
-ALL = FeatureSettings("audio", gate="all")
+ALL = FeatureSettings(("covarep",), gate="all")
 
 
 # --- Settings --------------------------------------------------------------------------------
 
 
 def test_settings_defaults_and_round_trip():
-    audio, face = FeatureSettings("audio"), FeatureSettings("face", face_features=("gaze", "aus"))
+    audio, face = FeatureSettings(("covarep",)), FeatureSettings(("gaze", "aus"))
     assert audio.rate_hz == 10.0 and face.rate_hz == 5.0
-    assert face.face_features == ("aus", "gaze")  # canonical order
+    assert face.feature_sets == ("aus", "gaze")  # canonical order
+    assert (audio.family, face.family) == ("covarep", "clnf")
     assert FeatureSettings.from_dict(face.as_dict()) == face
     assert WindowSettings().as_dict() == {"window_s": 8.0, "overlap": 0.5}
     assert audio.file_kinds() == ("covarep", "transcript")
     assert ALL.file_kinds() == ("covarep",)
-    with pytest.raises(ValueError, match="modality"):
-        FeatureSettings("video")
     with pytest.raises(ValueError, match="unknown"):
-        FeatureSettings("face", face_features=("hog",))
+        FeatureSettings(("video",))
+    with pytest.raises(ValueError, match="unknown"):
+        FeatureSettings(("hog",))
+    with pytest.raises(ValueError, match="one family"):
+        FeatureSettings(("covarep", "aus"))
+    with pytest.raises(ValueError, match="one family"):
+        FeatureSettings(())
+    with pytest.raises(ValueError, match="add covarep"):
+        FeatureSettings(("formant",))
+    with pytest.raises(ValueError, match="columns"):
+        FeatureSettings(("covarep",), columns=("AU01_r",))
     with pytest.raises(ValueError, match="overlap"):
         WindowSettings(overlap=1.0)
 
@@ -189,13 +198,15 @@ def test_scrubbed_audio_is_dropped(tmp_path):
 
 def test_gate_keeps_only_bins_inside_participant_turns(tmp_path):
     corpus = audio_corpus(tmp_path)
-    session = extract_session(corpus, 900, FeatureSettings("audio"))
+    session = extract_session(corpus, 900, FeatureSettings(("covarep",)))
     turns = participant_turns(corpus.transcript(900))
     assert len(session) > 0
     assert all(any(a <= t <= b for a, b in turns) for t in session.times)
     # every bin inside a turn is kept: 1.0-3.0 and 4.0-6.0 at 10 Hz
     assert len(session) == 40
-    windows, _, _ = load_windows(corpus, FeatureSettings("audio"), WindowSettings(2.0), cache=None)
+    windows, _, _ = load_windows(
+        corpus, FeatureSettings(("covarep",)), WindowSettings(2.0), cache=None
+    )
     for split in windows.values():
         steps = split.times[~np.isnan(split.times)]
         assert all(any(a <= t <= b for a, b in turns) for t in steps)
@@ -204,7 +215,7 @@ def test_gate_keeps_only_bins_inside_participant_turns(tmp_path):
 def test_gate_falls_back_to_all_without_a_transcript(tmp_path):
     write_labels(tmp_path, {"train": {900: 0}})
     write_session(tmp_path, 900, covarep_rows(3.0))
-    session = extract_session(Corpus(tmp_path), 900, FeatureSettings("audio"))
+    session = extract_session(Corpus(tmp_path), 900, FeatureSettings(("covarep",)))
     assert len(session) == 30
     assert any("fell back to 'all'" in note for note in session.notes)
 
@@ -234,7 +245,7 @@ def test_frames_without_a_face_are_dropped(tmp_path):
     values = np.where(success[:, None], 1.0, 9.0) * np.ones((60, len(formats.AU_COLUMNS)))
     write_labels(tmp_path, {"train": {900: 0}})
     write_session(tmp_path, 900, turns=TURNS, aus=(timestamp, success, values))
-    settings = FeatureSettings("face", face_features=("aus",), gate="all")
+    settings = FeatureSettings(("aus",), gate="all")
     session = extract_session(Corpus(tmp_path), 900, settings)
     np.testing.assert_allclose(session.values, 1.0)  # no 9 from a failed frame
     np.testing.assert_allclose(session.times, np.arange(1, 10) / 5 + 0.1)
@@ -352,8 +363,8 @@ def test_load_windows_on_the_synthetic_corpus(tmp_path):
 
     write_corpus(tmp_path / "c", participants=6, minutes=0.5)
     corpus = Corpus(tmp_path / "c")
-    for modality in ("audio", "face"):
-        windows, normaliser, _ = load_windows(corpus, FeatureSettings(modality), cache=None)
+    for sets in (("covarep",), ("aus", "pose", "gaze")):
+        windows, normaliser, _ = load_windows(corpus, FeatureSettings(sets), cache=None)
         assert all(len(w) > 0 for w in windows.values())
         assert windows["train"].feature_names == normaliser.feature_names_in_
     assert features.__all__  # the public names are listed
@@ -364,7 +375,7 @@ def test_load_windows_on_the_synthetic_corpus(tmp_path):
 
 def test_gated_extraction_equals_filtering_the_whole_session(tmp_path):
     corpus = audio_corpus(tmp_path)
-    gated = extract_session(corpus, 901, FeatureSettings("audio"))
+    gated = extract_session(corpus, 901, FeatureSettings(("covarep",)))
     whole = extract_session(corpus, 901, ALL)
     keep = gate.inside(whole.times.astype(np.float64), session_turns(corpus, 901))
     np.testing.assert_array_equal(gated.times, whole.times[keep])
@@ -376,7 +387,7 @@ def test_reading_into_a_reused_buffer_gives_the_frames_of_plain_reads(tmp_path):
     longer = tmp_path / "903_P" / formats.session_file(903, "covarep")
     longer.write_bytes(longer.read_bytes() * 3)  # the next file read is shorter than this
     buffer = sources.ReadBuffer()
-    for settings in (FeatureSettings("audio"), ALL):
+    for settings in (FeatureSettings(("covarep",)), ALL):
         plain = [extract_session(corpus, pid, settings) for pid in (903, 900, 901)]
         reused = []
         for pid in (903, 900, 901):  # each session's files go into the last one's buffers
@@ -418,10 +429,10 @@ def test_a_buffer_serves_a_file_read_again_until_released(tmp_path):
 
 def test_a_file_without_a_final_newline_reads_the_same(tmp_path):
     corpus = audio_corpus(tmp_path)
-    before = extract_session(corpus, 900, FeatureSettings("audio"))
+    before = extract_session(corpus, 900, FeatureSettings(("covarep",)))
     path = tmp_path / "900_P" / formats.session_file(900, "covarep")
     path.write_bytes(path.read_bytes().rstrip(b"\n"))
-    after = extract_session(Corpus(tmp_path), 900, FeatureSettings("audio"))
+    after = extract_session(Corpus(tmp_path), 900, FeatureSettings(("covarep",)))
     np.testing.assert_array_equal(before.values, after.values)
 
 
@@ -432,7 +443,7 @@ def test_a_bad_row_inside_a_turn_is_reported_with_its_true_row_number(tmp_path):
     lines[449] = "1,2,3"  # row 450 = 4.49 s, inside the participant's 4-6 s turn
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="row 450"):
-        extract_session(Corpus(tmp_path), 900, FeatureSettings("audio"))
+        extract_session(Corpus(tmp_path), 900, FeatureSettings(("covarep",)))
 
 
 # --- A saved normaliser --------------------------------------------------------------------------

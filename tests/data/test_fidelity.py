@@ -20,8 +20,8 @@ from core.data.gate import participant_turns, session_turns
 from core.data.synth import write_corpus
 from tests.sharing import built_once
 
-AUDIO = FeatureSettings("audio")
-FACE = FeatureSettings("face", face_features=("aus", "pose", "gaze"))
+AUDIO = FeatureSettings(("covarep",))
+FACE = FeatureSettings(("aus", "pose", "gaze"))
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def fill_cache(directory: Path, corpus_root: Path) -> Path:
 
     corpus = Corpus(corpus_root)
     cache = FrameCache(directory)
-    cache.get(corpus, 900, FeatureSettings("audio"))
+    cache.get(corpus, 900, FeatureSettings(("covarep",)))
     (entry,) = [p for p in directory.glob("*.npz") if p.name != HASHES_FILE]
     return entry
 

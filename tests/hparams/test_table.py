@@ -25,10 +25,11 @@ def test_text_defaults_are_those_of_the_text_pipeline() -> None:
 def test_feature_and_window_defaults_are_those_of_the_settings() -> None:
     face = hparams.defaults("face")
     audio = hparams.defaults("audio")
-    assert face["features"]["rate_hz"] == DEFAULT_RATE_HZ["face"]
-    assert audio["features"]["rate_hz"] == DEFAULT_RATE_HZ["audio"]
-    assert face["features"]["face_features"] == FeatureSettings(modality="face").face_features
-    assert audio["features"]["include_formant"] == FeatureSettings().include_formant
+    assert face["features"]["rate_hz"] == DEFAULT_RATE_HZ["clnf"]
+    assert audio["features"]["rate_hz"] == DEFAULT_RATE_HZ["covarep"]
+    assert face["features"]["face_features"] == ("aus", "pose", "gaze")
+    assert audio["features"]["include_formant"] is False
+    assert FeatureSettings().feature_sets == ("covarep",)
     assert audio["windows"] == {"window_s": WindowSettings().window_s, "overlap": 0.5}
 
 

@@ -7,21 +7,22 @@ import pytest
 
 from core import hparams
 from core.config import make_config
-from core.kinds import KINDS, SOURCE_MODALITIES, best_model_file, get_kind, kind_of
+from core.kinds import KINDS, best_model_file, get_kind, kind_of, source_modalities
 from core.kinds.text import MODEL_INFO
 from core.runs import folder
 
 
 def test_every_modality_has_one_kind_in_the_table_order():
-    assert tuple(KINDS) == hparams.MODALITIES
+    assert tuple(KINDS) == ("text", "audio", "face", "fusion")
+    assert set(KINDS) == set(hparams.modalities())
     assert all(kind.name == name for name, kind in KINDS.items())
 
 
 def test_fusion_sources_are_the_fusion_model_mask_order():
-    from core.models.fusion import MODALITIES as MASK_ORDER
+    from core.kinds.fusion_run import LEGACY_SOURCES as MASK_ORDER
 
-    assert get_kind("fusion").sources == SOURCE_MODALITIES == MASK_ORDER
-    assert all(not KINDS[m].sources for m in SOURCE_MODALITIES)
+    assert get_kind("fusion").sources == source_modalities() == MASK_ORDER
+    assert all(not KINDS[m].sources for m in source_modalities())
 
 
 def test_a_kind_is_found_by_name_configuration_or_run_folder(tmp_path):

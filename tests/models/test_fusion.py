@@ -100,3 +100,22 @@ def test_named_methods_take_the_inputs_as_one_mapping_and_agree_with_forward():
     assert torch.equal(model.logits_from_embedding(hidden), logits)
     with pytest.raises(TypeError, match="FusionNet has no attention"):
         model.attend(inputs["audio_emb"])
+
+
+def test_named_inputs_are_the_three_source_layout_when_given_its_inputs():
+    legacy = FusionNet(3, 5, hidden_size=8).eval()
+    named = FusionNet(inputs={"audio_emb": 3, "face_emb": 5, "text_prob": 1}, hidden_size=8)
+    named.load_state_dict(legacy.state_dict(), strict=True)
+    named.eval()
+    audio, face, text, mask = make_inputs()
+    mask[0, 1] = 0
+    assert torch.equal(legacy(audio, face, text, mask), named(audio, face, text, mask))
+    assert named.init_kwargs == {
+        "inputs": {"audio_emb": 3, "face_emb": 5, "text_prob": 1},
+        "hidden_size": 8,
+        "dropout": 0.3,
+    }
+    rebuilt = build_model("FusionNet", named.init_kwargs)
+    rebuilt.load_state_dict(named.state_dict(), strict=True)
+    with pytest.raises(ValueError, match="either inputs"):
+        FusionNet(3, 5, inputs={"audio_emb": 3})

@@ -123,7 +123,7 @@ def test_renders_without_runs(runs_root: Path, open_page: Callable[[], AppTest])
     assert not at.button(key="train_start").disabled
 
 
-@pytest.mark.parametrize("modality", hparams.MODALITIES)
+@pytest.mark.parametrize("modality", hparams.modalities())
 def test_every_hyper_parameter_has_a_widget(
     runs_root: Path, open_page: Callable[[], AppTest], modality: str
 ) -> None:
