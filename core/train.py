@@ -326,6 +326,7 @@ def _new_config(args: argparse.Namespace) -> dict[str, Any]:
         return config
     if not args.modality:
         raise ValueError("name a modality (text, audio, face, fusion) or --resume RUN_DIR")
+    sources: dict[str, Any] | None
     sources = {m: getattr(args, f"{m}_run") for m in source_modalities()}
     if not get_kind(args.modality).sources:
         if given := [f"--{m}-run" for m, run_dir in sources.items() if run_dir]:

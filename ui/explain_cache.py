@@ -12,7 +12,7 @@ run is never served stale results.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -33,6 +33,16 @@ from ui.common import corpus_stamp, open_corpus
 
 if TYPE_CHECKING:  # the explanation module imports Captum, which takes seconds to load
     from core.explain.neural import SessionExplanation
+
+
+_Score = TypeVar("_Score")
+
+
+def _of(expected: type[_Score], score: object) -> _Score:
+    """``score``, checked to be what its run's kind gives (a wrong kind is a bug, said so)."""
+    if not isinstance(score, expected):
+        raise TypeError(f"expected a {expected.__name__}, got a {type(score).__name__}")
+    return score
 
 
 def reads_windows(modality: str) -> bool:
@@ -89,7 +99,7 @@ def loaded_run(run_dir: str, which: str, stamp: float) -> LoadedRun:
     return run
 
 
-def neural_run(run_dir: str, which: str, stamp: float):
+def neural_run(run_dir: str, which: str, stamp: float) -> tuple[Any, dict[str, Any], Any]:
     """An audio or face run's ``(model, config, normaliser)`` (:func:`loaded_run`)."""
     run = loaded_run(run_dir, which, stamp)
     return run.model, run.config, run.normaliser
@@ -105,7 +115,7 @@ def neural_score(
     few MB, so the last 16 participants stay in memory.
     """
     run, corpus = loaded_run(run_dir, which, stamp), corpus_for(root, uploaded)
-    return scoring.score_participant(run, corpus, pid, frame_cache(uploaded))
+    return _of(NeuralScore, scoring.score_participant(run, corpus, pid, frame_cache(uploaded)))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -125,7 +135,7 @@ def neural_explanation(
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def text_model(run_dir: str, stamp: float):
+def text_model(run_dir: str, stamp: float) -> Any:
     """A text run's fitted pipeline (hash-checked when its kind loads it)."""
     return loaded_run(run_dir, "best", stamp).model
 
@@ -149,11 +159,11 @@ def training_ids(run_dir: str) -> set[int]:
 def text_score(run_dir: str, stamp: float, root: str, uploaded: bool, pid: int) -> TextScore:
     """A text run's probability for one participant, with the cached pipeline."""
     run = loaded_run(run_dir, "best", stamp)
-    return scoring.score_participant(run, corpus_for(root, uploaded), pid)
+    return _of(TextScore, scoring.score_participant(run, corpus_for(root, uploaded), pid))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def fusion_run(run_dir: str, stamp: float):
+def fusion_run(run_dir: str, stamp: float) -> LoadedRun:
     """A fusion run (:class:`core.kinds.LoadedRun`), loaded once (:func:`loaded_run`)."""
     return loaded_run(run_dir, "best", stamp)
 
@@ -184,7 +194,7 @@ def fusion_score(
         return text_score(source, checkpoint_stamp(source, "best"), *participant).probability
 
     participant = (root, uploaded, pid)
-    return scoring.score_participant(
+    score = scoring.score_participant(
         fusion_run(run_dir, stamp),
         corpus_for(root, uploaded),
         pid,
@@ -192,6 +202,7 @@ def fusion_score(
         text=text,
         unusable=dict(unusable),
     )
+    return _of(FusionScore, score)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -92,6 +92,8 @@ def window_heatmap(
     windows = explanation.windows
     rows, times = _within(explanation, span)
     if which == "spatial":
+        if explanation.spatial is None:
+            raise ValueError("this model has no spatial gate (only FaceSTRNN has one)")
         values, label, zmin, zmax = explanation.spatial, "spatial gate", 0.0, 1.0
         title = "Spatial gate per time step (FaceSTRNN)"
     else:
@@ -106,7 +108,7 @@ def window_heatmap(
         go.Heatmap(
             x=centres,
             y=[f"window {i + 1} ({_clock(s)})" for i, s in zip(numbers, starts, strict=True)],
-            z=by_window.astype(np.float32),
+            z=np.asarray(by_window, dtype=np.float32),
             zmin=zmin,
             zmax=zmax,
             colorscale="Viridis",

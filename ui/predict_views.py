@@ -5,6 +5,7 @@ Plain functions of the scores the page computed; each draws its part of the scre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def fusion_notes(fusion: FusionScore, pid: int) -> None:
         )
 
 
-def _listed(names) -> str:
+def _listed(names: Iterable[str]) -> str:
     """``a, b and c``."""
     names = list(names)
     return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
@@ -109,7 +110,9 @@ def has_files(modality: str, has: list[str]) -> bool:
     return KINDS[modality].corpus_files in has
 
 
-def in_sample_warnings(results: dict, fusion, fusion_dir: str | None, pid: int) -> None:
+def in_sample_warnings(
+    results: dict, fusion: FusionScore | None, fusion_dir: str | None, pid: int
+) -> None:
     """Say so for every score shown that comes from a run trained on this participant.
 
     The fusion is in-sample when its own run or any of its source runs was trained on the

@@ -312,8 +312,8 @@ def load_windows(
     normaliser, feature_names = _fit_or_check(
         read.frames, ids.get("train", []), "+".join(settings.feature_sets), normaliser
     )
-    length = window_settings.length(settings.rate_hz)
-    hop = window_settings.hop(settings.rate_hz)
+    length = window_settings.length(settings.rate)
+    hop = window_settings.hop(settings.rate)
     sessions = {
         split: [
             (pid, int(label), read.frames[pid])

@@ -79,7 +79,7 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "formant": formats.FORMANT_COLUMNS,
     **{kind: formats.CLNF_FILES[kind][1] for kind in FACE_KINDS},
 }
-_GLOTTAL = [formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL]
+_GLOTTAL = np.array([formats.COVAREP_COLUMNS.index(c) for c in formats.COVAREP_GLOTTAL])
 _VUV = formats.COVAREP_COLUMNS.index("VUV")
 _LEFT_EYE, _RIGHT_EYE = slice(36, 42), slice(42, 48)
 
@@ -161,6 +161,12 @@ class FeatureSettings:
         if data.get("columns") is not None:
             data["columns"] = tuple(data["columns"])
         return cls(**data)
+
+    @property
+    def rate(self) -> float:
+        """Bins per second (``rate_hz``, filled in from the family's default when not given)."""
+        assert self.rate_hz is not None  # set by __post_init__
+        return self.rate_hz
 
     def relevant(self) -> dict:
         """The settings that change the frames (the cache key)."""
@@ -275,7 +281,7 @@ def _audio_frames(
     wanted: KeepBins | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Times ``(n,)`` and values ``(n, F)`` of the session's audio frames at 100 Hz."""
-    rows, covarep, total = read_gated_rows(corpus, pid, "covarep", wanted, settings.rate_hz)
+    rows, covarep, total = read_gated_rows(corpus, pid, "covarep", wanted, settings.rate)
     names = list(formats.COVAREP_COLUMNS)
     if "formant" in settings.feature_sets:
         formant = corpus.formant(pid)  # (n2, 5), small: read whole
@@ -415,7 +421,7 @@ def extract_session(corpus: Corpus, pid: int, settings: FeatureSettings) -> Sess
     if settings.columns is not None:
         chosen = [names.index(c) for c in settings.columns]
         values, names = values[:, chosen], list(settings.columns)  # (n, F) -> (n, C)
-    centres, means = bin_means(times, values, settings.rate_hz)  # (m,), (m, F)
+    centres, means = bin_means(times, values, settings.rate)  # (m,), (m, F)
     del values
     if wanted is not None:
         keep = wanted(centres)

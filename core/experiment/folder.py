@@ -136,7 +136,7 @@ class Experiment:
         threads the run uses (so it gives the same numbers wherever it runs) and its role:
         ``search`` runs never evaluate the test split (:mod:`core.evaluate`).
         """
-        assignment = self.folds[plan.fold] if plan.fold is not None else None
+        assignment = self.folds[plan.fold] if plan.fold is not None and self.folds else None
         config = make_config(
             self.spec.modality,
             self.setup.get("data_root"),
@@ -186,7 +186,7 @@ def make_folds(spec: ExperimentSpec, data_root: str | None) -> list[dict[str, li
     depend on the participants and ``fold_seed`` only, so every configuration and seed
     is trained and scored on the same folds.
     """
-    if spec.protocol != "cv":
+    if spec.protocol != "cv" or spec.folds is None:
         return None
     from core.evaluation.folds import participant_folds
 

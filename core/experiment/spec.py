@@ -208,7 +208,7 @@ def spec_from_dict(data: dict[str, Any], source: str = "<screen>") -> Experiment
         objective=objective,
         protocol=protocol,
         folds=folds,
-        fold_seed=check.whole(data, "fold_seed", *SEED_RANGE, default=0),
+        fold_seed=check.whole(data, "fold_seed", *SEED_RANGE, default=0) or 0,
         seeds=seeds,
         sampler=sampler,
         trials=trials,

@@ -109,10 +109,9 @@ def get_kind(name: str | dict[str, Any]) -> RunKind:
     ValueError
         An unknown modality (the message lists the known ones).
     """
-    if isinstance(name, dict):
-        name = name.get("modality", "")
+    key = str(name.get("modality", "")) if isinstance(name, dict) else name
     try:
-        return KINDS[name]
+        return KINDS[key]
     except KeyError:
         raise ValueError(f"unknown modality {name!r}; expected one of {tuple(KINDS)}") from None
 

@@ -169,7 +169,7 @@ def fusion_inputs(
     tables = {}
     for m, run_dir in config["sources"].items():
         kind = kind_of(run_dir)
-        tables[m] = kind.embed_splits(kind.load(Path(run_dir)), corpus, splits)
+        tables[m] = kind.embed_splits(kind.load(Path(run_dir)), corpus, tuple(splits))
     if "inputs" in config["data"] or "audio_dim" in config["data"]:
         layout = fusion_layout(config["data"])
     else:
@@ -248,6 +248,8 @@ def load_fusion_run(run_dir: Path, which: str = "best") -> tuple[FusionNet, dict
     checkpoint = load_checkpoint(Path(run_dir) / name, map_location="cpu")
     config = checkpoint["config"]
     model = build_model(config["model"]["class"], config["model"]["init_kwargs"])
+    if not isinstance(model, FusionNet):
+        raise CheckpointError(Path(run_dir) / name, f"holds a {type(model).__name__}, not a fusion")
     model.load_state_dict(checkpoint["model_state_dict"])
     return model.eval(), config
 

@@ -26,7 +26,7 @@ from core.kinds.fingerprint import corpus_fingerprint
 from core.models import NeuralClassifier
 from core.runs import folder
 from core.training.batches import WindowBatches
-from core.training.checkpoint import load_checkpoint
+from core.training.checkpoint import CheckpointError, load_checkpoint
 from core.training.device import choose_device, seed_everything
 from core.training.trainers import class_weights_from_participants
 
@@ -35,7 +35,11 @@ def feature_settings(config: dict[str, Any]) -> FeatureSettings:
     """The feature settings of a windowed configuration, as its kind reads them."""
     from core.kinds import get_kind
 
-    return get_kind(config).feature_settings(config["features"])
+    kind = get_kind(config)
+    if not hasattr(kind, "feature_settings"):
+        raise ValueError(f"{kind.name} runs read no windows of frames")
+    settings: FeatureSettings = kind.feature_settings(config["features"])
+    return settings
 
 
 def window_settings(config: dict[str, Any]) -> WindowSettings:
@@ -273,7 +277,12 @@ def load_neural_run(
     config = checkpoint["config"]
     from core.kinds import get_kind
 
-    model = get_kind(config).saved_model(config["model"]["class"], config["model"]["init_kwargs"])
+    kind = get_kind(config)
+    if not hasattr(kind, "saved_model"):
+        raise CheckpointError(
+            Path(run_dir) / name, f"a {kind.name} run is not a windowed neural run"
+        )
+    model = kind.saved_model(config["model"]["class"], config["model"]["init_kwargs"])
     model.load_state_dict(checkpoint["model_state_dict"])
     model.to(device).eval()
     return model, config, Normaliser.from_dict(config["data"]["normaliser"])

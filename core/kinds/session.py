@@ -105,7 +105,7 @@ def session_windows(
             f"trained on {len(expected)}; the files differ from the training data",
         )
     windows = window_settings(config)
-    length, hop = windows.length(settings.rate_hz), windows.hop(settings.rate_hz)
+    length, hop = windows.length(settings.rate), windows.hop(settings.rate)
     x, times = cut_windows(frames.times, frames.values, length, hop)  # (W, T, F), (W, T)
     notes = list(frames.notes)
     if not len(x):
@@ -122,7 +122,7 @@ def session_windows(
         x=normaliser.transform(x, copy=False),
         times=times,
         feature_names=list(frames.feature_names),
-        rate_hz=settings.rate_hz,
+        rate_hz=settings.rate,
         turns=np.zeros((0, 2)) if turns is None else turns,
         notes=notes,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,7 +62,9 @@ class FusionNet(NeuralClassifier):
         super().__init__()
         if (inputs is None) == (audio_dim is None or face_dim is None):
             raise ValueError("give FusionNet either inputs or audio_dim and face_dim")
+        self.init_kwargs: dict[str, Any]
         if inputs is None:
+            assert audio_dim is not None and face_dim is not None  # checked just above
             self.init_kwargs = {"audio_dim": int(audio_dim), "face_dim": int(face_dim)}
             inputs = {"audio_emb": int(audio_dim), "face_emb": int(face_dim), "text_prob": 1}
         else:
