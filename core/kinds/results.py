@@ -30,24 +30,24 @@ N_BOOT = 1000
 def evaluation_key(run_dir: Path, n_boot: int = N_BOOT) -> dict[str, Any] | None:
     """What a saved evaluation was computed from, and must still match to be current.
 
-    The best model's file, its modification time and size (its checkpoint stores the
-    fingerprint of the corpus it was trained on); the sha256 of the corpus's label files
-    (the participants' splits and labels the metrics use); for a fusion run, the sha256
-    of each source run's model (a retrained source changes the fusion's inputs); and
-    ``n_boot``. A resumed run that saves a better model, relabelled participants or a
-    retrained source make the saved evaluation stale. None without a best model.
+    The best model's file name and sha256 (its checkpoint stores the fingerprint of the
+    corpus it was trained on; the content, not the modification time, so a copied run
+    or experiment, whose files have new times, keeps its evaluations); the sha256 of the
+    corpus's label files (the participants' splits and labels the metrics use); for a
+    fusion run, the sha256 of each source run's model (a retrained source changes the
+    fusion's inputs); and ``n_boot``. A resumed run that saves a better model,
+    relabelled participants or a retrained source make the saved evaluation stale.
+    None without a best model.
     """
     run_dir = Path(run_dir)
     checkpoint = best_model_file(run_dir)
     if checkpoint is None:
         return None
-    stat = checkpoint.stat()
     config = folder.read_config(run_dir)
     config = config if isinstance(config, dict) else {}
     key = {
         "checkpoint": checkpoint.name,
-        "mtime_ns": stat.st_mtime_ns,
-        "size": stat.st_size,
+        "sha256": file_sha256(checkpoint),
         "n_boot": int(n_boot),
         "labels": labels_digest(run_corpus_key(config)),
     }

@@ -119,6 +119,26 @@ def test_a_saved_evaluation_is_stale_once_the_labels_change(small_corpus, tmp_pa
     assert read_evaluation(run_dir) is None
 
 
+def test_a_copied_run_keeps_its_evaluation_and_a_changed_model_does_not(small_corpus, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    folder.write_config(run_dir, {"modality": "audio", "data": {"root": str(small_corpus)}})
+    (run_dir / folder.BEST).write_bytes(b"a model")
+    splits = {"dev": {"no_labels": "-"}, "test": {"no_labels": "-"}}
+    evaluation = {"key": evaluation_key(run_dir), "evaluated": 0.0, "splits": splits}
+    folder.write_json_atomic(run_dir / EVALUATION_FILE, evaluation)
+    # cp -r without -p: every file gets a new modification time
+    copy = Path(shutil.copytree(run_dir, tmp_path / "copy", copy_function=shutil.copy))
+    os.utime(copy / folder.BEST, ns=(1, 1))
+    assert read_evaluation(copy) == evaluation
+    # other weights of the same size, saved (as checkpoints are) under the old time
+    stamp = (copy / folder.BEST).stat().st_mtime_ns
+    (copy / "new").write_bytes(b"A model")
+    os.replace(copy / "new", copy / folder.BEST)
+    os.utime(copy / folder.BEST, ns=(stamp, stamp))
+    assert read_evaluation(copy) is None
+
+
 def _point_source(run_dir: Path, modality: str, source: Path) -> None:
     """Make the fusion run ``run_dir`` name ``source`` as its ``modality`` run."""
     config = folder.read_config(run_dir)
