@@ -17,7 +17,7 @@ import pytest
 CORE = Path(__file__).resolve().parents[1] / "core"
 
 LAYERS = {
-    1: ("data", "models", "evaluation", "hparams", "config", "errors", "files"),
+    1: ("data", "models", "evaluation", "hparams", "config", "errors", "files", "states"),
     2: ("training",),
     3: ("runs",),
     4: ("kinds", "scoring", "train", "evaluate", "runs_table", "run_groups"),

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.states import RunState
 from core.training.callbacks import (
     Callback,
     Checkpointing,
@@ -31,7 +32,6 @@ from core.training.checkpoint import to_plain
 from core.training.early_stopping import non_finite_reason
 from core.training.history import epoch_record
 from core.training.resume import restore_trainer, trainer_payload
-from core.training.state import RunState
 
 __all__ = ["BaseTrainer", "Callback", "TqdmProgress"]
 
@@ -93,7 +93,7 @@ class BaseTrainer(ABC):
     status : RunState or None
         None before :meth:`train`; *running* while it trains; then how it ended:
         *completed*, *early-stopped*, *stopped* or *failed*
-        (:class:`core.training.state.RunState`).
+        (:class:`core.states.RunState`).
     stop_reason : str or None
         Why the run ended early.
     """

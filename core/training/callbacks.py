@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from tqdm.auto import tqdm
 
+from core.states import RunState
 from core.training.checkpoint import BEST_NAME, LATEST_NAME, save_checkpoint, to_plain
 from core.training.early_stopping import (
     EarlyStoppingState,
     early_stopping_decision,
     resumed_state,
 )
-from core.training.state import RunState
 
 if TYPE_CHECKING:
     from core.training.base import BaseTrainer

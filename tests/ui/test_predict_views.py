@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ui.predict_views import MODALITIES, fusion_value, missing_modality, percent
+from ui.predict_views import fusion_value, missing_modality, own_kinds, percent
 
 
 def test_percent_and_missing_scores() -> None:
@@ -21,5 +21,5 @@ def test_the_fusion_is_shown_only_with_every_input() -> None:
 
 
 def test_the_modalities_scored_from_files_leave_out_the_fusion() -> None:
-    assert MODALITIES == ("text", "audio", "face")
+    assert own_kinds() == ("text", "audio", "face")
     assert missing_modality("audio", 301, None)["error"] == "participant 301 has no audio files"
