@@ -38,8 +38,10 @@ PRELOAD = ("torch", "core.train", "core.experiment.task")
 """Modules local workers import when they start."""
 AHEAD = 2
 """Runs kept queued beyond the workers (grid and random), so no worker waits for an ask."""
-DELETE_WAIT_S = 5.0
-"""How long the driver watches a run that stopped on its own for its folder to go."""
+DELETE_WAIT_S = 45.0
+"""How long an ending driver watches the folder of a run stopped from outside the
+experiment: deleting a run stops it first (waiting up to 40 s for it) and then removes
+its files, so a folder that goes meanwhile was deleted."""
 LOCK_WAIT_S = 10.0
 """How long a new driver waits for one that is just ending (a resume right after a stop)."""
 CONNECT_TIMEOUT_S = 10.0
@@ -528,6 +530,7 @@ class Driver:
                 break
             if not done:
                 time.sleep(POLL_S)
+        self._settle_outside_stops()
         return "stopped" if self.stopping or self._unfinished() else "completed"
 
     def _unfinished(self) -> bool:
@@ -586,15 +589,10 @@ class Driver:
         else:
             outcome = future.result()
         if self._ended_from_outside(outcome):
-            if self._deleted(plan):
-                outcome = {
-                    **outcome,
-                    "state": "deleted",
-                    "reason": "its run folder was deleted while the experiment ran",
-                }
-                self.deleted.append(plan.name)
+            if not (self.exp.run_dir(plan) / folder.CONFIG).is_file():
+                outcome = self._deleted(plan.name, outcome)
             elif outcome["state"] == "stopped":
-                self.stopped_outside.append(plan.name)
+                self.stopped_outside.append(plan.name)  # or being deleted: see _settle
         earlier = self.outcomes.get(plan.name) or {}
         if plan.name in self.retry and earlier.get("state") == "failed":
             previous = earlier.pop("earlier", [])
@@ -617,20 +615,27 @@ class Driver:
         state = outcome.get("state")
         return state == "stopped" or (state == "failed" and not outcome.get("reason"))
 
-    def _deleted(self, plan: RunPlan) -> bool:
-        """Whether a run that did not succeed had its folder deleted (``core.runs delete``).
+    def _deleted(self, name: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        """The outcome of a run whose folder was deleted while it ran."""
+        self.deleted.append(name)
+        reason = "its run folder was deleted while the experiment ran"
+        return {**outcome, "state": "deleted", "reason": reason}
 
-        Deleting a running run stops it first, then removes its files: the task may
-        report the stop before the folder goes, so a stopped run is watched a moment.
+    def _settle_outside_stops(self) -> None:
+        """Tell the runs deleted from those stopped from outside, once all else is done.
+
+        ``core.runs delete`` stops a running run first, waits for it, then removes its
+        files: the run's task reports *stopped* before its folder goes. Its folder is
+        watched for up to :data:`DELETE_WAIT_S`; one that goes was deleted.
         """
-        config = self.exp.run_dir(plan) / folder.CONFIG
         deadline = time.monotonic() + DELETE_WAIT_S
-        while config.is_file():
-            status = folder.read_json(self.exp.run_dir(plan) / folder.STATUS) or {}
-            if status.get("state") != "stopped" or time.monotonic() > deadline:
-                return False
+        while self.stopped_outside and time.monotonic() < deadline:
+            for name in list(self.stopped_outside):
+                if not (self.exp.path / exp_folder.RUNS / name / folder.CONFIG).is_file():
+                    self.stopped_outside.remove(name)
+                    self.outcomes[name] = self._deleted(name, self.outcomes[name])
+                    folder.write_json_atomic(self.exp.file(exp_folder.OUTCOMES), self.outcomes)
             time.sleep(POLL_S)
-        return True
 
     def _tell(self, number: int) -> None:
         """Tell the study a configuration's objective, or that it failed; stopped: later."""
@@ -719,7 +724,12 @@ def drive(
     with driver_lock(exp):
         changes = corpus_changes_since_created(exp)
         if changes and not allow_changed_data:
-            raise InvalidRequest(changed_data_message(exp, changes))
+            refusal = changed_data_message(exp, changes)
+            # Said where the dashboard looks too; the experiment is as it was: stopped.
+            before = folder.read_json(exp.file(exp_folder.DRIVER)) or {}
+            kept = before.get("state") if before.get("state") != "running" else None
+            write_driver(exp, kept or "stopped", refusal, refused=time.time())
+            raise InvalidRequest(refusal)
         try:
             request = folder.read_json(exp.file(exp_folder.STOP)) or {}
         except (OSError, ValueError):  # unreadable: as if written by an earlier stop
@@ -779,12 +789,12 @@ def _ending(
         if deleted:
             said.append(
                 f"{_listed(deleted)} {'were' if len(deleted) > 1 else 'was'} deleted while "
-                "the experiment ran (resume trains them again)"
+                f"the experiment ran (resume trains {'them' if len(deleted) > 1 else 'it'} again)"
             )
         if outside:
             said.append(
                 f"{_listed(outside)} {'were' if len(outside) > 1 else 'was'} stopped from "
-                "outside the experiment (resume carries them on)"
+                f"outside the experiment (resume carries {'them' if len(outside) > 1 else 'it'} on)"
             )
         return "stopped", "not asked to stop: " + "; ".join(said)
     if state == "stopped":

@@ -72,7 +72,7 @@ def test_more_workers_than_cores_are_capped_saying_why(
 def test_a_torn_last_journal_record_is_set_aside_and_the_study_carries_on(
     small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = ONE_RUN.replace("[fixed]", '[search]\nhidden_size = [8, 16, 32]\n\n[fixed]')
+    text = ONE_RUN.replace("[fixed]", "[search]\nhidden_size = [8, 16, 32]\n\n[fixed]")
     out = _created(tmp_path, small_corpus, text)
     exp = Experiment(out)
     study = open_study(exp)
@@ -98,7 +98,7 @@ def test_a_torn_last_journal_record_is_set_aside_and_the_study_carries_on(
 def test_an_unreadable_journal_is_rebuilt_from_the_runs_records(
     small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = ONE_RUN.replace("[fixed]", '[search]\nhidden_size = [8, 16, 32]\n\n[fixed]')
+    text = ONE_RUN.replace("[fixed]", "[search]\nhidden_size = [8, 16, 32]\n\n[fixed]")
     out = _created(tmp_path, small_corpus, text)
     exp = Experiment(out)
     study = open_study(exp)
@@ -131,4 +131,137 @@ def _copy_corpus(corpus: Path, to: Path) -> Path:
 
 def _status_states(out: Path) -> dict[str, tuple[str, str | None]]:
     status = experiment_status(out)
-    return {r["name"]: (r["state"], r["reason"]) for c in status["configurations"] for r in c["runs"]}
+    return {
+        r["name"]: (r["state"], r["reason"]) for c in status["configurations"] for r in c["runs"]
+    }
+
+
+# --- item 3: a full disk ----------------------------------------------------------------
+def test_runs_failed_on_a_full_disk_are_tried_again_by_resume(
+    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.experiment import engine
+    from core.runs.manager import delete_run
+    from tests.experiment.full_disk import FLAG
+
+    two_folds = ONE_RUN.replace('protocol = "dev"', 'protocol = "cv"\nfolds = 2')
+    out = _created(tmp_path, small_corpus, two_folds)
+    full = tmp_path / "disk-is-full"
+    full.touch()
+    monkeypatch.setenv(FLAG, str(full))
+    monkeypatch.setattr(engine, "PRELOAD", (*engine.PRELOAD, "tests.experiment.full_disk"))
+    assert main(["resume", str(out), "--workers", "1"]) == 1
+    states = _status_states(out)
+    assert [s for s, _ in states.values()] == ["failed", "failed"]
+    assert all(r.startswith("no space left on device") for _, r in states.values())
+    record = folder.read_json(out / "driver.json")
+    assert (record["runs_failed"], record["runs_succeeded"]) == (2, 0)
+    assert record["state"] == "failed" and "all 2 runs failed" in record["reason"]
+    full.unlink()  # space freed
+    # Deleting a failed run asks for it to be tried again, even with --no-retry-failed.
+    delete_run(out / "runs" / "c000-s0-f0")
+    assert main(["resume", str(out), "--workers", "1", "--no-retry-failed"]) == 1
+    states = _status_states(out)
+    assert (states["c000-s0-f0"][0], states["c000-s0-f1"][0]) == ("completed", "failed")
+    # A plain resume tries the failed run again.
+    assert main(["resume", str(out), "--workers", "1"]) == 0
+    status = experiment_status(out)
+    (entry,) = status["configurations"]
+    assert [r["state"] for r in entry["runs"]] == ["completed", "completed"]
+    assert entry["mean"] is not None and status["best"]["id"] == "c000"
+    earlier = folder.read_json(out / "outcomes.json")["c000-s0-f1"]["earlier"]
+    assert [e["state"] for e in earlier] == ["failed"]  # the full disk
+    (trial,) = open_study(Experiment(out)).get_trials(deepcopy=False)
+    assert (trial.state.name, trial.value) == ("COMPLETE", entry["mean"])
+
+
+# --- item 2: a changed corpus -------------------------------------------------------------
+def _swap_labels(root: Path, name: str) -> list[int]:
+    """Swap the labels (every column) of a depressed and a non-depressed participant."""
+    import pandas as pd
+
+    table = pd.read_csv(root / name)
+    one = table.index[table["PHQ8_Binary"] == 1][0]
+    zero = table.index[table["PHQ8_Binary"] == 0][0]
+    columns = [c for c in table.columns if c != "Participant_ID"]
+    table.loc[[one, zero], columns] = table.loc[[zero, one], columns].to_numpy()
+    table.to_csv(root / name, index=False)
+    return [int(table.loc[one, "Participant_ID"]), int(table.loc[zero, "Participant_ID"])]
+
+
+def _dev_labels(run: Path) -> dict[int, int]:
+    saved = folder.read_json(run / folder.EVALUATION)
+    return {int(p["id"]): int(p["label"]) for p in saved["splits"]["dev"]["report"]["participants"]}
+
+
+def test_a_changed_corpus_is_refused_unless_allowed_and_never_mixed(
+    small_corpus: Path, tmp_path: Path, capsys
+) -> None:
+    from core.data import formats
+
+    corpus = _copy_corpus(small_corpus, tmp_path / "daic")
+    two_configurations = ONE_RUN.replace("[fixed]", "[search]\nhidden_size = [8, 16]\n\n[fixed]")
+    out = _created(tmp_path, corpus, two_configurations)
+    assert main(["resume", str(out), "--workers", "1"]) == 0
+    old = {run.name: _dev_labels(run) for run in (out / "runs").iterdir()}
+    assert sorted(old) == ["c000-s0", "c001-s0"]
+    swapped = _swap_labels(corpus, formats.TRAIN_LABELS) + _swap_labels(corpus, formats.DEV_LABELS)
+    capsys.readouterr()
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*") if p.is_file()}
+    assert main(["resume", str(out), "--workers", "1"]) == 1
+    error = capsys.readouterr().err
+    assert "the corpus changed since the experiment was created" in error
+    assert "the label files changed" in error and "--allow-changed-data" in error
+    assert "the corpus changed" in experiment_status(out)["reason"]  # the dashboard says so
+    assert {p: p.stat().st_mtime_ns for p in (out / "runs").rglob("*") if p.is_file()} == stamps
+    assert main(["resume", str(out), "--workers", "1", "--allow-changed-data"]) == 0
+    (aside,) = (out / "superseded").iterdir()
+    assert {run.name: _dev_labels(run) for run in (aside / "runs").iterdir()} == old  # kept
+    new = {run.name: _dev_labels(run) for run in (out / "runs").iterdir()}
+    assert sorted(new) == ["c000-s0", "c001-s0"]
+    dev = swapped[2:]
+    for name, labels in new.items():  # every run on the new labels
+        assert [labels[pid] for pid in dev] == [1 - old[name][pid] for pid in dev]
+    notes = folder.read_json(out / "driver.json")["notes"]
+    assert any("the corpus changed" in n and "set aside" in n for n in notes)
+    assert experiment_status(out)["state"] == "completed"
+    assert main(["resume", str(out), "--workers", "1"]) == 0  # the new corpus is its own now
+
+
+# --- item 8: a run deleted while the experiment runs ----------------------------------------
+def test_a_run_deleted_while_the_experiment_runs_is_named_not_taken_for_a_stop(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from core.experiment import start_experiment
+    from core.runs.manager import delete_run
+    from core.runs.process import is_alive
+
+    long_run = ONE_RUN.replace("max_epochs = 1", "max_epochs = 500\npatience = 100")
+    spec = load_spec(write_spec(tmp_path / "long.toml", text=long_run))
+    out = start_experiment(
+        spec, data=small_corpus, out=tmp_path / "experiments" / "long", workers=1
+    )
+    run = out / "runs" / "c000-s0"
+    deadline = time.monotonic() + 300
+    while not (
+        (folder.read_json(run / folder.STATUS) or {}).get("state") == "running"
+        and (run / folder.LATEST).is_file()
+    ):
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.05)
+    delete_run(run)
+    assert not run.exists()
+    while True:
+        record = folder.read_json(out / "driver.json") or {}
+        if record.get("state") != "running" or not is_alive(record["pid"], record["proc_start"]):
+            break
+        assert time.monotonic() < deadline, "the driver did not end"
+        time.sleep(0.1)
+    status = experiment_status(out)
+    assert status["state"] == "stopped"
+    assert not status["reason"].startswith("asked to stop")
+    assert "run c000-s0 was deleted while the experiment ran" in status["reason"]
+    assert record["deleted"] == ["c000-s0"]
+    assert folder.read_json(out / "outcomes.json")["c000-s0"]["state"] == "deleted"
