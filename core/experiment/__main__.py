@@ -4,9 +4,11 @@ Usage::
 
     python -m core.experiment run SPEC.toml [--data ROOT] [--out DIR] [--workers N]
                                             [--scheduler ADDRESS] [--json]
+                                            [--no-retry-failed] [--allow-changed-data]
     python -m core.experiment status DIR [--json]
     python -m core.experiment stop DIR [--timeout S]
     python -m core.experiment resume DIR [--workers N] [--scheduler ADDRESS] [--json]
+                                         [--no-retry-failed] [--allow-changed-data]
     python -m core.experiment promote DIR [--workers N] [--scheduler ADDRESS] [--json]
     python -m core.experiment compare DIR A B [--metric M] [--json]
 
@@ -16,6 +18,12 @@ carries on the same folder (finished runs are not trained again). ``compare`` te
 whether configuration A (``c000``) differs from B on their means over seeds (the figure
 ``status`` gives): a paired bootstrap over participants, each resample scoring every seed
 of both; DeLong's test for AUROC when each has a single seed.
+
+``resume`` (and ``run`` on an existing folder) tries again the runs recorded as failed
+(``--no-retry-failed``: only those whose folder was deleted), and refuses a corpus that
+changed since the experiment was created unless given ``--allow-changed-data`` (then
+every run is set aside and trained again). ``--workers`` above this machine's cores is
+capped at the cores, with a note, unless a ``--scheduler`` is given.
 
 ``--scheduler`` is checked at once: its form (``tcp://HOST:PORT``), then, before the
 experiment folder is created, that the scheduler answers and that it and its workers can
@@ -62,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
             "project: docs/scale-out.md)",
         )
         sub.add_argument("--json", action="store_true", help="print the status as JSON")
+    for sub in (run, commands.choices["resume"]):
+        sub.add_argument(
+            "--retry-failed",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="try again the runs recorded as failed, e.g. after a full disk (default); "
+            "with --no-retry-failed only failed runs whose folder was deleted are tried again",
+        )
+        sub.add_argument(
+            "--allow-changed-data",
+            action="store_true",
+            help="carry on although the corpus changed since the experiment was created: "
+            "every run is set aside (kept in superseded/) and trained again on the new data",
+        )
     commands.choices["resume"].add_argument(  # set by the dashboard's background launch
         "--requested-at", type=float, default=None, help=argparse.SUPPRESS
     )
@@ -156,6 +178,7 @@ def _show(exp_dir: Path, as_json: bool) -> dict[str, Any]:
 
 def _act(args: argparse.Namespace) -> int:
     from core.experiment import control, engine
+    from core.experiment.folder import Experiment, local_workers
 
     if args.command == "status":
         _show(Path(args.dir), args.json)
@@ -170,7 +193,10 @@ def _act(args: argparse.Namespace) -> int:
         print(control.stop(Path(args.dir), args.timeout))
         return 0
     if args.command == "promote":
-        record = control.promote(Path(args.dir), args.workers, args.scheduler)
+        workers, capped = local_workers(args.workers, args.scheduler)
+        if capped:
+            print(f"note: {capped}", file=sys.stderr)
+        record = control.promote(Path(args.dir), args.workers and workers, args.scheduler)
         _show(Path(args.dir), args.json)
         return 0 if record["state"] == "completed" else 1
     if args.command == "run":
@@ -183,7 +209,17 @@ def _act(args: argparse.Namespace) -> int:
         exp_dir = create(spec, args.data, args.out, args.workers, args.scheduler)
     else:
         exp_dir = Path(args.dir)
-    engine.drive(exp_dir, args.workers, args.scheduler, getattr(args, "requested_at", None))
+    scheduler = args.scheduler or Experiment(exp_dir).setup.get("scheduler")
+    if capped := local_workers(args.workers, scheduler)[1]:
+        print(f"note: {capped}", file=sys.stderr)
+    engine.drive(
+        exp_dir,
+        args.workers,
+        args.scheduler,
+        getattr(args, "requested_at", None),
+        retry_failed=args.retry_failed,
+        allow_changed_data=args.allow_changed_data,
+    )
     status = _show(exp_dir, args.json)
     failed = any(e["n_failed"] for e in status["configurations"])
     return 1 if failed else 0

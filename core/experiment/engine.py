@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,19 +36,48 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 PRELOAD = ("torch", "core.train", "core.experiment.task")
 """Modules local workers import when they start."""
+AHEAD = 2
+"""Runs kept queued beyond the workers (grid and random), so no worker waits for an ask."""
+DELETE_WAIT_S = 45.0
+"""How long an ending driver watches the folder of a run stopped from outside the
+experiment: deleting a run stops it first (waiting up to 40 s for it) and then removes
+its files, so a folder that goes meanwhile was deleted."""
 LOCK_WAIT_S = 10.0
 """How long a new driver waits for one that is just ending (a resume right after a stop)."""
 CONNECT_TIMEOUT_S = 10.0
 """How long the driver waits for a ``--scheduler`` to answer before saying none does."""
 SCHEDULER_SCHEMES = ("tcp", "tls")
 """The protocols of a scheduler address this project documents (docs/scale-out.md)."""
+SUPERSEDED = "superseded"
+"""Where runs trained on a corpus that has changed since are kept (``--allow-changed-data``)."""
 REPO_ROOT = Path(__file__).resolve().parents[2]
 """The repository folder: what the scheduler and the workers must be able to import."""
 
 
 # --- the study ------------------------------------------------------------------------
-def open_study(exp: Experiment) -> Any:
-    """The experiment's Optuna study (journal file in its folder), created if missing."""
+def open_study(exp: Experiment, notes: list[str] | None = None) -> Any:
+    """The experiment's Optuna study (journal file in its folder), created if missing.
+
+    A journal whose last record was cut short (a crash or a full disk mid-write) has that
+    record set aside (:func:`repair_journal`); a journal that still cannot be read is set
+    aside whole and the study rebuilt from the runs' own records (:func:`rebuild_study`).
+    What was done is added to ``notes``.
+    """
+    notes = [] if notes is None else notes
+    if note := repair_journal(exp):
+        notes.append(note)
+    try:
+        return _load_study(exp)
+    except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
+        kept = _set_aside(exp.file(exp_folder.STUDY), "unreadable")
+        notes.append(
+            f"the study journal could not be read ({_first_line(error)}); it was kept as "
+            f"{kept.name} and the study rebuilt from the runs' own records"
+        )
+        return rebuild_study(exp, set_aside=False)
+
+
+def _load_study(exp: Experiment) -> Any:
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -61,6 +91,141 @@ def open_study(exp: Experiment) -> Any:
         direction=exp.spec.direction,
         load_if_exists=True,
     )
+
+
+def _set_aside(path: Path, why: str) -> Path:
+    """Rename ``path`` to ``NAME.WHY-STAMP`` beside it (nothing saved is lost)."""
+    kept = path.with_name(f"{path.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    path.rename(kept)
+    return kept
+
+
+def repair_journal(exp: Experiment) -> str | None:
+    """Set aside a torn last record of the study journal; say what was done, or None.
+
+    Every record of the journal is one line. A last line without its line end was cut
+    short while being written: Optuna skips it, but the next record appended would join
+    it into one line that no later read can decode. Its bytes go to
+    ``study.journal.torn`` (appended, kept) and the journal is cut back to its last whole
+    record; the trial that record belonged to is carried on by the runs' own records.
+    """
+    path = exp.file(exp_folder.STUDY)
+    if not path.is_file():
+        return None
+    with open(path, "rb+") as journal:
+        size = journal.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        journal.seek(max(0, size - 1))
+        if journal.read(1) == b"\n":
+            return None
+        # find the last line end, reading back in blocks
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            journal.seek(start)
+            block = journal.read(end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                keep = start + cut + 1
+                break
+            end = start
+        else:
+            keep = 0
+        journal.seek(keep)
+        torn = journal.read()
+        torn_file = path.with_name(path.name + ".torn")
+        with open(torn_file, "ab") as aside:
+            aside.write(torn + b"\n")
+            aside.flush()
+            os.fsync(aside.fileno())
+        journal.truncate(keep)
+        journal.flush()
+        os.fsync(journal.fileno())
+    note = (
+        f"the study journal's last record was cut short ({len(torn)} bytes, a crash or a full "
+        f"disk while it was written); it was set aside in {torn_file.name} and the "
+        "experiment carries on from its runs' own records"
+    )
+    log.warning("%s", note)
+    return note
+
+
+def rebuild_study(
+    exp: Experiment, reopen: frozenset[str] | set[str] = frozenset(), set_aside: bool = True
+) -> Any:
+    """A new study holding the experiment's configurations, from their runs' records.
+
+    The runs are the truth: each configuration recorded in ``configurations.json`` is
+    added with its own trial number and parameters, *complete* with its objective when
+    all its runs succeeded, *failed* when all ended and one failed, and *running* (open,
+    to be driven) otherwise or when its ID is in ``reopen``. A trial number with no
+    recorded configuration (asked by a driver that died before recording it) is added as
+    failed, without parameters. The old journal, if any, is kept beside it.
+
+    Parameters
+    ----------
+    exp : Experiment
+        The experiment.
+    reopen : set of str
+        Configuration IDs to open again (their failed runs are tried again).
+    set_aside : bool, default True
+        Rename the current journal first (False: it is gone already).
+
+    Returns
+    -------
+    optuna.Study
+    """
+    from optuna.trial import TrialState, create_trial
+
+    path = exp.file(exp_folder.STUDY)
+    if set_aside and path.exists():
+        _set_aside(path, "before-rebuild")
+    study = _load_study(exp)
+    configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
+    by_number = {int(info["trial"]): (cid, info) for cid, info in configurations.items()}
+    space = distributions(exp)
+    grid_ids = _grid_ids(study.sampler)
+    for number in range(max(by_number, default=-1) + 1):
+        if number not in by_number:
+            study.add_trial(create_trial(state=TrialState.FAIL))
+            continue
+        cid, info = by_number[number]
+        params = info.get("params", {})
+        (entry,) = configuration_entries(exp, only=cid)
+        states = [r["state"] for r in entry["runs"]]
+        if cid in reopen or any(s not in SUCCEEDED and s != "failed" for s in states):
+            state, value = TrialState.RUNNING, None
+        elif "failed" in states or entry["mean"] is None:
+            state, value = TrialState.FAIL, None
+        else:
+            state, value = TrialState.COMPLETE, entry["mean"]
+        attrs = {}
+        if grid_ids is not None:
+            key = tuple(params[name] for name in study.sampler._param_names)
+            attrs = {"search_space": study.sampler._search_space, "grid_id": grid_ids[key]}
+        study.add_trial(
+            create_trial(
+                state=state,
+                value=value,
+                params=params,
+                distributions={k: space[k] for k in params},
+                system_attrs=attrs,
+            )
+        )
+    return study
+
+
+def _grid_ids(sampler: Any) -> dict[tuple, int] | None:
+    """A grid sampler's grid point -> its ID (what it records on a trial), else None.
+
+    Optuna's ``GridSampler`` numbers its points in a shuffled order it keeps in
+    ``_all_grids`` and names its parameters in ``_param_names``; a trial added to the
+    study must carry the ID of its point, or the sampler would ask for the point again.
+    """
+    if not hasattr(sampler, "_all_grids"):
+        return None
+    return {tuple(point): i for i, point in enumerate(sampler._all_grids)}
 
 
 def make_sampler(exp: Experiment) -> Any:
@@ -308,6 +473,10 @@ def driver_lock(exp: Experiment) -> Iterator[None]:
 class Driver:
     """Ask, submit, collect, tell, until every trial has ended or a stop is asked.
 
+    Trials are asked a few at a time, as workers come free (:data:`AHEAD`), never all at
+    once: asking slows as the study grows, and a driver busy asking neither collects
+    results nor sees a stop.
+
     Parameters
     ----------
     exp : Experiment
@@ -317,23 +486,38 @@ class Driver:
     client : distributed.Client
         Where the runs go.
     workers : int
-        How many workers share the work (paces TPE's asks).
+        How many workers share the work (paces the asks).
+    retry : set of str
+        Runs recorded as failed that are tried again.
     """
 
-    def __init__(self, exp: Experiment, study: Any, client: Any, workers: int) -> None:
+    def __init__(
+        self,
+        exp: Experiment,
+        study: Any,
+        client: Any,
+        workers: int,
+        retry: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
         self.exp, self.study, self.client, self.workers = exp, study, client, workers
         self.configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
         self.outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
+        self.retry = set(retry)
         self.open: dict[int, set[str]] = {}  # trial number -> runs not yet ended
         self.futures: dict[Any, tuple[int, RunPlan]] = {}
         self.stopping = False
+        self.asked = 0
+        self.deleted: list[str] = []  # runs whose folder was deleted while they ran
+        self.stopped_outside: list[str] = []  # runs stopped by someone, not by a stop
         self.resources = {"GPU": 1} if uses_gpu(exp) else None
 
     def run(self) -> str:
         """Drive the experiment; return its final state (completed or stopped)."""
         import optuna
 
-        for trial in self.study.get_trials(deepcopy=False):
+        trials = self.study.get_trials(deepcopy=False)
+        self.asked = len(trials)
+        for trial in trials:
             if trial.state == optuna.trial.TrialState.RUNNING:
                 self._submit_trial(trial.number, trial.params)
         while True:
@@ -344,10 +528,11 @@ class Driver:
             done = [f for f in self.futures if f.done()]
             for future in done:
                 self._collect(future)
-            if not self.futures:
+            if not self.futures and (self.stopping or self.asked >= self.exp.spec.trials):
                 break
             if not done:
                 time.sleep(POLL_S)
+        self._settle_outside_stops()
         return "stopped" if self.stopping or self._unfinished() else "completed"
 
     def _unfinished(self) -> bool:
@@ -357,13 +542,15 @@ class Driver:
         return any(t.state == running for t in self.study.get_trials(deepcopy=False))
 
     def _ask_more(self) -> None:
-        """Ask new trials: all at once for grid and random; TPE while workers are idle."""
-        asked = len(self.study.get_trials(deepcopy=False))
-        while asked < self.exp.spec.trials:
-            if self.exp.spec.sampler == "tpe" and len(self.futures) >= self.workers:
-                return
+        """Ask new trials while fewer runs than the workers (and :data:`AHEAD`) are queued.
+
+        TPE asks only for idle workers, so that each ask learns from as many results as
+        possible; grid and random keep a few runs queued beyond the workers.
+        """
+        ahead = 0 if self.exp.spec.sampler == "tpe" else AHEAD
+        while self.asked < self.exp.spec.trials and len(self.futures) < self.workers + ahead:
             trial = self.study.ask(distributions(self.exp))
-            asked += 1
+            self.asked += 1
             self._submit_trial(trial.number, trial.params)
 
     def _submit_trial(self, number: int, params: dict[str, Any]) -> None:
@@ -375,7 +562,8 @@ class Driver:
         from core.experiment.task import run_task
 
         for plan in self.exp.plans(cid):
-            if (self.outcomes.get(plan.name) or {}).get("state") == "failed":
+            earlier = self.outcomes.get(plan.name) or {}
+            if earlier.get("state") == "failed" and plan.name not in self.retry:
                 continue  # recorded with its reason; not tried again
             config_file = self.exp.config_file(plan)
             if not config_file.exists():
@@ -402,12 +590,54 @@ class Driver:
             outcome = {"state": "failed", "reason": f"{type(error).__name__}: {error}"}
         else:
             outcome = future.result()
+        if self._ended_from_outside(outcome):
+            if not (self.exp.run_dir(plan) / folder.CONFIG).is_file():
+                outcome = self._deleted(plan.name, outcome)
+            elif outcome["state"] == "stopped":
+                self.stopped_outside.append(plan.name)  # or being deleted: see _settle
+        earlier = self.outcomes.get(plan.name) or {}
+        if plan.name in self.retry and earlier.get("state") == "failed":
+            previous = earlier.pop("earlier", [])
+            outcome["earlier"] = [*previous, earlier]  # the failures before this try
         log.info("%s: %s %s", plan.name, outcome["state"], outcome.get("reason") or "")
         self.outcomes[plan.name] = outcome
         folder.write_json_atomic(self.exp.file(exp_folder.OUTCOMES), self.outcomes)
         self.open[number].discard(plan.name)
         if not self.open[number]:
             self._tell(number)
+
+    def _ended_from_outside(self, outcome: dict[str, Any]) -> bool:
+        """Whether a run ended neither by itself nor by the experiment's stop.
+
+        A stopped run while the experiment is not stopping, or a failed one that left no
+        status saying why (its folder deleted as it ended).
+        """
+        if self.stopping or self.exp.stop_requested():
+            return False
+        state = outcome.get("state")
+        return state == "stopped" or (state == "failed" and not outcome.get("reason"))
+
+    def _deleted(self, name: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        """The outcome of a run whose folder was deleted while it ran."""
+        self.deleted.append(name)
+        reason = "its run folder was deleted while the experiment ran"
+        return {**outcome, "state": "deleted", "reason": reason}
+
+    def _settle_outside_stops(self) -> None:
+        """Tell the runs deleted from those stopped from outside, once all else is done.
+
+        ``core.runs delete`` stops a running run first, waits for it, then removes its
+        files: the run's task reports *stopped* before its folder goes. Its folder is
+        watched for up to :data:`DELETE_WAIT_S`; one that goes was deleted.
+        """
+        deadline = time.monotonic() + DELETE_WAIT_S
+        while self.stopped_outside and time.monotonic() < deadline:
+            for name in list(self.stopped_outside):
+                if not (self.exp.path / exp_folder.RUNS / name / folder.CONFIG).is_file():
+                    self.stopped_outside.remove(name)
+                    self.outcomes[name] = self._deleted(name, self.outcomes[name])
+                    folder.write_json_atomic(self.exp.file(exp_folder.OUTCOMES), self.outcomes)
+            time.sleep(POLL_S)
 
     def _tell(self, number: int) -> None:
         """Tell the study a configuration's objective, or that it failed; stopped: later."""
@@ -446,6 +676,9 @@ def drive(
     workers: int | None = None,
     scheduler: str | None = None,
     requested_at: float | None = None,
+    *,
+    retry_failed: bool = True,
+    allow_changed_data: bool = False,
 ) -> str:
     """Run (or carry on) an experiment to its end in this process.
 
@@ -454,7 +687,8 @@ def drive(
     exp_dir : str or pathlib.Path
         The experiment folder (:func:`core.experiment.folder.create`).
     workers : int, optional
-        Local workers (default: as when the experiment was created).
+        Local workers (default: as when the experiment was created); never more than
+        this machine's cores without a scheduler (:func:`core.experiment.folder.local_workers`).
     scheduler : str, optional
         A Dask scheduler (``tcp://HOST:PORT``) instead of a local cluster.
     requested_at : float, optional
@@ -462,22 +696,42 @@ def drive(
         written before it belongs to an earlier stop and is cleared; one written after
         it (a stop pressed while the driver was starting) is honoured: the experiment
         stops before any run starts.
+    retry_failed : bool, default True
+        Try again the runs an earlier driver recorded as failed (a full disk, a killed
+        machine). Without it, only failed runs whose folder was deleted are tried again.
+    allow_changed_data : bool, default False
+        Carry on although the corpus changed since the experiment was created: every
+        run trained on the old corpus is set aside (:func:`start_over_on_new_data`) and
+        trained again; results on two versions of the data are never mixed.
 
     Returns
     -------
     str
-        ``completed`` or ``stopped``.
+        ``completed``, ``stopped`` or ``failed`` (every run ended and none succeeded).
 
     Raises
     ------
     core.errors.InvalidRequest
-        Another driver is running the experiment.
+        Another driver is running the experiment, or the corpus changed since the
+        experiment was created (without ``allow_changed_data``).
     """
     exp = Experiment(exp_dir)
-    workers = workers or int(exp.setup.get("workers") or exp_folder.default_workers())
     scheduler = scheduler if scheduler is not None else exp.setup.get("scheduler")
+    asked = workers or int(exp.setup.get("workers") or exp_folder.default_workers())
+    workers, capped = exp_folder.local_workers(asked, scheduler)
+    notes = [capped] if capped else []
+    if capped:
+        log.warning("%s", capped)
     requested_at = time.time() if requested_at is None else requested_at
     with driver_lock(exp):
+        changes = corpus_changes_since_created(exp)
+        if changes and not allow_changed_data:
+            refusal = changed_data_message(exp, changes)
+            # Said where the dashboard looks too; the experiment is as it was: stopped.
+            before = folder.read_json(exp.file(exp_folder.DRIVER)) or {}
+            kept = before.get("state") if before.get("state") != "running" else None
+            write_driver(exp, kept or "stopped", refusal, refused=time.time())
+            raise InvalidRequest(refusal)
         try:
             request = folder.read_json(exp.file(exp_folder.STOP)) or {}
         except (OSError, ValueError):  # unreadable: as if written by an earlier stop
@@ -485,11 +739,25 @@ def drive(
         if float(request.get("time", 0.0)) < requested_at:
             exp.file(exp_folder.STOP).unlink(missing_ok=True)  # left by an earlier stop
         write_driver(
-            exp, "running", None, started=time.time(), workers=workers, scheduler=scheduler
+            exp,
+            "running",
+            None,
+            started=time.time(),
+            workers=workers,
+            scheduler=scheduler,
+            notes=notes,
+            deleted=[],
         )
         try:
-            study = open_study(exp)
-            state = "completed"
+            if changes:
+                notes.append(start_over_on_new_data(exp, changes))
+                exp = Experiment(exp.path)  # its folds are the new corpus's
+            study = open_study(exp, notes)
+            retry = runs_to_retry(exp, retry_failed)
+            if retry:
+                study = _reopen(exp, study, retry, notes)
+            write_driver(exp, "running", None, notes=notes)
+            state, deleted, outside = "completed", [], []
             work = has_work(exp, study)  # a finished experiment needs no cluster
             if work and exp.stop_requested():
                 state = "stopped"  # asked to stop while this driver was starting
@@ -497,10 +765,144 @@ def drive(
                 with dask_client(workers, scheduler, gpu=uses_gpu(exp)) as client:
                     if scheduler:
                         workers = max(1, len(client.scheduler_info()["workers"]))
-                    state = Driver(exp, study, client, workers).run()
+                    driver = Driver(exp, study, client, workers, retry)
+                    state = driver.run()
+                    deleted, outside = driver.deleted, driver.stopped_outside
         except BaseException as error:
             write_driver(exp, "failed", f"{type(error).__name__}: {error}", ended=time.time())
             raise
-        reason = "asked to stop; resume carries on" if state == "stopped" else None
-        write_driver(exp, state, reason, ended=time.time())
+        state, reason = _ending(exp, state, deleted, outside)
+        write_driver(exp, state, reason, ended=time.time(), deleted=deleted, **_counts(exp))
         return state
+
+
+def _listed(names: list[str]) -> str:
+    """``run c000-s0`` or ``runs c000-s0, c001-s0`` (five at most, then a count)."""
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"run{'s' if len(names) > 1 else ''} " + ", ".join(names[:5]) + more
+
+
+def _ending(
+    exp: Experiment, state: str, deleted: list[str], outside: list[str]
+) -> tuple[str, str | None]:
+    """The driver's final state and the reason it records."""
+    if state == "stopped" and (deleted or outside) and not exp.stop_requested():
+        said = []
+        if deleted:
+            said.append(
+                f"{_listed(deleted)} {'were' if len(deleted) > 1 else 'was'} deleted while "
+                f"the experiment ran (resume trains {'them' if len(deleted) > 1 else 'it'} again)"
+            )
+        if outside:
+            said.append(
+                f"{_listed(outside)} {'were' if len(outside) > 1 else 'was'} stopped from "
+                f"outside the experiment (resume carries {'them' if len(outside) > 1 else 'it'} on)"
+            )
+        return "stopped", "not asked to stop: " + "; ".join(said)
+    if state == "stopped":
+        return state, "asked to stop; resume carries on"
+    counts = _counts(exp)
+    if state == "completed" and counts["runs_failed"] and not counts["runs_succeeded"]:
+        return "failed", (
+            f"all {counts['runs_failed']} runs failed (see each run's reason); "
+            "resume tries them again"
+        )
+    return state, None
+
+
+def _counts(exp: Experiment) -> dict[str, int]:
+    """How many of the runs recorded so far succeeded and failed."""
+    outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
+    states = [(o or {}).get("state") for o in outcomes.values()]
+    return {
+        "runs_succeeded": sum(s in SUCCEEDED for s in states),
+        "runs_failed": sum(s == "failed" for s in states),
+    }
+
+
+# --- retrying failed runs ---------------------------------------------------------------
+def runs_to_retry(exp: Experiment, retry_failed: bool) -> set[str]:
+    """The runs recorded as failed that this driver tries again.
+
+    All of them with ``retry_failed``; otherwise those whose run folder was deleted
+    (deleting a failed run is how one asks for it to be tried again).
+    """
+    outcomes = folder.read_json(exp.file(exp_folder.OUTCOMES)) or {}
+    failed = {name for name, o in outcomes.items() if (o or {}).get("state") == "failed"}
+    if retry_failed:
+        return failed
+    runs = exp.path / exp_folder.RUNS
+    return {name for name in failed if not (runs / name / folder.CONFIG).is_file()}
+
+
+def _reopen(exp: Experiment, study: Any, retry: set[str], notes: list[str]) -> Any:
+    """The study with the configurations of ``retry`` open again (rebuilt if they ended).
+
+    Optuna cannot reopen a trial it was told had failed, so the study is rebuilt from
+    the runs' own records (:func:`rebuild_study`), the old journal kept beside it.
+    """
+    import optuna
+
+    configurations = folder.read_json(exp.file(exp_folder.CONFIGURATIONS)) or {}
+    reopen = {cid for cid in configurations if any(p.name in retry for p in exp.plans(cid))}
+    trials = {config_id(t.number): t for t in study.get_trials(deepcopy=False)}
+    running = optuna.trial.TrialState.RUNNING
+    notes.append(f"trying again {len(retry)} failed run{'s' if len(retry) > 1 else ''}")
+    if all(cid in trials and trials[cid].state == running for cid in reopen):
+        return study
+    return rebuild_study(exp, reopen)
+
+
+# --- a changed corpus -------------------------------------------------------------------
+def corpus_changes_since_created(exp: Experiment) -> list[str]:
+    """What changed in the corpus since the experiment recorded its fingerprint.
+
+    An experiment created before fingerprints were recorded compares as unchanged.
+    """
+    from core.kinds.fingerprint import corpus_changes
+
+    saved = exp.setup.get("fingerprint")
+    if not saved:
+        return []
+    return corpus_changes(saved, exp_folder.open_experiment_corpus(exp.spec, exp.setup))
+
+
+def changed_data_message(exp: Experiment, changes: list[str]) -> str:
+    """Why a resume on a changed corpus is refused, and the two ways on."""
+    return (
+        f"{exp.path}: the corpus changed since the experiment was created "
+        f"({'; '.join(changes)}), so its finished runs and the ones still to train would "
+        "not have seen the same data. Resume with --allow-changed-data to set every run "
+        "aside and train them all again on the corpus as it is now, or create a new "
+        "experiment (another --out)"
+    )
+
+
+def start_over_on_new_data(exp: Experiment, changes: list[str]) -> str:
+    """Set aside every run trained on the old corpus; record the new one's folds.
+
+    ``runs/``, ``configs/``, ``outcomes.json``, ``experiment.json`` and the study go to
+    ``superseded/STAMP/`` (kept, never deleted); ``experiment.json`` is written again
+    with the corpus's new fingerprint and folds; the configurations asked so far keep
+    their IDs and parameters and are trained again. Returns a note saying so.
+    """
+    aside = exp.path / SUPERSEDED / time.strftime("%Y%m%d-%H%M%S")
+    aside.mkdir(parents=True)
+    for name in (exp_folder.RUNS, exp_folder.CONFIGS, exp_folder.OUTCOMES, exp_folder.STUDY):
+        if (exp.path / name).exists():
+            (exp.path / name).rename(aside / name)
+    shutil.copyfile(exp.file(exp_folder.SETUP), aside / exp_folder.SETUP)
+    (exp.path / exp_folder.CONFIGS).mkdir()
+    (exp.path / exp_folder.RUNS).mkdir()
+    setup = {
+        **exp.setup,
+        "folds": exp_folder.make_folds(exp.spec, exp.setup.get("data_root")),
+        "fingerprint": exp_folder.experiment_fingerprint(exp.spec, exp.setup.get("data_root")),
+        "data_changed": time.time(),
+    }
+    folder.write_json_atomic(exp.file(exp_folder.SETUP), setup)
+    rebuild_study(Experiment(exp.path), set_aside=False)
+    return (
+        f"the corpus changed ({'; '.join(changes)}): every run was set aside in "
+        f"{aside.relative_to(exp.path)} and is trained again on the corpus as it is now"
+    )

@@ -5,7 +5,8 @@
     experiments/NAME/
       spec.toml          the spec as given (when it came from a file)
       spec.json          the validated spec
-      experiment.json    data root, threads per run, workers, the folds (participant IDs)
+      experiment.json    data root, threads per run, workers, the folds (participant IDs),
+                         the corpus's fingerprint (a resume on a changed corpus is refused)
       study.journal      the Optuna study (JournalStorage; optuna-dashboard opens it)
       configurations.json  configuration ID -> trial number, params (written by the driver)
       outcomes.json      per run: state, reason, times (written by the driver)
@@ -15,6 +16,8 @@
       runs/c000-s0-f1/   one ordinary run folder per configuration x seed x fold
       promotion/         the best configuration retrained per seed; promotion.json
       stop.request       written by ``stop``: runs checkpoint and exit
+      study.journal.torn  a torn last record of the study, set aside (kept) by the driver
+      superseded/STAMP/  runs trained on a corpus that changed since (--allow-changed-data)
 
 Only the driver writes ``configurations.json``, ``outcomes.json`` and ``driver.json``;
 the workers write only their run folders.
@@ -29,6 +32,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from core.config import make_config, open_corpus
 from core.errors import InvalidRequest
@@ -174,9 +179,49 @@ def default_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity; all cores where unknown)."""
+    try:
+        return max(1, len(psutil.Process().cpu_affinity() or ()))
+    except (AttributeError, psutil.Error, OSError):  # no affinity on this platform
+        return max(1, psutil.cpu_count() or os.cpu_count() or 1)
+
+
 def default_workers() -> int:
     """Local workers by default: one per core."""
-    return max(1, os.cpu_count() or 1)
+    return usable_cores()
+
+
+def local_workers(workers: int | None, scheduler: str | None = None) -> tuple[int, str | None]:
+    """How many local workers to start for ``workers`` asked, and a note when fewer.
+
+    Each local worker is a process that trains one run at a time with its own copy of
+    the training code and data (hundreds of MB); more workers than cores only share the
+    cores and multiply the memory. On a ``scheduler`` the workers are the cluster's own
+    and the number is not this machine's business.
+
+    Parameters
+    ----------
+    workers : int or None
+        Workers asked for; None: one per core.
+    scheduler : str, optional
+        A Dask scheduler's address.
+
+    Returns
+    -------
+    tuple of (int, str or None)
+        The workers to use, and a sentence saying why fewer than asked (else None).
+    """
+    cores = usable_cores()
+    if workers is None:
+        return cores, None
+    if scheduler or workers <= cores:
+        return workers, None
+    return cores, (
+        f"--workers {workers} capped at {cores}: this machine has {cores} "
+        f"core{'s' if cores > 1 else ''}, and more local workers than cores only share them "
+        "while each takes its own memory (give --scheduler to use a larger cluster)"
+    )
 
 
 def make_folds(spec: ExperimentSpec, data_root: str | None) -> list[dict[str, list[int]]] | None:
@@ -200,6 +245,23 @@ def make_folds(spec: ExperimentSpec, data_root: str | None) -> list[dict[str, li
         return participant_folds(ids, corpus.labels(ids).tolist(), spec.folds, spec.fold_seed)
     except ValueError as error:
         raise InvalidRequest(f"{spec.source}: folds: {error}") from None
+
+
+def open_experiment_corpus(spec: ExperimentSpec, setup: dict[str, Any]) -> Any:
+    """The corpus an experiment trains on, on its official split."""
+    return open_corpus(make_config(spec.modality, setup.get("data_root")))
+
+
+def experiment_fingerprint(spec: ExperimentSpec, data_root: str | None) -> dict[str, Any]:
+    """The corpus's fingerprint as an experiment records it (``experiment.json``).
+
+    The label files, the train and dev participants and all their session files
+    (:func:`core.kinds.fingerprint.corpus_fingerprint`): whatever a run of the
+    experiment may read, whichever features a configuration takes.
+    """
+    from core.kinds.fingerprint import corpus_fingerprint
+
+    return corpus_fingerprint(open_experiment_corpus(spec, {"data_root": data_root}))
 
 
 def create(
@@ -234,6 +296,9 @@ def create(
     InvalidRequest
         The folder holds a different experiment, or is not empty.
     """
+    # Validated again before anything is written: a spec built in code (not read by
+    # spec_from_dict) must not make a folder that every later command refuses to open.
+    spec = spec_from_dict(spec.to_dict(), source=spec.source)
     path = Path(out) if out else default_folder(spec.name)
     data_root = str(Path(data).expanduser().resolve()) if data else None
     existing = run_folder.read_json(path / SPEC_JSON)
@@ -250,7 +315,7 @@ def create(
         return path
     if path.is_dir() and any(path.iterdir()):
         raise InvalidRequest(f"{path} is not empty and holds no experiment; give a new --out")
-    workers = workers or default_workers()
+    workers, _ = local_workers(workers, scheduler)
     threads = spec.threads or (1 if scheduler else default_threads(workers))
     setup = {
         "version": 1,
@@ -260,6 +325,7 @@ def create(
         "workers": workers,
         "scheduler": scheduler,
         "folds": make_folds(spec, data_root),
+        "fingerprint": experiment_fingerprint(spec, data_root),
         "created": time.time(),
     }
     (path / CONFIGS).mkdir(parents=True, exist_ok=True)

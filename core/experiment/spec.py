@@ -49,6 +49,8 @@ KEYS = (
 )
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SEED_RANGE = (0, 2**32 - 1)
+MAX_TRIALS = 10_000
+"""The most configurations one experiment tries, whether given or a grid's size."""
 
 
 class SpecError(UserError, ValueError):
@@ -197,11 +199,17 @@ def spec_from_dict(data: dict[str, Any], source: str = "<screen>") -> Experiment
     fixed = check.fixed(data.get("fixed", {}), modality)
     search = check.search(data.get("search", {}), modality, sampler, set(fixed))
     grid_size = math.prod(len(v) for v in search.values()) if sampler == "grid" else None
-    trials = check.whole(data, "trials", 1, 10_000, default=grid_size)
+    trials = check.whole(data, "trials", 1, MAX_TRIALS, default=grid_size)
     if trials is None:
         check.fail("trials", f"sampler {sampler!r} needs trials = N (how many configurations)")
     if grid_size is not None and trials > grid_size:
         check.fail("trials", f"{trials} is more than the grid's {grid_size} configurations")
+    if trials > MAX_TRIALS:  # a grid's size, taken as the default
+        check.fail(
+            "search",
+            f"the grid has {trials:,} configurations, more than {MAX_TRIALS:,}: search fewer "
+            f"values, or give trials = N (at most {MAX_TRIALS:,}) to try N of them",
+        )
     return ExperimentSpec(
         name=name,
         modality=modality,

@@ -177,9 +177,9 @@ def test_a_failing_run_is_recorded_and_the_others_finish(
     assert states["c000-s0-f0"][0] == "failed" and "no-corpus-here" in states["c000-s0-f0"][1]
     assert entry["mean"] is None and status["best"] is None
     assert "c000-s0-f0 failed" in capsys.readouterr().out
-    # Resuming does not try the failed run again.
+    # Resuming with --no-retry-failed does not try the failed run again.
     stamp = (out / "runs" / "c000-s0-f0" / folder.STATUS).stat().st_mtime_ns
-    assert drive(out, workers=1) == "completed"
+    assert drive(out, workers=1, retry_failed=False) == "completed"
     assert (out / "runs" / "c000-s0-f0" / folder.STATUS).stat().st_mtime_ns == stamp
     (listed,) = list_experiments(tmp_path)
     assert (listed["name"], listed["state"], listed["n_runs"], listed["done"]) == (

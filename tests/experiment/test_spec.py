@@ -135,3 +135,35 @@ def test_a_file_that_is_not_toml_or_missing(tmp_path: Path) -> None:
         load_spec(_write(tmp_path, "name = \n"))
     with pytest.raises(SpecError, match=r"nope.toml: cannot read"):
         load_spec(tmp_path / "nope.toml")
+
+
+def _million_grid() -> dict:
+    """A grid of 100 x 100 x 100 configurations, trials left out."""
+    return {
+        "name": "huge",
+        "modality": "audio",
+        "search": {
+            "hidden_size": list(range(8, 108)),
+            "dropout": [i / 200 for i in range(100)],
+            "lr": [1e-4 * (1 + i / 100) for i in range(100)],
+        },
+    }
+
+
+def test_a_grid_above_the_limit_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from core.experiment.folder import create
+
+    with pytest.raises(SpecError) as caught:
+        spec_from_dict(_million_grid(), source="the form")
+    message = str(caught.value)
+    assert message.startswith("the form: search: ") and "1,000,000" in message
+    assert "trials = N" in message
+    # A few of its configurations are fine.
+    assert spec_from_dict({**_million_grid(), "trials": 50}).trials == 50
+    # A spec built in code is checked by create with the same rule, before writing.
+    built = ExperimentSpec(**{**spec_from_dict({**_million_grid(), "trials": 50}).__dict__})
+    huge = ExperimentSpec(**{**built.__dict__, "trials": 1_000_000})
+    out = tmp_path / "experiments" / "huge"
+    with pytest.raises(SpecError, match="trials"):
+        create(huge, out=out)
+    assert not out.exists()
