@@ -585,6 +585,7 @@ class Driver:
 
     def _collect(self, future: Any) -> None:
         number, plan = self.futures.pop(future)
+        outcome: dict[str, Any]
         if future.status == "error":
             error = future.exception()
             outcome = {"state": "failed", "reason": f"{type(error).__name__}: {error}"}
