@@ -186,13 +186,14 @@ def rebuild_study(
     by_number = {int(info["trial"]): (cid, info) for cid, info in configurations.items()}
     space = distributions(exp)
     grid_ids = _grid_ids(study.sampler)
+    entries = {e["id"]: e for e in configuration_entries(exp)}
     for number in range(max(by_number, default=-1) + 1):
         if number not in by_number:
             study.add_trial(create_trial(state=TrialState.FAIL))
             continue
         cid, info = by_number[number]
         params = info.get("params", {})
-        (entry,) = configuration_entries(exp, only=cid)
+        entry = entries[cid]
         states = [r["state"] for r in entry["runs"]]
         if cid in reopen or any(s not in SUCCEEDED and s != "failed" for s in states):
             state, value = TrialState.RUNNING, None
