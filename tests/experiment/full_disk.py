@@ -2,7 +2,7 @@
 
 A test adds this module to :data:`core.experiment.engine.PRELOAD` and names a flag file
 in ``$DAIC_TEST_FULL_DISK``: while the file exists, every checkpoint write in the worker
-fails as on a full disk (``ENOSPC`` when its data is synced); removing the file frees
+fails as on a full disk (``ENOSPC``); removing the file frees
 the space.
 """
 
@@ -16,18 +16,15 @@ from core.training import checkpoint
 FLAG = "DAIC_TEST_FULL_DISK"
 
 
-class FullDisk:
-    """``os`` as the checkpoint writer sees it: ``fsync`` fails while the flag exists."""
-
-    def __getattr__(self, name: str):
-        return getattr(os, name)
-
-    @staticmethod
-    def fsync(fd: int) -> None:
-        flag = os.environ.get(FLAG)
-        if flag and os.path.exists(flag):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        os.fsync(fd)
+_write = checkpoint.atomic_write_bytes
 
 
-checkpoint.os = FullDisk()
+def full_disk(path: str | os.PathLike, data: bytes | memoryview) -> None:
+    """The checkpoint's atomic write: ``ENOSPC`` while the flag file exists."""
+    flag = os.environ.get(FLAG)
+    if flag and os.path.exists(flag):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    _write(path, data)
+
+
+checkpoint.atomic_write_bytes = full_disk

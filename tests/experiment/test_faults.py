@@ -265,3 +265,38 @@ def test_a_run_deleted_while_the_experiment_runs_is_named_not_taken_for_a_stop(
     assert "run c000-s0 was deleted while the experiment ran" in status["reason"]
     assert record["deleted"] == ["c000-s0"]
     assert folder.read_json(out / "outcomes.json")["c000-s0"]["state"] == "deleted"
+
+
+# --- item 7: a grid of 10^4 -------------------------------------------------------------
+def test_a_large_grid_is_asked_as_workers_come_free_and_stops_by_itself(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    import time
+
+    from core.experiment import start_experiment
+    from core.experiment.control import stop
+    from core.experiment.engine import AHEAD
+    from core.runs.process import is_alive
+
+    hidden = ", ".join(str(h) for h in range(8, 108))
+    dropout = ", ".join(f"{i / 200:g}" for i in range(100))
+    grid = ONE_RUN + f"\n[search]\nhidden_size = [{hidden}]\ndropout = [{dropout}]\n"
+    spec = load_spec(write_spec(tmp_path / "grid.toml", name="grid", text=grid))
+    assert spec.trials == 10_000
+    out = start_experiment(spec, data=small_corpus, out=tmp_path / "experiments" / "g", workers=1)
+    deadline = time.monotonic() + 300
+    while len(folder.read_json(out / "outcomes.json") or {}) < 2:  # results keep flowing
+        assert time.monotonic() < deadline, "no run finished"
+        time.sleep(0.1)
+    done = len(folder.read_json(out / "outcomes.json") or {})
+    asked = len(folder.read_json(out / "configurations.json") or {})
+    # never every trial up front: at most the finished ones, the worker's and a few ahead
+    assert asked <= done + 1 + AHEAD + 1
+    record = folder.read_json(out / "driver.json")
+    stop(out, timeout_s=120)
+    while is_alive(record["pid"], record["proc_start"]):
+        assert time.monotonic() < deadline, "the driver did not end"
+        time.sleep(0.05)
+    after = folder.read_json(out / "driver.json")
+    assert after["state"] == "stopped"
+    assert not str(after.get("reason") or "").startswith("ended after")  # not killed by stop
