@@ -18,7 +18,7 @@ import numpy as np
 from scipy.stats import norm, rankdata
 
 from core.evaluation.metrics import BOOTSTRAP_METRICS, _as_labels, _as_probs, participant_metrics
-from core.evaluation.pooling import resampled_metric
+from core.evaluation.pooling import participant_row, resampled_metric
 
 METRIC_LABELS = {
     "macro_f1": "macro-F1",
@@ -50,12 +50,7 @@ class Aligned(NamedTuple):
 def _by_id(rows: Iterable[Mapping], name: str) -> dict:
     out: dict = {}
     for k, row in enumerate(rows):
-        try:
-            pid, label, prob = row["id"], int(row["label"]), float(row["prob"])
-        except (KeyError, TypeError, ValueError) as err:
-            raise ValueError(
-                f"{name}: participant row {k} must have 'id', 'label' and 'prob' ({err})."
-            ) from err
+        pid, label, prob = participant_row(row, k, name)
         if pid in out:
             raise ValueError(f"{name}: participant {pid!r} appears more than once.")
         out[pid] = (label, prob)

@@ -100,6 +100,22 @@ class SeedPool:
         )
 
 
+def participant_row(row: Mapping[str, Any], k: int, where: str) -> tuple[Any, int, float]:
+    """``(id, label, prob)`` of the ``k``-th participant row of ``where`` (a run's name).
+
+    Raises
+    ------
+    ValueError
+        A row without ``id``, ``label`` or ``prob``, or with one that is not a number.
+    """
+    try:
+        return row["id"], int(row["label"]), float(row["prob"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"{where}: participant row {k} must have 'id', 'label' and 'prob' ({error})"
+        ) from None
+
+
 def _rows(ids: Sequence[Any], labels: np.ndarray, probs: np.ndarray) -> list[dict[str, Any]]:
     return [
         {"id": pid, "label": int(y), "prob": float(p)}
@@ -136,12 +152,7 @@ def pool_seeds(runs: Iterable[ScoredRun]) -> SeedPool:
     for run in runs:
         scored = by_seed.setdefault(run.seed, {})
         for k, row in enumerate(run.participants):
-            try:
-                pid, label, prob = row["id"], int(row["label"]), float(row["prob"])
-            except (KeyError, TypeError, ValueError) as error:
-                raise ValueError(
-                    f"run {run.name}: participant row {k} needs 'id', 'label' and 'prob' ({error})"
-                ) from None
+            pid, label, prob = participant_row(row, k, f"run {run.name}")
             first = labels.setdefault(pid, (label, run.name))
             if first[0] != label:
                 raise LabelConflict(
